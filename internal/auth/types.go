@@ -1,0 +1,206 @@
+package auth
+
+import (
+	"encoding/json"
+	"strings"
+	"time"
+)
+
+// Project is a tenant. Every other row belongs to exactly one project and no
+// query ever crosses projects.
+type Project struct {
+	ID        string
+	CreatedAt time.Time
+}
+
+// Live reports whether the project is a live project. Projects whose id starts
+// with "project-test-" are test projects: they get "-test-" ids and the
+// Stytch sandbox values.
+func (p *Project) Live() bool { return !strings.HasPrefix(p.ID, "project-test-") }
+
+// UserStatus is "active" or "pending" (created but never authenticated).
+type UserStatus string
+
+// User statuses.
+const (
+	UserActive  UserStatus = "active"
+	UserPending UserStatus = "pending"
+)
+
+// Name is a user's name; every part may be empty.
+type Name struct {
+	First  string `json:"first_name"`
+	Middle string `json:"middle_name"`
+	Last   string `json:"last_name"`
+}
+
+// User is an end user of a project.
+type User struct {
+	ID                string
+	ProjectID         string
+	Status            UserStatus
+	Name              Name
+	ExternalID        string
+	TrustedMetadata   json.RawMessage // a JSON object, never nil after load
+	UntrustedMetadata json.RawMessage // a JSON object, never nil after load
+	Emails            []Email
+	Phones            []Phone
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
+}
+
+// Email is an email address attached to one user. Unique within a project.
+type Email struct {
+	ID        string
+	UserID    string
+	Address   string
+	Verified  bool
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// Phone is a phone number in E.164 attached to one user. Unique within a project.
+type Phone struct {
+	ID        string
+	UserID    string
+	Number    string
+	Verified  bool
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// Channel is how a one-time code travels.
+type Channel string
+
+// Channels.
+const (
+	ChannelSMS      Channel = "sms"
+	ChannelWhatsApp Channel = "whatsapp"
+	ChannelEmail    Channel = "email"
+)
+
+// Valid reports whether c is a known channel.
+func (c Channel) Valid() bool {
+	return c == ChannelSMS || c == ChannelWhatsApp || c == ChannelEmail
+}
+
+// IsPhone reports whether the channel delivers to a phone number.
+func (c Channel) IsPhone() bool { return c == ChannelSMS || c == ChannelWhatsApp }
+
+// Challenge is one issued one-time code. Only the HMAC of the code is stored.
+type Challenge struct {
+	ID         string
+	ProjectID  string
+	UserID     string
+	MethodID   string // phone id or email id
+	Channel    Channel
+	CodeHMAC   []byte
+	Attempts   int
+	ExpiresAt  time.Time
+	ConsumedAt *time.Time
+	CreatedAt  time.Time
+}
+
+// MagicLinkKind distinguishes why a link was issued.
+type MagicLinkKind string
+
+// Magic link kinds.
+const (
+	MagicLinkLogin    MagicLinkKind = "login"
+	MagicLinkSignup   MagicLinkKind = "signup"
+	MagicLinkInvite   MagicLinkKind = "invite"
+	MagicLinkEmbedded MagicLinkKind = "embedded"
+)
+
+// MagicLink is one issued link token. Only the hash of the token is stored.
+type MagicLink struct {
+	ID            string
+	ProjectID     string
+	UserID        string
+	EmailID       string // empty for embedded links
+	Kind          MagicLinkKind
+	TokenHash     []byte
+	CodeChallenge string // PKCE S256 challenge, base64url; empty when unused
+	ExpiresAt     time.Time
+	ConsumedAt    *time.Time
+	CreatedAt     time.Time
+}
+
+// Attributes describe the client that made a request.
+type Attributes struct {
+	IPAddress string `json:"ip_address"`
+	UserAgent string `json:"user_agent"`
+}
+
+// FactorType and delivery methods follow Stytch's authentication factor vocabulary.
+const (
+	FactorOTP       = "otp"
+	FactorMagicLink = "magic_link"
+
+	DeliverySMS      = "sms"
+	DeliveryWhatsApp = "whatsapp"
+	DeliveryEmail    = "email"
+	DeliveryEmbedded = "embedded"
+)
+
+// Factor is one authentication factor recorded on a session.
+type Factor struct {
+	Type                string    `json:"type"`
+	DeliveryMethod      string    `json:"delivery_method"`
+	MethodID            string    `json:"method_id"` // email id, phone id or embedded link id
+	Value               string    `json:"value"`     // the email address or phone number, if any
+	LastAuthenticatedAt time.Time `json:"last_authenticated_at"`
+	CreatedAt           time.Time `json:"created_at"`
+	UpdatedAt           time.Time `json:"updated_at"`
+}
+
+// Session is a logged-in user. The opaque token is returned once; only its
+// hash is stored.
+type Session struct {
+	ID             string
+	ProjectID      string
+	UserID         string
+	TokenHash      []byte
+	StartedAt      time.Time
+	LastAccessedAt time.Time
+	ExpiresAt      time.Time
+	Attributes     Attributes
+	Factors        []Factor
+	CustomClaims   map[string]any // never nil after load
+	RevokedAt      *time.Time
+}
+
+// MessageStatus is the delivery state of an outbound message.
+type MessageStatus string
+
+// Message statuses. queued → published → sending → sent, with failed
+// (permanent, reason recorded), retrying (transient error, will be
+// redelivered) and skipped (the challenge died before delivery) on the side.
+const (
+	MessageQueued    MessageStatus = "queued"    // committed, not yet on the stream
+	MessagePublished MessageStatus = "published" // on the stream (PubAck received)
+	MessageSending   MessageStatus = "sending"   // a worker holds it and calls the provider
+	MessageRetrying  MessageStatus = "retrying"  // last attempt failed transiently
+	MessageSent      MessageStatus = "sent"      // the provider accepted it
+	MessageFailed    MessageStatus = "failed"    // permanent failure; see LastError
+	MessageSkipped   MessageStatus = "skipped"   // expired or superseded before delivery
+)
+
+// Message is the record of one outbound SMS, WhatsApp or email. It doubles as
+// the transactional outbox row from which events are (re)published.
+type Message struct {
+	ID          string
+	ProjectID   string
+	Kind        EventKind
+	Channel     Channel
+	Recipient   string
+	Status      MessageStatus
+	ProviderID  string
+	Attempts    int
+	LastError   string
+	ChallengeID string // challenge or magic link id
+	ExpiresAt   time.Time
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+	SentAt      *time.Time
+}
