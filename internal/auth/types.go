@@ -168,6 +168,9 @@ type Session struct {
 	Factors        []Factor
 	CustomClaims   map[string]any // never nil after load
 	RevokedAt      *time.Time
+	// Token is the opaque session token. Only the service sets it, on
+	// sessions it returns to an API caller; stores ignore it.
+	Token string
 }
 
 // MessageStatus is the delivery state of an outbound message.
