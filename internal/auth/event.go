@@ -44,10 +44,11 @@ type Event struct {
 func (e *Event) Subject() string { return Subject(e.Kind, e.Channel) }
 
 // Publisher puts events on the durable stream. Publish returns only after
-// the stream acknowledged the event; the MessageID is the dedupe id, so
-// publishing the same event twice delivers it once.
+// the stream acknowledged the event. msgID is the dedupe id (Nats-Msg-Id):
+// publishing twice with the same id delivers once. It is the challenge id,
+// or the challenge id with a replay suffix for an operator's replay.
 type Publisher interface {
-	Publish(ctx context.Context, ev *Event) error
+	Publish(ctx context.Context, ev *Event, msgID string) error
 }
 
 // OutboundMessage is what a provider is asked to send, already rendered.

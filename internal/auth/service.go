@@ -1,7 +1,6 @@
 package auth
 
 import (
-	"context"
 	"encoding/json"
 	"log/slog"
 	"time"
@@ -61,6 +60,7 @@ type Service struct {
 	log       *slog.Logger
 	cfg       Config
 	now       func() time.Time
+	projects  projectCache
 }
 
 // NewService wires a Service. metrics and log may be nil.
@@ -228,5 +228,3 @@ const (
 
 // ReservedClaims may not be set as custom claims.
 var ReservedClaims = []string{"iss", "sub", "aud", "exp", "nbf", "iat", "jti"}
-
-var _ = context.Background

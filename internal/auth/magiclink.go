@@ -1,0 +1,262 @@
+package auth
+
+import (
+	"context"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Bounds and defaults of magic link lifetimes, as Stytch defines them.
+const (
+	MinMagicLinkExpiration    = 5 * time.Minute
+	MaxMagicLinkExpiration    = 10080 * time.Minute // 7 days
+	DefaultLoginExpiration    = 60 * time.Minute
+	DefaultSignupExpiration   = 10080 * time.Minute
+	DefaultInviteExpiration   = 10080 * time.Minute
+	DefaultEmbeddedExpiration = 60 * time.Minute
+	maxRedirectURL            = 2048
+)
+
+func linkExpiration(field string, d, def time.Duration) (time.Duration, error) {
+	if d == 0 {
+		return def, nil
+	}
+	if d < MinMagicLinkExpiration || d > MaxMagicLinkExpiration {
+		return 0, &Error{Code: EInvalidExpiration, Field: field, Message: field + " must be between 5 and 10080 minutes."}
+	}
+	return d, nil
+}
+
+func checkRedirectURL(field, raw string) error {
+	if raw == "" {
+		return nil
+	}
+	u, err := url.Parse(raw)
+	bad := err != nil || len(raw) > maxRedirectURL || u.Scheme == "" ||
+		((u.Scheme == "http" || u.Scheme == "https") && u.Host == "")
+	if bad {
+		return Invalid(field, "%s must be an absolute URL (http, https or an app scheme).", field)
+	}
+	return nil
+}
+
+// linkURL appends stytch_token_type=magic_links&token=<token> to base.
+func linkURL(base, token string) string {
+	u, err := url.Parse(base)
+	if err != nil {
+		return base
+	}
+	q := u.Query()
+	q.Set("stytch_token_type", "magic_links")
+	q.Set("token", token)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+func (s *Service) landing(explicit, projectDefault string) string {
+	switch {
+	case explicit != "":
+		return explicit
+	case projectDefault != "":
+		return projectDefault
+	}
+	return strings.TrimRight(s.cfg.PublicURL, "/") + "/v1/magic_links/redirect"
+}
+
+// SendMagicLink emails a login link (or a signup link when the user is
+// created by this call). Returns EInvalid, EInvalidEmail,
+// EInvalidExpiration, EEmailNotFound (send to an unknown email), ERateLimited.
+func (s *Service) SendMagicLink(ctx context.Context, p *Project, in SendMagicLinkInput) (*SendResult, error) {
+	email, err := NormalizeEmail(in.Email)
+	if err != nil {
+		return nil, err
+	}
+	loginExp, err := linkExpiration("login_expiration_minutes", in.LoginExpiration, DefaultLoginExpiration)
+	if err != nil {
+		return nil, err
+	}
+	signupExp, err := linkExpiration("signup_expiration_minutes", in.SignupExpiration, DefaultSignupExpiration)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkRedirectURL("login_magic_link_url", in.LoginURL); err != nil {
+		return nil, err
+	}
+	if err := checkRedirectURL("signup_magic_link_url", in.SignupURL); err != nil {
+		return nil, err
+	}
+	if len(in.CodeChallenge) > 128 {
+		return nil, Invalid("code_challenge", "code_challenge must be at most 128 characters.")
+	}
+	if err := s.checkSendLimit(ctx, p, email); err != nil {
+		return nil, err
+	}
+	userID, emailID, created, err := s.resolveRecipient(ctx, p, ChannelEmail, email, in.LoginOrCreate, in.CreatePending, in.UserID, in.SessionToken, in.SessionJWT)
+	if err != nil {
+		return nil, err
+	}
+	kind, exp, base := MagicLinkLogin, loginExp, s.landing(in.LoginURL, s.cfg.DefaultLoginURL)
+	if created {
+		kind, exp, base = MagicLinkSignup, signupExp, s.landing(in.SignupURL, s.cfg.DefaultSignupURL)
+	}
+	msgID, err := s.issueLink(ctx, p, userID, emailID, email, kind, exp, base, in.CodeChallenge, in.Locale)
+	if err != nil {
+		return nil, err
+	}
+	return &SendResult{UserID: userID, MethodID: emailID, UserCreated: created, MessageID: msgID}, nil
+}
+
+// issueLink stores a link token with its outbox message and publishes it.
+func (s *Service) issueLink(ctx context.Context, p *Project, userID, emailID, email string, kind MagicLinkKind, exp time.Duration, base, challenge, locale string) (string, error) {
+	now := s.now().UTC()
+	token := NewToken()
+	ml := &MagicLink{ID: NewID(PrefixMagicLink, p), ProjectID: p.ID, UserID: userID, EmailID: emailID, Kind: kind,
+		TokenHash: s.keys.TokenHash(token), CodeChallenge: challenge, ExpiresAt: now.Add(exp), CreatedAt: now}
+	ev := &Event{
+		MessageID: NewID(PrefixMessage, p), ProjectID: p.ID, Kind: KindMagicLink, Channel: ChannelEmail, To: email,
+		URL: linkURL(base, token), LinkKind: kind, Locale: locale, ExpiresAt: ml.ExpiresAt, ChallengeID: ml.ID, CreatedAt: now,
+	}
+	m, payload, err := s.outboxMessage(ev)
+	if err != nil {
+		return "", err
+	}
+	if err := s.store.CreateMagicLink(ctx, ml, m, payload); err != nil {
+		return "", err
+	}
+	s.metrics.MagicLinkRequested()
+	s.publishInline(ctx, ev)
+	return ev.MessageID, nil
+}
+
+// InviteMagicLink creates a pending user for the email (if none exists) and
+// emails an invite link. Inviting an active user returns EConflict.
+func (s *Service) InviteMagicLink(ctx context.Context, p *Project, in InviteInput) (*SendResult, error) {
+	email, err := NormalizeEmail(in.Email)
+	if err != nil {
+		return nil, err
+	}
+	exp, err := linkExpiration("invite_expiration_minutes", in.Expiration, DefaultInviteExpiration)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkRedirectURL("invite_magic_link_url", in.URL); err != nil {
+		return nil, err
+	}
+	if err := validName(&in.Name); err != nil {
+		return nil, err
+	}
+	if err := validMetadata("trusted_metadata", in.TrustedMetadata); err != nil {
+		return nil, err
+	}
+	if err := validMetadata("untrusted_metadata", in.UntrustedMetadata); err != nil {
+		return nil, err
+	}
+	if err := s.checkSendLimit(ctx, p, email); err != nil {
+		return nil, err
+	}
+	userID, emailID, created, err := s.store.ResolveMethod(ctx, p, ChannelEmail, email, true, true)
+	if err != nil {
+		return nil, err
+	}
+	if created {
+		upd := UserUpdate{TrustedMetadata: in.TrustedMetadata, UntrustedMetadata: in.UntrustedMetadata}
+		if in.Name != (Name{}) {
+			upd.Name = &in.Name
+		}
+		if _, err := s.store.UpdateUser(ctx, p.ID, userID, upd); err != nil {
+			return nil, err
+		}
+	} else {
+		u, err := s.store.FindUser(ctx, p.ID, userID)
+		if err != nil {
+			return nil, err
+		}
+		if u.Status == UserActive {
+			return nil, Errorf(EConflict, "The user is already active; send a login link instead.")
+		}
+	}
+	msgID, err := s.issueLink(ctx, p, userID, emailID, email, MagicLinkInvite, exp, s.landing(in.URL, s.cfg.DefaultSignupURL), "", in.Locale)
+	if err != nil {
+		return nil, err
+	}
+	return &SendResult{UserID: userID, MethodID: emailID, UserCreated: created, MessageID: msgID}, nil
+}
+
+// RevokeInvite invalidates the pending invite links of an email. EInviteNotFound.
+func (s *Service) RevokeInvite(ctx context.Context, p *Project, email string) error {
+	addr, err := NormalizeEmail(email)
+	if err != nil {
+		return err
+	}
+	n, err := s.store.RevokeInvites(ctx, p.ID, addr)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return Errorf(EInviteNotFound, "No pending invite was found for this email.")
+	}
+	return nil
+}
+
+// CreateEmbeddedMagicLink returns a link token for an existing user without
+// sending anything (the caller delivers it). Returns EUserNotFound, EInvalidExpiration.
+func (s *Service) CreateEmbeddedMagicLink(ctx context.Context, p *Project, userID string, expiration time.Duration) (string, error) {
+	exp, err := linkExpiration("expiration_minutes", expiration, DefaultEmbeddedExpiration)
+	if err != nil {
+		return "", err
+	}
+	if _, err := s.GetUser(ctx, p, userID); err != nil {
+		return "", err
+	}
+	now := s.now().UTC()
+	token := NewToken()
+	ml := &MagicLink{ID: NewID(PrefixMagicLink, p), ProjectID: p.ID, UserID: userID, Kind: MagicLinkEmbedded,
+		TokenHash: s.keys.TokenHash(token), ExpiresAt: now.Add(exp), CreatedAt: now}
+	if err := s.store.CreateMagicLink(ctx, ml, nil, nil); err != nil {
+		return "", err
+	}
+	return token, nil
+}
+
+// AuthenticateMagicLink consumes a link token (once), verifies the email,
+// activates a pending user and starts or extends a session as
+// in.Session says. Returns EInvalid, EMagicLinkNotFound, EMagicLinkUsed,
+// EPKCEMismatch and the session errors.
+func (s *Service) AuthenticateMagicLink(ctx context.Context, p *Project, in AuthenticateMagicLinkInput) (*AuthResult, error) {
+	if in.Token == "" {
+		return nil, Invalid("token", "token is required.")
+	}
+	if len(in.Token) > 512 {
+		return nil, Errorf(EMagicLinkNotFound, "The magic link could not be found.")
+	}
+	if err := checkSessionRequest(&in.Session); err != nil {
+		return nil, err
+	}
+	challenge := ""
+	if in.CodeVerifier != "" {
+		challenge = PKCEChallenge(in.CodeVerifier)
+	}
+	ml, err := s.store.ConsumeMagicLink(ctx, p.ID, s.keys.TokenHashes(in.Token), challenge)
+	if err != nil {
+		s.metrics.Authenticated(FactorMagicLink, string(ErrorCode(err)))
+		return nil, err
+	}
+	s.metrics.Authenticated(FactorMagicLink, "ok")
+	u, err := s.store.FindUser(ctx, p.ID, ml.UserID)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now().UTC()
+	f := Factor{Type: FactorMagicLink, DeliveryMethod: DeliveryEmail, MethodID: ml.EmailID, LastAuthenticatedAt: now, CreatedAt: now, UpdatedAt: now}
+	if ml.Kind == MagicLinkEmbedded {
+		f.DeliveryMethod, f.MethodID = DeliveryEmbedded, ml.ID
+	} else {
+		f.Value, _ = methodValue(u, ml.EmailID)
+	}
+	res := &AuthResult{User: u, MethodID: f.MethodID, Factor: f}
+	if err := s.applySession(ctx, p, res, in.Session); err != nil {
+		return nil, err
+	}
+	return res, nil
+}

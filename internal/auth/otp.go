@@ -1,0 +1,224 @@
+package auth
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+)
+
+// Bounds of a code's lifetime.
+const (
+	MinOTPExpiration     = time.Minute
+	MaxOTPExpiration     = 10 * time.Minute
+	DefaultOTPExpiration = 2 * time.Minute
+)
+
+func isSandbox(p *Project, value string) bool {
+	return !p.Live() && (value == SandboxPhone || value == SandboxEmail)
+}
+
+// normalizeTo normalizes a recipient for the channel.
+func normalizeTo(ch Channel, to string) (string, error) {
+	if ch == ChannelEmail {
+		return NormalizeEmail(to)
+	}
+	return NormalizePhone(to)
+}
+
+// checkSendLimit counts a send to a recipient and refuses it over the limit.
+func (s *Service) checkSendLimit(ctx context.Context, p *Project, value string) error {
+	n, err := s.store.HitRateLimit(ctx, "send:"+p.ID+":"+value, s.cfg.SendWindow)
+	if err != nil {
+		return err
+	}
+	if n > s.cfg.SendLimit {
+		s.metrics.RateLimited("send_per_recipient")
+		return Errorf(ERateLimited, "Too many requests have been made.")
+	}
+	return nil
+}
+
+// resolveRecipient finds or creates the user and method a send goes to.
+func (s *Service) resolveRecipient(ctx context.Context, p *Project, ch Channel, value string, loginOrCreate, pending bool, userID, token, jwt string) (uid, methodID string, created bool, err error) {
+	if token != "" && jwt != "" {
+		return "", "", false, Errorf(ETooManySessionArgs, "Only one of session_token and session_jwt may be given.")
+	}
+	if token != "" || jwt != "" {
+		sess, err := s.findSession(ctx, p, token, jwt)
+		if err != nil {
+			return "", "", false, err
+		}
+		if userID != "" && userID != sess.UserID {
+			return "", "", false, Errorf(EUserMismatch, "The session belongs to another user.")
+		}
+		userID = sess.UserID
+	}
+	if userID != "" {
+		if err := validID("user_id", userID, EInvalidUserID); err != nil {
+			return "", "", false, err
+		}
+		methodID, err := s.store.AttachMethod(ctx, p, userID, ch, value)
+		return userID, methodID, false, err
+	}
+	return s.store.ResolveMethod(ctx, p, ch, value, loginOrCreate, pending)
+}
+
+// SendOTP issues a one-time code to a phone (sms, whatsapp) or email and
+// queues its delivery. The newest code of a method supersedes older ones.
+// Returns EInvalid, EInvalidPhone, EInvalidEmail, EInvalidExpiration,
+// EPhoneNotFound/EEmailNotFound (send to an unknown recipient),
+// EUserNotFound, EDuplicatePhone/EDuplicateEmail (attach to a user when
+// another user holds it), ERateLimited.
+func (s *Service) SendOTP(ctx context.Context, p *Project, in SendOTPInput) (*SendResult, error) {
+	if !in.Channel.Valid() {
+		return nil, Invalid("channel", "Unknown delivery channel.")
+	}
+	exp := in.Expiration
+	if exp == 0 {
+		exp = DefaultOTPExpiration
+	}
+	if exp < MinOTPExpiration || exp > MaxOTPExpiration {
+		return nil, &Error{Code: EInvalidExpiration, Field: "expiration_minutes", Message: "Expiration must be between 1 and 10 minutes."}
+	}
+	to, err := normalizeTo(in.Channel, in.To)
+	if err != nil {
+		return nil, err
+	}
+	sandbox := isSandbox(p, to)
+	if !sandbox {
+		if err := s.checkSendLimit(ctx, p, to); err != nil {
+			return nil, err
+		}
+	}
+	userID, methodID, created, err := s.resolveRecipient(ctx, p, in.Channel, to, in.LoginOrCreate, in.CreatePending, in.UserID, in.SessionToken, in.SessionJWT)
+	if err != nil {
+		return nil, err
+	}
+	res := &SendResult{UserID: userID, MethodID: methodID, UserCreated: created}
+	if sandbox {
+		return res, nil // sandbox values never send and authenticate with SandboxCode
+	}
+	now := s.now().UTC()
+	code := NewCode()
+	c := &Challenge{ID: NewID(PrefixChallenge, p), ProjectID: p.ID, UserID: userID, MethodID: methodID, Channel: in.Channel, ExpiresAt: now.Add(exp), CreatedAt: now}
+	c.CodeHMAC = s.keys.CodeMAC(c.ID, code)
+	ev := &Event{
+		MessageID: NewID(PrefixMessage, p), ProjectID: p.ID, Kind: KindOTP, Channel: in.Channel, To: to, Code: code,
+		Locale: in.Locale, ExpiresAt: c.ExpiresAt, ChallengeID: c.ID, CreatedAt: now,
+	}
+	m, payload, err := s.outboxMessage(ev)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.store.CreateChallenge(ctx, c, m, payload); err != nil {
+		return nil, err
+	}
+	s.metrics.OTPRequested(in.Channel)
+	s.publishInline(ctx, ev)
+	res.MessageID = ev.MessageID
+	return res, nil
+}
+
+// outboxMessage builds the message row and the encrypted payload of ev.
+func (s *Service) outboxMessage(ev *Event) (*Message, []byte, error) {
+	b, err := json.Marshal(ev)
+	if err != nil {
+		return nil, nil, Internal(err)
+	}
+	m := &Message{
+		ID: ev.MessageID, ProjectID: ev.ProjectID, Kind: ev.Kind, Channel: ev.Channel, Recipient: ev.To,
+		Status: MessageQueued, ChallengeID: ev.ChallengeID, ExpiresAt: ev.ExpiresAt, CreatedAt: ev.CreatedAt, UpdatedAt: ev.CreatedAt,
+	}
+	return m, s.keys.Encrypt(b, []byte(ev.MessageID)), nil
+}
+
+// publishInline publishes a committed event and records it. A failure is
+// not the caller's problem: the row stays queued and the outbox relay
+// publishes it (same Nats-Msg-Id, so never twice).
+func (s *Service) publishInline(ctx context.Context, ev *Event) {
+	if s.publisher == nil {
+		return
+	}
+	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.PublishTimeout)
+	defer cancel()
+	if err := s.publisher.Publish(pctx, ev, ev.ChallengeID); err != nil {
+		s.metrics.Published("inline", "error")
+		s.log.Warn("publish failed; the outbox relay will retry", "message_id", ev.MessageID, "subject", ev.Subject(), "err", err)
+		return
+	}
+	s.metrics.Published("inline", "ok")
+	if err := s.store.MarkPublished(pctx, ev.MessageID); err != nil {
+		s.log.Warn("mark published failed; the relay will republish (deduplicated)", "message_id", ev.MessageID, "err", err)
+	}
+}
+
+// AuthenticateOTP checks a code for a method (phone id or email id). The
+// attempt is counted before the comparison; after MaxOTPAttempts wrong
+// codes, or once used, expired or superseded, the challenge is dead. On
+// success the code is consumed, the method verified, a pending user
+// activated, and a session started or extended as in.Session says.
+// Returns EInvalid, EOTPNotFound, EOTPWrong, EOTPExpired and the session errors.
+func (s *Service) AuthenticateOTP(ctx context.Context, p *Project, in AuthenticateOTPInput) (*AuthResult, error) {
+	if err := validID("method_id", in.MethodID, EInvalidMethodID); err != nil {
+		return nil, err
+	}
+	if len(in.Code) != CodeLength || !allDigits(in.Code) {
+		return nil, Invalid("code", "The code must be %d digits.", CodeLength)
+	}
+	if err := checkSessionRequest(&in.Session); err != nil {
+		return nil, err
+	}
+	now := s.now().UTC()
+	var (
+		userID string
+		ch     Channel
+	)
+	if !p.Live() && in.Code == SandboxCode {
+		uid, class, value, err := s.store.FindMethod(ctx, p.ID, in.MethodID)
+		if err == nil && (value == SandboxPhone || value == SandboxEmail) {
+			userID, ch = uid, ChannelEmail
+			if class != "email" {
+				ch = ChannelSMS
+			}
+		}
+	}
+	if userID == "" {
+		c, err := s.store.AttemptChallenge(ctx, p.ID, in.MethodID, s.cfg.MaxOTPAttempts)
+		if err != nil {
+			s.metrics.Authenticated(FactorOTP, string(ErrorCode(err)))
+			return nil, err
+		}
+		if !s.keys.VerifyCode(c.ID, in.Code, c.CodeHMAC) {
+			s.metrics.Authenticated(FactorOTP, string(EOTPWrong))
+			return nil, Errorf(EOTPWrong, "The code is incorrect.")
+		}
+		if err := s.store.ConsumeChallenge(ctx, p.ID, c.ID); err != nil {
+			s.metrics.Authenticated(FactorOTP, string(ErrorCode(err)))
+			return nil, err
+		}
+		userID, ch = c.UserID, c.Channel
+	}
+	s.metrics.Authenticated(FactorOTP, "ok")
+	u, err := s.store.FindUser(ctx, p.ID, userID)
+	if err != nil {
+		return nil, err
+	}
+	value, _ := methodValue(u, in.MethodID)
+	res := &AuthResult{User: u, MethodID: in.MethodID, Factor: Factor{
+		Type: FactorOTP, DeliveryMethod: string(ch), MethodID: in.MethodID, Value: value,
+		LastAuthenticatedAt: now, CreatedAt: now, UpdatedAt: now,
+	}}
+	if err := s.applySession(ctx, p, res, in.Session); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,267 @@
+package auth
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+)
+
+// checkSessionRequest validates a SessionRequest before anything is consumed.
+func checkSessionRequest(r *SessionRequest) error {
+	if r.Token != "" && r.JWT != "" {
+		return Errorf(ETooManySessionArgs, "Only one of session_token and session_jwt may be given.")
+	}
+	if r.Duration != 0 && (r.Duration < MinSessionDuration || r.Duration > MaxSessionDuration) {
+		return &Error{Code: EInvalidDuration, Field: "session_duration_minutes", Message: "Session duration must be between 5 and 527040 minutes."}
+	}
+	return checkClaims(r.CustomClaims)
+}
+
+func checkClaims(claims map[string]any) error {
+	if claims == nil {
+		return nil
+	}
+	b, err := json.Marshal(claims)
+	if err != nil {
+		return &Error{Code: EInvalidClaims, Field: "session_custom_claims", Message: "session_custom_claims must be a JSON object."}
+	}
+	if len(b) > MaxCustomClaimsSize {
+		return &Error{Code: EInvalidClaims, Field: "session_custom_claims", Message: "session_custom_claims must be at most 4 KB of JSON."}
+	}
+	return nil
+}
+
+// mergeClaims applies a claims update: reserved names are ignored, a nil
+// value deletes the key. The merged set is re-checked for size.
+func mergeClaims(dst map[string]any, upd map[string]any) (map[string]any, error) {
+	if dst == nil {
+		dst = map[string]any{}
+	}
+	for k, v := range upd {
+		if slices.Contains(ReservedClaims, k) || k == "https://stytch.com/session" {
+			continue
+		}
+		if v == nil {
+			delete(dst, k)
+			continue
+		}
+		dst[k] = v
+	}
+	return dst, checkClaims(dst)
+}
+
+// addFactor appends f to the session's factors or refreshes the same factor.
+func addFactor(sess *Session, f Factor) {
+	for i := range sess.Factors {
+		g := &sess.Factors[i]
+		if g.Type == f.Type && g.DeliveryMethod == f.DeliveryMethod && g.MethodID == f.MethodID {
+			g.LastAuthenticatedAt = f.LastAuthenticatedAt
+			g.UpdatedAt = f.UpdatedAt
+			return
+		}
+	}
+	sess.Factors = append(sess.Factors, f)
+}
+
+func checkOptions(sess *Session, o SessionOptions, attrs Attributes) error {
+	if o.IPMatchRequired && sess.Attributes.IPAddress != attrs.IPAddress {
+		return Errorf(EIPMismatch, "The IP address does not match the session's.")
+	}
+	if o.UserAgentMatchRequired && sess.Attributes.UserAgent != attrs.UserAgent {
+		return Errorf(EUserAgentMismatch, "The user agent does not match the session's.")
+	}
+	return nil
+}
+
+// findSession resolves a token or a JWT to a live session and its plaintext token.
+func (s *Service) findSession(ctx context.Context, p *Project, token, jwt string) (*Session, error) {
+	var (
+		sess *Session
+		enc  []byte
+		err  error
+	)
+	if token != "" {
+		if len(token) > 512 {
+			return nil, Errorf(ESessionNotFound, "Session could not be found.")
+		}
+		sess, enc, err = s.store.FindSessionByToken(ctx, p.ID, s.keys.TokenHashes(token))
+	} else {
+		if len(jwt) > 16*1024 {
+			return nil, Errorf(EJWTInvalid, "The session JWT could not be parsed.")
+		}
+		var id string
+		id, err = s.signer.ParseSessionJWT(ctx, p.ID, jwt)
+		if err != nil {
+			return nil, err
+		}
+		sess, enc, err = s.store.FindSession(ctx, p.ID, id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if token != "" {
+		sess.Token = token
+	} else if pt, err := s.keys.Decrypt(enc, []byte(sess.ID)); err == nil {
+		sess.Token = string(pt)
+	}
+	return sess, nil
+}
+
+// applySession starts, extends or skips a session after a successful
+// factor, as r says, and fills the session fields of res.
+func (s *Service) applySession(ctx context.Context, p *Project, res *AuthResult, r SessionRequest) error {
+	now := s.now().UTC()
+	var sess *Session
+	switch {
+	case r.Token != "" || r.JWT != "":
+		var err error
+		sess, err = s.findSession(ctx, p, r.Token, r.JWT)
+		if err != nil {
+			return err
+		}
+		if sess.UserID != res.User.ID {
+			return Errorf(EUserMismatch, "The session belongs to another user.")
+		}
+		if err := checkOptions(sess, r.Options, r.Attributes); err != nil {
+			return err
+		}
+		addFactor(sess, res.Factor)
+		if r.Duration > 0 {
+			sess.ExpiresAt = now.Add(r.Duration)
+		}
+		if sess.CustomClaims, err = mergeClaims(sess.CustomClaims, r.CustomClaims); err != nil {
+			return err
+		}
+		sess.LastAccessedAt = now
+		if err := s.store.UpdateSession(ctx, sess); err != nil {
+			return err
+		}
+	case r.Duration > 0:
+		claims, err := mergeClaims(nil, r.CustomClaims)
+		if err != nil {
+			return err
+		}
+		token := NewToken()
+		sess = &Session{
+			ID: NewID(PrefixSession, p), ProjectID: p.ID, UserID: res.User.ID,
+			TokenHash: s.keys.TokenHash(token), StartedAt: now, LastAccessedAt: now, ExpiresAt: now.Add(r.Duration),
+			Attributes: r.Attributes, Factors: []Factor{res.Factor}, CustomClaims: claims, Token: token,
+		}
+		if err := s.store.CreateSession(ctx, sess, s.keys.Encrypt([]byte(token), []byte(sess.ID))); err != nil {
+			return err
+		}
+	default:
+		return nil
+	}
+	jwt, err := s.signer.SignSession(ctx, sess)
+	if err != nil {
+		return err
+	}
+	res.Session, res.SessionToken, res.SessionJWT = sess, sess.Token, jwt
+	return nil
+}
+
+// AuthenticateSession checks a session token or JWT (exactly one), extends
+// the session when Duration is positive, merges custom claims and returns
+// the session with a fresh JWT. A JWT past its exp is accepted while its
+// session lives. Returns ETooManySessionArgs, ENoSessionArgs,
+// ESessionNotFound, EJWTInvalid, EIPMismatch, EUserAgentMismatch,
+// EInvalidDuration, EInvalidClaims.
+func (s *Service) AuthenticateSession(ctx context.Context, p *Project, in AuthenticateSessionInput) (*AuthResult, error) {
+	if in.Token == "" && in.JWT == "" {
+		return nil, Errorf(ENoSessionArgs, "One of session_token or session_jwt is required.")
+	}
+	r := SessionRequest{Duration: in.Duration, Token: in.Token, JWT: in.JWT, CustomClaims: in.CustomClaims}
+	if err := checkSessionRequest(&r); err != nil {
+		return nil, err
+	}
+	sess, err := s.findSession(ctx, p, in.Token, in.JWT)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkOptions(sess, in.Options, in.Attributes); err != nil {
+		return nil, err
+	}
+	now := s.now().UTC()
+	if in.Duration > 0 {
+		sess.ExpiresAt = now.Add(in.Duration)
+	}
+	if sess.CustomClaims, err = mergeClaims(sess.CustomClaims, in.CustomClaims); err != nil {
+		return nil, err
+	}
+	sess.LastAccessedAt = now
+	if err := s.store.UpdateSession(ctx, sess); err != nil {
+		return nil, err
+	}
+	u, err := s.store.FindUser(ctx, p.ID, sess.UserID)
+	if err != nil {
+		return nil, err
+	}
+	jwt, err := s.signer.SignSession(ctx, sess)
+	if err != nil {
+		return nil, err
+	}
+	return &AuthResult{User: u, Session: sess, SessionToken: sess.Token, SessionJWT: jwt}, nil
+}
+
+// ListSessions returns the user's live sessions with their tokens. EInvalidUserID.
+func (s *Service) ListSessions(ctx context.Context, p *Project, userID string) ([]*Session, error) {
+	if err := validID("user_id", userID, EInvalidUserID); err != nil {
+		return nil, err
+	}
+	list, encs, err := s.store.ListSessions(ctx, p.ID, userID)
+	if err != nil {
+		return nil, err
+	}
+	for i, sess := range list {
+		if i < len(encs) {
+			if pt, err := s.keys.Decrypt(encs[i], []byte(sess.ID)); err == nil {
+				sess.Token = string(pt)
+			}
+		}
+	}
+	return list, nil
+}
+
+// RevokeSession ends the session named by exactly one of id, token or JWT.
+// Returns ENoSessionArgs, ETooManySessionArgs, ESessionNotFound, EJWTInvalid.
+func (s *Service) RevokeSession(ctx context.Context, p *Project, in RevokeSessionInput) error {
+	n := 0
+	for _, v := range []string{in.SessionID, in.Token, in.JWT} {
+		if v != "" {
+			n++
+		}
+	}
+	switch {
+	case n == 0:
+		return Errorf(ENoSessionArgs, "One of session_id, session_token or session_jwt is required.")
+	case n > 1:
+		return Errorf(ETooManySessionArgs, "Only one of session_id, session_token or session_jwt may be given.")
+	}
+	id := in.SessionID
+	if id == "" {
+		sess, err := s.findSession(ctx, p, in.Token, in.JWT)
+		if err != nil {
+			return err
+		}
+		id = sess.ID
+	}
+	return s.store.RevokeSession(ctx, p.ID, id)
+}
+
+// JWKS returns the project's public signing keys as a JWKS document.
+func (s *Service) JWKS(ctx context.Context, p *Project) ([]byte, error) {
+	return s.signer.JWKS(ctx, p.ID)
+}
+
+// JWKSByProjectID serves the unauthenticated JWKS route. ENotFound for an
+// unknown project.
+func (s *Service) JWKSByProjectID(ctx context.Context, projectID string) ([]byte, error) {
+	if err := validID("project_id", projectID, ENotFound); err != nil {
+		return nil, err
+	}
+	if _, err := s.store.FindProject(ctx, projectID); err != nil {
+		return nil, err
+	}
+	return s.signer.JWKS(ctx, projectID)
+}
