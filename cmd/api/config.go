@@ -1,0 +1,112 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// config is the api's configuration, read from the environment (flags
+// mirror the most used ones).
+type config struct {
+	Dev           bool
+	Command       string // "" (serve) or "migrate"
+	DatabaseURL   string
+	NATSURL       string
+	HTTPAddr      string
+	PublicURL     string
+	SecretKeys    string
+	BootstrapID   string
+	BootstrapKey  string
+	LoginURL      string
+	SignupURL     string
+	TrustProxy    bool
+	SendLimit     int
+	SendWindow    time.Duration
+	DataDir       string
+	LogLevel      string
+	SMSProvider   string
+	EmailProvider string
+	AppName       string
+}
+
+const (
+	defaultHTTPAddr = ":8080"
+	defaultDevDB    = "postgres://postgres@127.0.0.1:5432/sesame?sslmode=disable"
+	defaultNATSURL  = "nats://127.0.0.1:4222"
+)
+
+func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*config, error) {
+	env := func(k, def string) string {
+		if v := strings.TrimSpace(getenv(k)); v != "" {
+			return v
+		}
+		return def
+	}
+	c := &config{}
+	fs := flag.NewFlagSet("api", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.BoolVar(&c.Dev, "dev", false, "run the whole system in one process: embedded NATS, both workers, console delivery, bootstrap project")
+	fs.StringVar(&c.HTTPAddr, "http-addr", env("HTTP_ADDR", defaultHTTPAddr), "listen address (HTTP_ADDR)")
+	fs.StringVar(&c.DatabaseURL, "database-url", getenv("DATABASE_URL"), "Postgres DSN (DATABASE_URL)")
+	fs.StringVar(&c.NATSURL, "nats-url", getenv("NATS_URL"), "NATS server URL(s) (NATS_URL)")
+	fs.StringVar(&c.DataDir, "data-dir", env("SESAME_DATA_DIR", ".dev"), "dev mode state: NATS store, generated keys and credentials (SESAME_DATA_DIR)")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: api [-dev] [flags] [migrate]")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	switch rest := fs.Args(); {
+	case len(rest) == 0:
+	case len(rest) == 1 && rest[0] == "migrate":
+		c.Command = "migrate"
+	default:
+		return nil, fmt.Errorf("unknown command %q (want: migrate)", strings.Join(rest, " "))
+	}
+	c.PublicURL = strings.TrimRight(env("PUBLIC_URL", ""), "/")
+	c.SecretKeys = getenv("SECRET_KEYS")
+	c.BootstrapID = getenv("BOOTSTRAP_PROJECT_ID")
+	c.BootstrapKey = getenv("BOOTSTRAP_PROJECT_SECRET")
+	c.LoginURL = getenv("MAGIC_LINK_LOGIN_URL")
+	c.SignupURL = getenv("MAGIC_LINK_SIGNUP_URL")
+	c.LogLevel = env("LOG_LEVEL", "info")
+	c.SMSProvider = env("SMS_PROVIDER", "console")
+	c.EmailProvider = env("EMAIL_PROVIDER", "console")
+	c.AppName = env("APP_NAME", "Sesame")
+	var err error
+	if c.TrustProxy, err = strconv.ParseBool(env("TRUST_PROXY", "false")); err != nil {
+		return nil, fmt.Errorf("TRUST_PROXY: %w", err)
+	}
+	if c.SendLimit, err = strconv.Atoi(env("SEND_LIMIT", "5")); err != nil || c.SendLimit < 1 {
+		return nil, errors.New("SEND_LIMIT must be a positive integer")
+	}
+	if c.SendWindow, err = time.ParseDuration(env("SEND_WINDOW", "10m")); err != nil || c.SendWindow <= 0 {
+		return nil, errors.New("SEND_WINDOW must be a positive duration such as 10m")
+	}
+	if c.Dev && c.DatabaseURL == "" {
+		c.DatabaseURL = defaultDevDB
+	}
+	if c.DatabaseURL == "" {
+		return nil, errors.New("DATABASE_URL is required (e.g. postgres://user:pass@host:5432/sesame)")
+	}
+	if !c.Dev && c.NATSURL == "" {
+		c.NATSURL = defaultNATSURL
+	}
+	if c.PublicURL == "" {
+		host := c.HTTPAddr
+		if strings.HasPrefix(host, ":") {
+			host = "localhost" + host
+		}
+		c.PublicURL = "http://" + host
+	}
+	if c.Command == "" && !c.Dev && c.SecretKeys == "" {
+		return nil, errors.New("SECRET_KEYS is required: comma-separated 64-hex-character keys, newest first (generate one with: openssl rand -hex 32)")
+	}
+	return c, nil
+}

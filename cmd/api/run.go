@@ -1,0 +1,284 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	natsgo "github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/sesame-auth/sesame/internal/api/streambird"
+	"github.com/sesame-auth/sesame/internal/api/stytch"
+	"github.com/sesame-auth/sesame/internal/auth"
+	"github.com/sesame-auth/sesame/internal/console"
+	"github.com/sesame-auth/sesame/internal/health"
+	"github.com/sesame-auth/sesame/internal/jwt"
+	"github.com/sesame-auth/sesame/internal/metrics"
+	"github.com/sesame-auth/sesame/internal/nats"
+	"github.com/sesame-auth/sesame/internal/postgres"
+	"github.com/sesame-auth/sesame/internal/sendgrid"
+	"github.com/sesame-auth/sesame/internal/twilio"
+	"github.com/sesame-auth/sesame/internal/worker"
+)
+
+func newLogger(w io.Writer, level string) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(level))
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}))
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, err := parseConfig(args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	log := newLogger(stderr, cfg.LogLevel)
+
+	if cfg.Dev {
+		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+			return fmt.Errorf("dev data dir: %w", err)
+		}
+		if err := postgres.EnsureDatabase(ctx, cfg.DatabaseURL); err != nil {
+			return postgresHelp(cfg.DatabaseURL, err)
+		}
+	}
+	db, err := postgres.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return postgresHelp(cfg.DatabaseURL, err)
+	}
+	defer db.Close()
+	if err := db.Migrate(ctx); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	if cfg.Command == "migrate" {
+		fmt.Fprintln(stdout, "migrations applied")
+		return nil
+	}
+
+	if cfg.SecretKeys == "" { // dev only (parseConfig requires it otherwise)
+		if cfg.SecretKeys, err = devFile(cfg.DataDir, "secret_keys", auth.MustGenerateKey); err != nil {
+			return err
+		}
+	}
+	keys, err := auth.ParseKeyring(cfg.SecretKeys)
+	if err != nil {
+		return err
+	}
+
+	// NATS: a server from NATS_URL, or an embedded one in dev mode.
+	var nc *natsgo.Conn
+	if cfg.NATSURL == "" {
+		ns, err := nats.RunEmbedded(nats.EmbeddedOptions{StoreDir: filepath.Join(cfg.DataDir, "nats"), DontListen: true})
+		if err != nil {
+			return fmt.Errorf("embedded NATS: %w", err)
+		}
+		defer func() { ns.Shutdown(); ns.WaitForShutdown() }()
+		if nc, err = nats.Connect("", natsgo.InProcessServer(ns), nats.WithLogger(log)); err != nil {
+			return err
+		}
+	} else if nc, err = nats.Connect(cfg.NATSURL, nats.WithLogger(log)); err != nil {
+		return fmt.Errorf("connect to NATS at %s: %w", cfg.NATSURL, err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return err
+	}
+	// Whichever process starts first creates the stream. If NATS is down
+	// now, the api still serves: sends wait in the outbox.
+	if _, err := nats.EnsureStream(ctx, js, nats.StreamOptions{}); err != nil {
+		log.Warn("stream not ensured yet; sends will wait in the outbox", "err", err)
+	}
+
+	reg := metrics.New()
+	signer := jwt.New(db, keys, jwt.Options{})
+	pub := nats.NewPublisher(js)
+	svc := auth.NewService(db, pub, keys, signer, reg, log, auth.Config{
+		PublicURL: cfg.PublicURL, DefaultLoginURL: cfg.LoginURL, DefaultSignupURL: cfg.SignupURL,
+		SendLimit: cfg.SendLimit, SendWindow: cfg.SendWindow,
+	})
+
+	if cfg.Dev && cfg.BootstrapID == "" {
+		if cfg.BootstrapID, err = devFile(cfg.DataDir, "project_id", func() string { return "project-test-" + auth.NewUUID() }); err != nil {
+			return err
+		}
+		if cfg.BootstrapKey, err = devFile(cfg.DataDir, "project_secret", func() string { return "secret-test-" + auth.NewToken() }); err != nil {
+			return err
+		}
+	}
+	if cfg.BootstrapID != "" {
+		if err := svc.EnsureProject(ctx, cfg.BootstrapID, cfg.BootstrapKey); err != nil {
+			return fmt.Errorf("bootstrap project: %w", err)
+		}
+	}
+
+	reg.Gauge("sesame_outbox_pending", "Messages committed but not yet published to JetStream.", func(ctx context.Context) (float64, error) {
+		n, err := db.CountOutbox(ctx)
+		return float64(n), err
+	})
+
+	mux := http.NewServeMux()
+	health.Register(mux, map[string]health.Check{
+		"postgres": db.Ping,
+		"nats": func(context.Context) error {
+			if !nc.IsConnected() {
+				return errors.New("not connected")
+			}
+			return nil
+		},
+	})
+	mux.Handle("GET /metrics", reg.Handler())
+	mux.Handle("/v1/auth/", streambird.NewHandler(svc, streambird.Options{TrustProxy: cfg.TrustProxy, Logger: log}))
+	mux.Handle("/v1/", stytch.NewHandler(svc, stytch.Options{TrustProxy: cfg.TrustProxy, Logger: log}))
+	mux.HandleFunc("GET /v1/magic_links/redirect", landingPage)
+
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
+	}
+	srv := &http.Server{Handler: reg.Middleware(mux), ReadHeaderTimeout: 10 * time.Second}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	goRun := func(f func()) { wg.Add(1); go func() { defer wg.Done(); f() }() }
+	relay := &auth.Relay{Store: db, Publisher: pub, Keys: keys, Metrics: reg, Log: log}
+	goRun(func() { relay.Run(ctx) })
+	goRun(func() { svc.Maintain(ctx, 10*time.Minute) })
+
+	if cfg.Dev {
+		for _, w := range []struct {
+			consumer, provider string
+		}{{nats.ConsumerSMS, cfg.SMSProvider}, {nats.ConsumerEmail, cfg.EmailProvider}} {
+			sender, err := newSender(w.consumer, w.provider, getenv, stdout)
+			if err != nil {
+				return err
+			}
+			wk := worker.New(worker.Config{Consumer: w.consumer, JS: js, Store: db, Sender: reg.InstrumentSender(w.provider, sender), AppName: cfg.AppName, Logger: log, Metrics: reg})
+			goRun(func() {
+				if err := wk.Run(ctx); err != nil && ctx.Err() == nil {
+					log.Error("worker stopped", "consumer", w.consumer, "err", err)
+				}
+			})
+		}
+		printDevBanner(stdout, ln.Addr().String(), cfg)
+	}
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	log.Info("api listening", "addr", ln.Addr().String(), "dev", cfg.Dev)
+	select {
+	case err := <-errc:
+		cancel()
+		wg.Wait()
+		return err
+	case <-ctx.Done():
+	}
+	shutdownCtx, stop := context.WithTimeout(context.Background(), 10*time.Second)
+	defer stop()
+	err = srv.Shutdown(shutdownCtx)
+	cancel()
+	wg.Wait()
+	return err
+}
+
+// newSender builds the provider a dev-mode worker sends through.
+func newSender(consumer, provider string, getenv func(string) string, stdout io.Writer) (auth.Sender, error) {
+	switch {
+	case provider == "console":
+		return console.New(stdout), nil
+	case consumer == nats.ConsumerSMS && provider == "twilio":
+		c, err := twilio.FromEnv(getenv)
+		if err != nil {
+			return nil, err
+		}
+		return twilio.New(c)
+	case consumer == nats.ConsumerEmail && provider == "sendgrid":
+		c, err := sendgrid.FromEnv(getenv)
+		if err != nil {
+			return nil, err
+		}
+		return sendgrid.New(c)
+	}
+	return nil, fmt.Errorf("unknown provider %q for %s", provider, consumer)
+}
+
+// devFile returns the content of a file in the dev data dir, creating it
+// with gen() the first time, so restarts keep the same keys and project.
+func devFile(dir, name string, gen func() string) (string, error) {
+	p := filepath.Join(dir, name)
+	if b, err := os.ReadFile(p); err == nil {
+		return strings.TrimSpace(string(b)), nil
+	}
+	v := gen()
+	if err := os.WriteFile(p, []byte(v+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("dev state %s: %w", p, err)
+	}
+	return v, nil
+}
+
+func postgresHelp(dsn string, err error) error {
+	return fmt.Errorf("cannot use Postgres (%w).\nSesame needs PostgreSQL 13 or newer. Start one and point DATABASE_URL at it, for example:\n"+
+		"  Debian/Ubuntu: sudo apt-get install postgresql && sudo pg_ctlcluster 15 main start\n"+
+		"  Docker:        docker run -d -p 5432:5432 -e POSTGRES_HOST_AUTH_METHOD=trust postgres:16\n"+
+		"  then:          DATABASE_URL=postgres://postgres@127.0.0.1:5432/sesame?sslmode=disable", err)
+}
+
+func printDevBanner(w io.Writer, addr string, cfg *config) {
+	base := "http://" + addr
+	if strings.HasPrefix(addr, "[::]") || strings.HasPrefix(addr, "0.0.0.0") {
+		base = "http://localhost" + addr[strings.LastIndex(addr, ":"):]
+	}
+	fmt.Fprintf(w, `
+Sesame dev mode is running at %[1]s
+  Postgres:   %[2]s
+  NATS:       embedded JetStream (store in %[3]s/nats), smsworker and emailworker in-process
+  Delivery:   SMS via %[4]s, email via %[5]s (console prints every message, code and link included)
+
+Bootstrap project (saved in %[3]s):
+  project_id: %[6]s
+  secret:     %[7]s
+
+Try it (Streambird style):
+  curl -s %[1]s/v1/auth/otps/sms/login_or_create -H 'Authorization: Bearer %[7]s' -H 'Content-Type: application/json' -d '{"phone_number":"+14152222222"}'
+Stytch style:
+  curl -s %[1]s/v1/otps/sms/login_or_create -u '%[6]s:%[7]s' -H 'Content-Type: application/json' -d '{"phone_number":"+14152222222"}'
+
+`, base, redactDSN(cfg.DatabaseURL), cfg.DataDir, cfg.SMSProvider, cfg.EmailProvider, cfg.BootstrapID, cfg.BootstrapKey)
+}
+
+// redactDSN hides a password in a DSN.
+func redactDSN(dsn string) string {
+	if i := strings.Index(dsn, "://"); i >= 0 {
+		if at := strings.Index(dsn[i+3:], "@"); at >= 0 {
+			cred := dsn[i+3 : i+3+at]
+			if c := strings.Index(cred, ":"); c >= 0 {
+				return dsn[:i+3] + cred[:c] + ":***" + dsn[i+3+at:]
+			}
+		}
+	}
+	return dsn
+}
+
+func landingPage(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Referrer-Policy", "no-referrer")
+	fmt.Fprint(w, `<!DOCTYPE html><html><head><meta charset="utf-8"><title>Sesame magic link</title></head><body>
+<h1>Magic link received</h1>
+<p>This is Sesame's default landing page. Opening it did <strong>not</strong> log anyone in: your application's page
+should read the <code>token</code> query parameter and call <code>POST /v1/magic_links/authenticate</code>
+(Stytch style) or <code>POST /v1/auth/magic_links/verify</code> (Streambird style) from its backend.
+Set <code>MAGIC_LINK_LOGIN_URL</code> / <code>MAGIC_LINK_SIGNUP_URL</code> or pass URLs per request to use your own page.</p>
+</body></html>`)
+}
