@@ -1,0 +1,317 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/sesame-auth/sesame/internal/auth"
+)
+
+// Message lifecycle in this store:
+//
+//   - CreateChallenge / CreateMagicLink insert it queued, publish_gen 0,
+//     with the encrypted event as payload.
+//   - MarkPublished: queued → published. ClaimOutbox leases queued rows to
+//     the relay (relay_lease_until) without changing their status.
+//   - BeginDelivery: → sending (lease_until, attempts+1), or → skipped when
+//     the code or link died.
+//   - FinishDelivery: → sent, failed or retrying. sent and skipped drop the
+//     payload; failed keeps it so RequeueMessage can put the message back in
+//     the outbox (queued, publish_gen+1). Prune drops every payload once the
+//     message has expired.
+//
+// Dead reasons recorded in last_error: "consumed", "expired", "superseded"
+// (a newer code was issued for the method) and "revoked" (the challenge or
+// link row is gone: invite revoked, email or phone deleted, pruned).
+
+// deadReason is an SQL expression over the messages row aliased msg, with
+// $1 = now: why the message's code or link can no longer be used, '' if it
+// is live. Challenges are looked up by challenge_id for kind otp, magic
+// links for kind magiclink.
+const deadReason = `COALESCE(CASE WHEN msg.kind = 'otp' THEN (
+		SELECT CASE
+			WHEN c.consumed_at IS NOT NULL THEN 'consumed'
+			WHEN c.expires_at <= $1 THEN 'expired'
+			WHEN EXISTS (
+				SELECT 1 FROM challenges n
+				WHERE n.project_id = c.project_id AND n.method_id = c.method_id
+					AND (n.created_at, n.id) > (c.created_at, c.id)
+			) THEN 'superseded'
+			ELSE '' END
+		FROM challenges c WHERE c.id = msg.challenge_id AND c.project_id = msg.project_id
+	) ELSE (
+		SELECT CASE
+			WHEN l.consumed_at IS NOT NULL THEN 'consumed'
+			WHEN l.expires_at <= $1 THEN 'expired'
+			ELSE '' END
+		FROM magic_links l WHERE l.id = msg.challenge_id AND l.project_id = msg.project_id
+	) END, 'revoked')`
+
+// MarkPublished records that the event is on the stream: queued →
+// published. A message in any other state (or gone) is left alone.
+func (db *DB) MarkPublished(ctx context.Context, messageID string) error {
+	_, err := db.pool.Exec(ctx, `
+		UPDATE messages SET status = 'published', relay_lease_until = NULL, updated_at = $2
+		WHERE id = $1 AND status = 'queued'`, messageID, db.clock())
+	return internal(err)
+}
+
+// ClaimOutbox leases up to limit queued, unexpired messages whose last
+// change (creation or requeue) is older than minAge, for lease, and returns
+// their payloads oldest first. Rows are picked with FOR UPDATE SKIP LOCKED
+// and a leased row is not picked again until its lease ends, so concurrent
+// relays never get the same message while the lease lasts. MsgID is the
+// challenge id for publish generation 0, else
+// "<challenge id>.replay.<generation>".
+func (db *DB) ClaimOutbox(ctx context.Context, minAge, lease time.Duration, limit int) ([]auth.OutboxItem, error) {
+	if limit <= 0 {
+		return []auth.OutboxItem{}, nil
+	}
+	now := db.clock()
+	rows, err := db.pool.Query(ctx, `
+		UPDATE messages SET relay_lease_until = $3
+		WHERE id IN (
+			SELECT id FROM messages
+			WHERE status = 'queued' AND updated_at <= $2 AND expires_at > $1 AND payload IS NOT NULL
+				AND (relay_lease_until IS NULL OR relay_lease_until <= $1)
+			ORDER BY updated_at, id
+			LIMIT $4
+			FOR UPDATE SKIP LOCKED
+		) AND status = 'queued'
+		RETURNING id, payload, challenge_id, publish_gen, updated_at`,
+		now, now.Add(-minAge), now.Add(lease), limit)
+	if err != nil {
+		return nil, internal(err)
+	}
+	defer rows.Close()
+	type claimed struct {
+		item auth.OutboxItem
+		at   time.Time
+	}
+	var got []claimed
+	for rows.Next() {
+		var c claimed
+		var challengeID string
+		var gen int
+		if err := rows.Scan(&c.item.MessageID, &c.item.Payload, &challengeID, &gen, &c.at); err != nil {
+			return nil, internal(err)
+		}
+		c.item.MsgID = outboxMsgID(challengeID, gen)
+		got = append(got, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, internal(err)
+	}
+	sort.Slice(got, func(i, j int) bool {
+		if !got[i].at.Equal(got[j].at) {
+			return got[i].at.Before(got[j].at)
+		}
+		return got[i].item.MessageID < got[j].item.MessageID
+	})
+	items := make([]auth.OutboxItem, len(got))
+	for i, c := range got {
+		items[i] = c.item
+	}
+	return items, nil
+}
+
+func outboxMsgID(challengeID string, gen int) string {
+	if gen == 0 {
+		return challengeID
+	}
+	return challengeID + ".replay." + strconv.Itoa(gen)
+}
+
+// CountOutbox returns how many messages are queued (not yet published).
+func (db *DB) CountOutbox(ctx context.Context) (int, error) {
+	var n int
+	if err := db.pool.QueryRow(ctx, `SELECT count(*) FROM messages WHERE status = 'queued'`).Scan(&n); err != nil {
+		return 0, internal(err)
+	}
+	return n, nil
+}
+
+// BeginDelivery decides, in one statement that locks the message row,
+// whether the worker may send messageID:
+//
+//   - DeliveryUnknown: no such message (its project or user was deleted).
+//   - DeliveryDone: status sent, failed or skipped.
+//   - DeliveryBusy: status sending and another worker's lease is live.
+//   - DeliveryDead: the code or link was consumed, expired, superseded
+//     (otp: a newer challenge exists for the method) or is gone, or the
+//     message itself expired; the message is recorded as skipped with the
+//     reason in last_error and its payload dropped.
+//   - DeliverySend: otherwise; the message becomes sending, attempts+1,
+//     leased until now+lease.
+func (db *DB) BeginDelivery(ctx context.Context, messageID string, lease time.Duration) (auth.DeliveryDecision, error) {
+	now := db.clock()
+	var decision string
+	err := db.pool.QueryRow(ctx, `
+		WITH m AS (
+			SELECT msg.id, msg.status, msg.lease_until, msg.expires_at <= $1 AS msg_expired,
+				CASE WHEN msg.status IN ('sent', 'failed', 'skipped') THEN '' ELSE `+deadReason+` END AS reason
+			FROM messages msg WHERE msg.id = $2
+			FOR UPDATE OF msg
+		), d AS (
+			SELECT id,
+				CASE
+					WHEN status IN ('sent', 'failed', 'skipped') THEN 'done'
+					WHEN status = 'sending' AND lease_until > $1 THEN 'busy'
+					WHEN reason <> '' OR msg_expired THEN 'dead'
+					ELSE 'send'
+				END AS decision,
+				CASE WHEN reason <> '' THEN reason ELSE 'expired' END AS reason
+			FROM m
+		), u AS (
+			UPDATE messages SET
+				status = CASE WHEN d.decision = 'dead' THEN 'skipped' ELSE 'sending' END,
+				last_error = CASE WHEN d.decision = 'dead' THEN d.reason ELSE messages.last_error END,
+				payload = CASE WHEN d.decision = 'dead' THEN NULL ELSE messages.payload END,
+				attempts = messages.attempts + CASE WHEN d.decision = 'send' THEN 1 ELSE 0 END,
+				lease_until = CASE WHEN d.decision = 'send' THEN $3::timestamptz END,
+				updated_at = $1
+			FROM d WHERE messages.id = d.id AND d.decision IN ('dead', 'send')
+		)
+		SELECT decision FROM d`, now, messageID, now.Add(lease)).Scan(&decision)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return auth.DeliveryUnknown, nil
+	}
+	if err != nil {
+		return auth.DeliveryUnknown, internal(err)
+	}
+	switch decision {
+	case "done":
+		return auth.DeliveryDone, nil
+	case "busy":
+		return auth.DeliveryBusy, nil
+	case "dead":
+		return auth.DeliveryDead, nil
+	default:
+		return auth.DeliverySend, nil
+	}
+}
+
+// FinishDelivery records the outcome of an attempt: status sent (with
+// providerID; sets sent_at), failed or retrying (with reason), or skipped.
+// It releases the worker's lease. sent and skipped drop the payload; failed
+// keeps it until Prune so that RequeueMessage can replay the message. A
+// message already sent is never changed, and a missing message (deleted
+// with its user) is not an error. EInvalid for any other status.
+func (db *DB) FinishDelivery(ctx context.Context, messageID string, status auth.MessageStatus, providerID, reason string) error {
+	switch status {
+	case auth.MessageSent, auth.MessageFailed, auth.MessageRetrying, auth.MessageSkipped:
+	default:
+		return auth.Invalid("status", "FinishDelivery cannot record status %q.", string(status))
+	}
+	_, err := db.pool.Exec(ctx, `
+		UPDATE messages SET
+			status = $2,
+			provider_id = CASE WHEN $3 <> '' THEN $3 ELSE provider_id END,
+			last_error = $4,
+			sent_at = CASE WHEN $2 = 'sent' THEN $5 ELSE sent_at END,
+			payload = CASE WHEN $2 IN ('sent', 'skipped') THEN NULL ELSE payload END,
+			lease_until = NULL,
+			updated_at = $5
+		WHERE id = $1 AND status <> 'sent'`, messageID, string(status), providerID, reason, db.clock())
+	return internal(err)
+}
+
+const messageColumns = `id, project_id, kind, channel, recipient, status, provider_id, attempts, last_error,
+	challenge_id, expires_at, created_at, updated_at, sent_at`
+
+func scanMessage(row pgx.Row) (*auth.Message, error) {
+	var m auth.Message
+	err := row.Scan(&m.ID, &m.ProjectID, &m.Kind, &m.Channel, &m.Recipient, &m.Status, &m.ProviderID, &m.Attempts,
+		&m.LastError, &m.ChallengeID, &m.ExpiresAt, &m.CreatedAt, &m.UpdatedAt, &m.SentAt)
+	if err != nil {
+		return nil, err
+	}
+	return &m, nil
+}
+
+var errMessageNotFound = &auth.Error{Code: auth.ENotFound, Field: "message_id", Message: "Message not found."}
+
+// FindMessage returns a message of the project. ENotFound if missing.
+func (db *DB) FindMessage(ctx context.Context, projectID, messageID string) (*auth.Message, error) {
+	m, err := scanMessage(db.pool.QueryRow(ctx, `SELECT `+messageColumns+` FROM messages WHERE project_id = $1 AND id = $2`,
+		projectID, messageID))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, errMessageNotFound
+	}
+	if err != nil {
+		return nil, internal(err)
+	}
+	return m, nil
+}
+
+// ListMessages returns the project's messages, newest first, optionally of
+// one status. Limit 0 means 100; at most 1000.
+func (db *DB) ListMessages(ctx context.Context, projectID string, f auth.MessageFilter) ([]*auth.Message, error) {
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	limit = min(limit, 1000)
+	rows, err := db.pool.Query(ctx, `SELECT `+messageColumns+` FROM messages
+		WHERE project_id = $1 AND ($2 = '' OR status = $2)
+		ORDER BY created_at DESC, id DESC LIMIT $3`, projectID, string(f.Status), limit)
+	if err != nil {
+		return nil, internal(err)
+	}
+	defer rows.Close()
+	msgs := []*auth.Message{}
+	for rows.Next() {
+		m, err := scanMessage(rows)
+		if err != nil {
+			return nil, internal(err)
+		}
+		msgs = append(msgs, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, internal(err)
+	}
+	return msgs, nil
+}
+
+// RequeueMessage puts a failed message whose code or link is still live
+// (and whose payload is still stored) back in the outbox: status queued,
+// publish_gen+1, so that the relay republishes it under a new MsgID.
+// ENotFound if the project has no such message; EConflict if it is not
+// failed or its code or link is dead.
+func (db *DB) RequeueMessage(ctx context.Context, projectID, messageID string) error {
+	var status, reason string
+	var expired, hasPayload bool
+	var gen *int
+	err := db.pool.QueryRow(ctx, `
+		WITH m AS (
+			SELECT msg.id, msg.status, msg.expires_at <= $1 AS msg_expired, msg.payload IS NOT NULL AS has_payload,
+				`+deadReason+` AS reason
+			FROM messages msg WHERE msg.project_id = $2 AND msg.id = $3
+			FOR UPDATE OF msg
+		), u AS (
+			UPDATE messages SET status = 'queued', publish_gen = messages.publish_gen + 1,
+				relay_lease_until = NULL, lease_until = NULL, updated_at = $1
+			FROM m
+			WHERE messages.id = m.id AND m.status = 'failed' AND m.reason = '' AND NOT m.msg_expired AND m.has_payload
+			RETURNING messages.publish_gen
+		)
+		SELECT m.status, m.reason, m.msg_expired, m.has_payload, (SELECT publish_gen FROM u) FROM m`,
+		db.clock(), projectID, messageID).Scan(&status, &reason, &expired, &hasPayload, &gen)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return errMessageNotFound
+	case err != nil:
+		return internal(err)
+	case gen != nil:
+		return nil
+	case status != string(auth.MessageFailed):
+		return auth.Errorf(auth.EConflict, "Only failed messages can be replayed; this one is %s.", status)
+	default:
+		return auth.Errorf(auth.EConflict, "The code or link of this message can no longer be used.")
+	}
+}

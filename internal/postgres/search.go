@@ -1,0 +1,196 @@
+package postgres
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/sesame-auth/sesame/internal/auth"
+)
+
+// Page sizes of SearchUsers.
+const (
+	DefaultSearchLimit = 100
+	MaxSearchLimit     = 1000
+)
+
+// SearchUsers returns one page of the project's users matching q, ordered
+// by (created_at, id), with Total the number of all matches. Filters are
+// ANDed, or ORed when q.Or is set; the project and the cursor always apply.
+// Fuzzy filters are case-insensitive substring matches. EmailVerified
+// (PhoneVerified) matches users having an email (phone) whose verified flag
+// equals the value. Two round trips: count and page, then the page's
+// emails and phones. EInvalid for a bad limit or cursor.
+func (db *DB) SearchUsers(ctx context.Context, projectID string, q auth.UserQuery) (*auth.UserPage, error) {
+	limit := q.Limit
+	if limit == 0 {
+		limit = DefaultSearchLimit
+	}
+	if limit < 1 || limit > MaxSearchLimit {
+		return nil, auth.Invalid("limit", "limit must be between 1 and %d.", MaxSearchLimit)
+	}
+	args := []any{projectID}
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	method := func(table, cond string) string {
+		return `EXISTS (SELECT 1 FROM ` + table + ` m WHERE m.project_id = u.project_id AND m.user_id = u.id AND ` + cond + `)`
+	}
+	var conds []string
+	if q.CreatedAfter != nil {
+		conds = append(conds, "u.created_at > "+arg(*q.CreatedAfter))
+	}
+	if q.CreatedBefore != nil {
+		conds = append(conds, "u.created_at < "+arg(*q.CreatedBefore))
+	}
+	if q.Status != "" {
+		conds = append(conds, "u.status = "+arg(string(q.Status)))
+	}
+	if len(q.UserIDs) > 0 {
+		conds = append(conds, "u.id = ANY("+arg(q.UserIDs)+"::text[])")
+	}
+	if len(q.EmailAddresses) > 0 {
+		addrs := make([]string, len(q.EmailAddresses))
+		for i, a := range q.EmailAddresses {
+			addrs[i] = strings.ToLower(strings.TrimSpace(a))
+		}
+		conds = append(conds, method("emails", "m.address = ANY("+arg(addrs)+"::text[])"))
+	}
+	if len(q.EmailIDs) > 0 {
+		conds = append(conds, method("emails", "m.id = ANY("+arg(q.EmailIDs)+"::text[])"))
+	}
+	if len(q.PhoneNumbers) > 0 {
+		conds = append(conds, method("phone_numbers", "m.number = ANY("+arg(q.PhoneNumbers)+"::text[])"))
+	}
+	if len(q.PhoneIDs) > 0 {
+		conds = append(conds, method("phone_numbers", "m.id = ANY("+arg(q.PhoneIDs)+"::text[])"))
+	}
+	if q.FullNameFuzzy != "" {
+		conds = append(conds, "concat_ws(' ', NULLIF(u.first_name, ''), NULLIF(u.middle_name, ''), NULLIF(u.last_name, '')) ILIKE "+arg(likePattern(q.FullNameFuzzy)))
+	}
+	if q.EmailFuzzy != "" {
+		conds = append(conds, method("emails", "m.address ILIKE "+arg(likePattern(q.EmailFuzzy))))
+	}
+	if q.PhoneFuzzy != "" {
+		conds = append(conds, method("phone_numbers", "m.number ILIKE "+arg(likePattern(q.PhoneFuzzy))))
+	}
+	if q.EmailVerified != nil {
+		conds = append(conds, method("emails", "m.verified = "+arg(*q.EmailVerified)))
+	}
+	if q.PhoneVerified != nil {
+		conds = append(conds, method("phone_numbers", "m.verified = "+arg(*q.PhoneVerified)))
+	}
+	where := "u.project_id = $1"
+	if len(conds) > 0 {
+		op := " AND "
+		if q.Or {
+			op = " OR "
+		}
+		where += " AND (" + strings.Join(conds, op) + ")"
+	}
+	countSQL := `SELECT count(*) FROM users u WHERE ` + where
+	countArgs := append([]any(nil), args...)
+
+	pageWhere := where
+	if q.Cursor != "" {
+		at, id, err := decodeCursor(q.Cursor)
+		if err != nil {
+			return nil, err
+		}
+		pageWhere += " AND (u.created_at, u.id) > (" + arg(at) + ", " + arg(id) + ")"
+	}
+	pageSQL := `SELECT ` + userColumns + ` FROM users u WHERE ` + pageWhere +
+		` ORDER BY u.created_at, u.id LIMIT ` + arg(limit+1)
+
+	page := &auth.UserPage{Users: []*auth.User{}}
+	b := &pgx.Batch{}
+	b.Queue(countSQL, countArgs...)
+	b.Queue(pageSQL, args...)
+	br := db.pool.SendBatch(ctx, b)
+	if err := br.QueryRow().Scan(&page.Total); err != nil {
+		br.Close()
+		return nil, internal(err)
+	}
+	rows, err := br.Query()
+	if err != nil {
+		br.Close()
+		return nil, internal(err)
+	}
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			rows.Close()
+			br.Close()
+			return nil, internal(err)
+		}
+		page.Users = append(page.Users, u)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		br.Close()
+		return nil, internal(err)
+	}
+	if err := br.Close(); err != nil {
+		return nil, internal(err)
+	}
+	if len(page.Users) > limit {
+		page.Users = page.Users[:limit]
+		last := page.Users[limit-1]
+		page.NextCursor = encodeCursor(last.CreatedAt, last.ID)
+	}
+	if len(page.Users) == 0 {
+		return page, nil
+	}
+
+	ids := make([]string, len(page.Users))
+	byID := make(map[string]*auth.User, len(page.Users))
+	for i, u := range page.Users {
+		ids[i] = u.ID
+		byID[u.ID] = u
+	}
+	b = &pgx.Batch{}
+	queueMethods(b, projectID, ids)
+	br = db.pool.SendBatch(ctx, b)
+	if err := readMethods(br, byID); err != nil {
+		br.Close()
+		return nil, internal(err)
+	}
+	if err := br.Close(); err != nil {
+		return nil, internal(err)
+	}
+	return page, nil
+}
+
+// likePattern makes s a literal substring pattern for (I)LIKE.
+func likePattern(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+	return "%" + r.Replace(s) + "%"
+}
+
+// A cursor is base64url("<created_at unix micros>:<user id>").
+func encodeCursor(at time.Time, id string) string {
+	return base64.RawURLEncoding.EncodeToString(fmt.Appendf(nil, "%d:%s", at.UnixMicro(), id))
+}
+
+func decodeCursor(s string) (time.Time, string, error) {
+	bad := auth.Invalid("cursor", "The cursor is invalid.")
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return time.Time{}, "", bad
+	}
+	ts, id, ok := strings.Cut(string(b), ":")
+	if !ok || id == "" {
+		return time.Time{}, "", bad
+	}
+	us, err := strconv.ParseInt(ts, 10, 64)
+	if err != nil {
+		return time.Time{}, "", bad
+	}
+	return time.UnixMicro(us), id, nil
+}
