@@ -100,12 +100,24 @@ func RunEmbedded(opts EmbeddedOptions) (*server.Server, error) {
 // slogAdapter implements server.Logger on slog.
 type slogAdapter struct{ l *slog.Logger }
 
-func (a slogAdapter) Noticef(f string, v ...any) { a.l.Info(fmt.Sprintf(f, v...), "component", "nats-server") }
-func (a slogAdapter) Warnf(f string, v ...any)   { a.l.Warn(fmt.Sprintf(f, v...), "component", "nats-server") }
-func (a slogAdapter) Fatalf(f string, v ...any)  { a.l.Error(fmt.Sprintf(f, v...), "component", "nats-server") }
-func (a slogAdapter) Errorf(f string, v ...any)  { a.l.Error(fmt.Sprintf(f, v...), "component", "nats-server") }
-func (a slogAdapter) Debugf(f string, v ...any)  { a.l.Debug(fmt.Sprintf(f, v...), "component", "nats-server") }
-func (a slogAdapter) Tracef(f string, v ...any)  { a.l.Debug(fmt.Sprintf(f, v...), "component", "nats-server") }
+func (a slogAdapter) Noticef(f string, v ...any) {
+	a.l.Info(fmt.Sprintf(f, v...), "component", "nats-server")
+}
+func (a slogAdapter) Warnf(f string, v ...any) {
+	a.l.Warn(fmt.Sprintf(f, v...), "component", "nats-server")
+}
+func (a slogAdapter) Fatalf(f string, v ...any) {
+	a.l.Error(fmt.Sprintf(f, v...), "component", "nats-server")
+}
+func (a slogAdapter) Errorf(f string, v ...any) {
+	a.l.Error(fmt.Sprintf(f, v...), "component", "nats-server")
+}
+func (a slogAdapter) Debugf(f string, v ...any) {
+	a.l.Debug(fmt.Sprintf(f, v...), "component", "nats-server")
+}
+func (a slogAdapter) Tracef(f string, v ...any) {
+	a.l.Debug(fmt.Sprintf(f, v...), "component", "nats-server")
+}
 
 // Connection defaults applied by Connect.
 const (

@@ -63,7 +63,7 @@ type Metrics interface {
 // NopMetrics discards everything.
 type NopMetrics struct{}
 
-func (NopMetrics) MessageOutcome(string, string)          {}
+func (NopMetrics) MessageOutcome(string, string)         {}
 func (NopMetrics) HandlerDuration(string, time.Duration) {}
 
 // Handler processes one event. Return nil to ack it, an error made with
