@@ -386,8 +386,7 @@ func TestWorker_GracefulShutdownAcksFinishedAndReleasesTheRest(t *testing.T) {
 
 func TestWorker_ReadyOnlyWhileConsuming(t *testing.T) {
 	t.Parallel()
-	ns := startServer(t)
-	js := connect(t, ns)
+	js := connect(t, startServer(t))
 	w := snats.NewWorker(js, snats.ConsumerEmail, snats.WorkerOptions{Logger: quiet})
 	if w.Ready() {
 		t.Fatal("ready before Run")
@@ -396,9 +395,31 @@ func TestWorker_ReadyOnlyWhileConsuming(t *testing.T) {
 	if err := w.Run(ctx(t), func(context.Context, *auth.Event) error { return nil }); err == nil {
 		t.Error("second concurrent Run succeeded")
 	}
-	js.Conn().Close()
-	waitFor(t, 5*time.Second, "not ready once disconnected", func() bool { return !w.Ready() })
 	stop()
+	if w.Ready() {
+		t.Error("ready after Run returned")
+	}
+}
+
+func TestWorker_ClosedConnectionEndsRunWithAnError(t *testing.T) {
+	t.Parallel()
+	js := connect(t, startServer(t))
+	w := snats.NewWorker(js, snats.ConsumerEmail, snats.WorkerOptions{Logger: quiet})
+	done := make(chan error, 1)
+	go func() { done <- w.Run(context.Background(), func(context.Context, *auth.Event) error { return nil }) }()
+	waitFor(t, 5*time.Second, "worker ready", w.Ready)
+	js.Conn().Close()
+	if w.Ready() {
+		t.Error("ready with a closed connection")
+	}
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Error("Run returned nil after the connection closed")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not return after the connection closed")
+	}
 }
 
 func TestWorker_StartsBeforeTheStreamExists(t *testing.T) {
