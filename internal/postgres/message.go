@@ -30,7 +30,7 @@ import (
 // link row is gone: invite revoked, email or phone deleted, pruned).
 
 // deadReason is an SQL expression over the messages row aliased msg, with
-// $1 = now: why the message's code or link can no longer be used, '' if it
+// $1 = now: why the message's code or link can no longer be used, ” if it
 // is live. Challenges are looked up by challenge_id for kind otp, magic
 // links for kind magiclink.
 const deadReason = `COALESCE(CASE WHEN msg.kind = 'otp' THEN (
