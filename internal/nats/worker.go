@@ -110,9 +110,10 @@ type Worker struct {
 	name string
 	o    WorkerOptions
 
-	running atomic.Bool  // Run is inside its consume loop
-	started atomic.Bool  // Run was called
-	ackWait atomic.Int64 // the consumer's AckWait as the server reports it
+	running    atomic.Bool  // Run is inside its consume loop
+	started    atomic.Bool  // Run was called
+	ackWait    atomic.Int64 // the consumer's AckWait as the server reports it
+	maxDeliver atomic.Int64 // the consumer's MaxDeliver as the server reports it
 }
 
 // NewWorker returns a worker for the durable consumer name (ConsumerSMS or
@@ -148,11 +149,17 @@ func NewWorker(js jetstream.JetStream, name string, opts WorkerOptions) *Worker 
 	opts.Logger = opts.Logger.With("consumer", name)
 	w := &Worker{js: js, name: name, o: opts}
 	w.ackWait.Store(int64(opts.AckWait))
+	w.maxDeliver.Store(int64(opts.MaxDeliver))
 	return w
 }
 
 // Name is the durable consumer name.
 func (w *Worker) Name() string { return w.name }
+
+// Stats returns the consumer's backlog figures (see ConsumerInfo).
+func (w *Worker) Stats(ctx context.Context) (ConsumerStats, error) {
+	return ConsumerInfo(ctx, w.js, w.name)
+}
 
 // Ready reports whether the worker can consume: its loop is running and the
 // NATS connection is up. Serve it on /readyz.
@@ -324,10 +331,15 @@ func (w *Worker) ensure(ctx context.Context) (jetstream.Consumer, error) {
 	if err != nil {
 		return nil, err
 	}
-	if info := cons.CachedInfo(); info != nil && info.Config.AckWait > 0 {
-		// Another process may have set a different AckWait; heartbeat
-		// against the one the server applies.
-		w.ackWait.Store(int64(info.Config.AckWait))
+	if info := cons.CachedInfo(); info != nil {
+		// Another process may have updated the consumer since; heartbeat
+		// and give up against the values the server applies.
+		if info.Config.AckWait > 0 {
+			w.ackWait.Store(int64(info.Config.AckWait))
+		}
+		if info.Config.MaxDeliver > 0 {
+			w.maxDeliver.Store(int64(info.Config.MaxDeliver))
+		}
 	}
 	return cons, nil
 }
@@ -420,7 +432,7 @@ func (w *Worker) process(hctx context.Context, f *inflight, handler Handler) {
 	msg := f.msg
 	log := w.o.Logger.With("subject", msg.Subject())
 	var info DeliveryInfo
-	info.Consumer, info.Subject, info.MaxDeliver = w.name, msg.Subject(), w.o.MaxDeliver
+	info.Consumer, info.Subject, info.MaxDeliver = w.name, msg.Subject(), int(w.maxDeliver.Load())
 	if md, err := msg.Metadata(); err == nil {
 		info.StreamSeq, info.NumDelivered = md.Sequence.Stream, md.NumDelivered
 		log = log.With("stream_seq", info.StreamSeq, "delivery", info.NumDelivered)
