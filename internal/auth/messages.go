@@ -53,8 +53,7 @@ type Relay struct {
 	Batch int
 }
 
-// Run scans the outbox until ctx ends.
-func (r *Relay) Run(ctx context.Context) {
+func (r *Relay) defaults() {
 	if r.Interval <= 0 {
 		r.Interval = time.Second
 	}
@@ -70,6 +69,11 @@ func (r *Relay) Run(ctx context.Context) {
 	if r.Log == nil {
 		r.Log = slog.New(slog.DiscardHandler)
 	}
+}
+
+// Run scans the outbox until ctx ends.
+func (r *Relay) Run(ctx context.Context) {
+	r.defaults()
 	t := time.NewTicker(r.Interval)
 	defer t.Stop()
 	for {
@@ -89,6 +93,7 @@ func (r *Relay) Run(ctx context.Context) {
 
 // RunOnce publishes one batch and returns how many rows it published.
 func (r *Relay) RunOnce(ctx context.Context) (int, error) {
+	r.defaults()
 	items, err := r.Store.ClaimOutbox(ctx, r.MinAge, 30*time.Second, r.Batch)
 	if err != nil {
 		if ctx.Err() == nil {
