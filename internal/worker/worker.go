@@ -7,6 +7,7 @@ package worker
 import (
 	"context"
 	"log/slog"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -28,6 +29,14 @@ type Config struct {
 	Concurrency int
 	// MaxDeliver is how many attempts a message gets. Default nats.DefaultMaxDeliver.
 	MaxDeliver int
+	// AckWait is the consumer's ack wait. Default nats.DefaultAckWait.
+	AckWait time.Duration
+	// Lease is how long a send holds its message record before another
+	// worker may take it over. Default 1 minute.
+	Lease time.Duration
+	// DrainTimeout is how long in-flight sends may finish on shutdown.
+	// Default nats.DefaultDrainTimeout.
+	DrainTimeout time.Duration
 	// Stream must match the api's stream options. Default nats defaults.
 	Stream  nats.StreamOptions
 	Logger  *slog.Logger
@@ -51,14 +60,17 @@ func New(cfg Config) *Worker {
 		Sender: cfg.Sender,
 		Render: func(ev *auth.Event) *auth.OutboundMessage { return render.Render(ev, opts) },
 		Log:    cfg.Logger.With("consumer", cfg.Consumer),
+		Lease:  cfg.Lease,
 	}
 	nw := nats.NewWorker(cfg.JS, cfg.Consumer, nats.WorkerOptions{
-		Stream:      cfg.Stream,
-		Concurrency: cfg.Concurrency,
-		MaxDeliver:  cfg.MaxDeliver,
-		OnGiveUp:    d.GiveUp,
-		Logger:      cfg.Logger,
-		Metrics:     cfg.Metrics,
+		Stream:       cfg.Stream,
+		Concurrency:  cfg.Concurrency,
+		MaxDeliver:   cfg.MaxDeliver,
+		AckWait:      cfg.AckWait,
+		DrainTimeout: cfg.DrainTimeout,
+		OnGiveUp:     d.GiveUp,
+		Logger:       cfg.Logger,
+		Metrics:      cfg.Metrics,
 	})
 	return &Worker{w: nw, d: d}
 }
