@@ -1,0 +1,181 @@
+package postgres_test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/sesame-auth/sesame/internal/auth"
+)
+
+func TestSearchUsers(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := ctxT(t)
+	p := e.project(t)
+	other := e.project(t)
+	e.user(t, other, "ada@example.com", "+14155559999") // never returned
+
+	// Fixtures, created one second apart.
+	mk := func(first, last, email, phone string, status auth.UserStatus) *auth.User {
+		u := &auth.User{ID: id(auth.PrefixUser, p), ProjectID: p.ID, Status: status, Name: auth.Name{First: first, Last: last}}
+		if email != "" {
+			u.Emails = []auth.Email{{ID: id(auth.PrefixEmail, p), Address: email}}
+		}
+		if phone != "" {
+			u.Phones = []auth.Phone{{ID: id(auth.PrefixPhone, p), Number: phone}}
+		}
+		wantCode(t, e.db.CreateUser(ctx, u), "")
+		e.clock.Advance(time.Second)
+		return u
+	}
+	ada := mk("Ada", "Lovelace", "ada@example.com", "+14155550900", auth.UserActive)
+	grace := mk("Grace", "Hopper", "grace@navy.mil", "", auth.UserPending)
+	alan := mk("Alan", "Turing", "", "+447700900123", auth.UserActive)
+	odd := mk("100%", "under_score", "odd@example.com", "", auth.UserActive)
+	// Ada's email and Alan's phone are verified.
+	c, _ := e.challenge(t, p, ada, ada.Emails[0].ID, auth.ChannelEmail, time.Hour)
+	wantCode(t, e.db.ConsumeChallenge(ctx, p.ID, c.ID), "")
+	c, _ = e.challenge(t, p, alan, alan.Phones[0].ID, auth.ChannelSMS, time.Hour)
+	wantCode(t, e.db.ConsumeChallenge(ctx, p.ID, c.ID), "")
+	mid := ada.CreatedAt.Add(1500 * time.Millisecond) // between grace and alan
+
+	users := func(us ...*auth.User) []string {
+		var ids []string
+		for _, u := range us {
+			ids = append(ids, u.ID)
+		}
+		return ids
+	}
+	tests := []struct {
+		name string
+		q    auth.UserQuery
+		want []string
+	}{
+		{"NoFilterAll", auth.UserQuery{}, users(ada, grace, alan, odd)},
+		{"ByStatus", auth.UserQuery{Status: auth.UserPending}, users(grace)},
+		{"CreatedAfter", auth.UserQuery{CreatedAfter: &mid}, users(alan, odd)},
+		{"CreatedBefore", auth.UserQuery{CreatedBefore: &mid}, users(ada, grace)},
+		{"ByUserIDs", auth.UserQuery{UserIDs: []string{alan.ID, odd.ID, "user-test-x"}}, users(alan, odd)},
+		{"ByEmailAddressCaseInsensitive", auth.UserQuery{EmailAddresses: []string{"GRACE@navy.mil"}}, users(grace)},
+		{"ByEmailIDs", auth.UserQuery{EmailIDs: []string{ada.Emails[0].ID}}, users(ada)},
+		{"ByPhoneNumbers", auth.UserQuery{PhoneNumbers: []string{"+447700900123"}}, users(alan)},
+		{"ByPhoneIDs", auth.UserQuery{PhoneIDs: []string{ada.Phones[0].ID}}, users(ada)},
+		{"FullNameFuzzy", auth.UserQuery{FullNameFuzzy: "ce hop"}, users(grace)},
+		{"FullNameFuzzyEscapesPercent", auth.UserQuery{FullNameFuzzy: "100%"}, users(odd)},
+		{"FullNameFuzzyEscapesUnderscore", auth.UserQuery{FullNameFuzzy: "r_s"}, users(odd)},
+		{"EmailFuzzy", auth.UserQuery{EmailFuzzy: "EXAMPLE"}, users(ada, odd)},
+		{"PhoneFuzzy", auth.UserQuery{PhoneFuzzy: "4477"}, users(alan)},
+		{"EmailVerifiedTrue", auth.UserQuery{EmailVerified: ptr(true)}, users(ada)},
+		{"EmailVerifiedFalse", auth.UserQuery{EmailVerified: ptr(false)}, users(grace, odd)},
+		{"PhoneVerifiedTrue", auth.UserQuery{PhoneVerified: ptr(true)}, users(alan)},
+		{"AndCombines", auth.UserQuery{Status: auth.UserActive, EmailFuzzy: "example"}, users(ada, odd)},
+		{"AndNoMatch", auth.UserQuery{Status: auth.UserPending, EmailFuzzy: "example"}, nil},
+		{"OrCombines", auth.UserQuery{Or: true, Status: auth.UserPending, PhoneFuzzy: "4477"}, users(grace, alan)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			page, err := e.db.SearchUsers(ctx, p.ID, tt.q)
+			wantCode(t, err, "")
+			got := users(page.Users...)
+			if fmt.Sprint(got) != fmt.Sprint(tt.want) || page.Total != len(tt.want) || page.NextCursor != "" {
+				t.Fatalf("got %v (total %d, cursor %q), want %v", got, page.Total, page.NextCursor, tt.want)
+			}
+		})
+	}
+	t.Run("LoadsMethods", func(t *testing.T) {
+		page, err := e.db.SearchUsers(ctx, p.ID, auth.UserQuery{UserIDs: []string{ada.ID}})
+		wantCode(t, err, "")
+		u := page.Users[0]
+		if len(u.Emails) != 1 || !u.Emails[0].Verified || len(u.Phones) != 1 || u.Name.First != "Ada" {
+			t.Fatalf("user %+v", u)
+		}
+	})
+	t.Run("InvalidLimit", func(t *testing.T) {
+		for _, limit := range []int{-1, 1001} {
+			_, err := e.db.SearchUsers(ctx, p.ID, auth.UserQuery{Limit: limit})
+			wantCode(t, err, auth.EInvalid)
+		}
+	})
+	t.Run("InvalidCursor", func(t *testing.T) {
+		for _, cursor := range []string{"!!", "bm9jb2xvbg", "YWJjOmRlZg"} {
+			_, err := e.db.SearchUsers(ctx, p.ID, auth.UserQuery{Cursor: cursor})
+			wantCode(t, err, auth.EInvalid)
+		}
+	})
+}
+
+func TestSearchUsersPagination(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := ctxT(t)
+	p := e.project(t)
+
+	// 250 users; every fifth shares a timestamp with the previous one so that
+	// the id tie-break of the cursor matters.
+	const n = 250
+	var want []string
+	for i := range n {
+		u := &auth.User{ID: fmt.Sprintf("user-test-%05d", i), ProjectID: p.ID, Status: auth.UserActive,
+			Emails: []auth.Email{{ID: fmt.Sprintf("email-test-%05d", i), Address: fmt.Sprintf("u%d@example.com", i)}}}
+		wantCode(t, e.db.CreateUser(ctx, u), "")
+		want = append(want, u.ID)
+		if i%5 != 0 {
+			e.clock.Advance(time.Millisecond)
+		}
+	}
+	for _, limit := range []int{1, 7, 100, 250, 1000} {
+		t.Run(fmt.Sprintf("Limit%dVisitsEachOnce", limit), func(t *testing.T) {
+			if limit == 1 && testing.Short() {
+				t.Skip("slow")
+			}
+			var got []string
+			q := auth.UserQuery{Limit: limit}
+			for pages := 0; ; pages++ {
+				if pages > n+1 {
+					t.Fatal("pagination does not end")
+				}
+				page, err := e.db.SearchUsers(ctx, p.ID, q)
+				wantCode(t, err, "")
+				if page.Total != n {
+					t.Fatalf("total %d", page.Total)
+				}
+				if len(page.Users) > limit {
+					t.Fatalf("page of %d", len(page.Users))
+				}
+				for _, u := range page.Users {
+					got = append(got, u.ID)
+					if len(u.Emails) != 1 {
+						t.Fatalf("user %s has %d emails", u.ID, len(u.Emails))
+					}
+				}
+				if page.NextCursor == "" {
+					break
+				}
+				q.Cursor = page.NextCursor
+			}
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Fatalf("visited %d users out of order or with repeats", len(got))
+			}
+		})
+	}
+	t.Run("FilteredPagesCountMatches", func(t *testing.T) {
+		q := auth.UserQuery{EmailFuzzy: "u1", Limit: 10} // u1, u10-u19, u100-u199
+		seen := 0
+		for {
+			page, err := e.db.SearchUsers(ctx, p.ID, q)
+			wantCode(t, err, "")
+			if page.Total != 111 {
+				t.Fatalf("total %d, want 111", page.Total)
+			}
+			seen += len(page.Users)
+			if page.NextCursor == "" {
+				break
+			}
+			q.Cursor = page.NextCursor
+		}
+		if seen != 111 {
+			t.Fatalf("saw %d users", seen)
+		}
+	})
+}
