@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# End-to-end run across real processes: nats-server v2.15.2, bin/api,
+# bin/smsworker and bin/emailworker on Postgres, with the real twilio-go and
+# sendgrid-go clients pointed at fake provider servers (test/fakeproviders).
+# It replays the Streambird seed's curl requests verbatim (host changed),
+# checks SIGTERM handling, and runs the Stytch Node SDK suite (test/sdk).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+WORK=$(mktemp -d)
+BIN=$ROOT/bin
+GOBIN_DIR=$(go env GOPATH)/bin
+PGURL_ADMIN=${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable}
+DBNAME=sesame_e2e_$$
+DATABASE_URL=${PGURL_ADMIN/\/postgres\?/\/$DBNAME?}
+NATS_PORT=24222 API=http://127.0.0.1:28080 FAKE_TW=http://127.0.0.1:24010 FAKE_SG=http://127.0.0.1:24011
+PIDS=()
+
+fail() { echo "E2E FAIL: $*" >&2; for f in "$WORK"/*.log; do echo "--- $f" >&2; tail -30 "$f" >&2; done; exit 1; }
+cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  psql "$PGURL_ADMIN" -qc "DROP DATABASE IF EXISTS $DBNAME" >/dev/null 2>&1 || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+json() { python3 -c "import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1], {}, {'d': d}))" "$1"; }
+wait_ready() { for _ in $(seq 1 100); do curl -fs "$1" >/dev/null 2>&1 && return 0; sleep 0.1; done; fail "$1 never became ready"; }
+
+echo "== tools"
+if ! "$GOBIN_DIR/nats-server" --version 2>/dev/null | grep -q 'v2\.15\.'; then
+  go install github.com/nats-io/nats-server/v2@v2.15.2
+fi
+go build -o "$BIN/" ./cmd/...
+go build -o "$WORK/fakeproviders" ./test/fakeproviders
+psql "$PGURL_ADMIN" -qc "CREATE DATABASE $DBNAME" >/dev/null
+
+echo "== start nats-server, fake providers, workers, api (workers first: start order does not matter)"
+"$GOBIN_DIR/nats-server" -a 127.0.0.1 -p $NATS_PORT -js -sd "$WORK/js" >"$WORK/nats.log" 2>&1 & PIDS+=($!)
+"$WORK/fakeproviders" -twilio-addr 127.0.0.1:24010 -sendgrid-addr 127.0.0.1:24011 >"$WORK/fakes.log" 2>&1 & PIDS+=($!)
+wait_ready "$FAKE_TW/healthz"
+export DATABASE_URL NATS_URL=nats://127.0.0.1:$NATS_PORT SECRET_KEYS=$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')
+HTTP_ADDR=127.0.0.1:28081 SMS_PROVIDER=twilio TWILIO_ACCOUNT_SID=ACtest TWILIO_AUTH_TOKEN=token TWILIO_FROM=+15005550006 \
+  TWILIO_BASE_URL=$FAKE_TW "$BIN/smsworker" >"$WORK/smsworker.log" 2>&1 & SMS_PID=$!; PIDS+=($SMS_PID)
+HTTP_ADDR=127.0.0.1:28082 EMAIL_PROVIDER=sendgrid SENDGRID_API_KEY=SG.test EMAIL_FROM=no-reply@sesame.test \
+  SENDGRID_BASE_URL=$FAKE_SG "$BIN/emailworker" >"$WORK/emailworker.log" 2>&1 & PIDS+=($!)
+export SESAME_PROJECT_ID=project-test-5e5a11e0-0000-4000-8000-000000000001
+export SESAME_SECRET=sk_test_KJuRUZmh1XC342h1n39gH84MuSZDyD13NfhtDkaY6IfwpQA0H   # the seed's key, so its curls run verbatim
+HTTP_ADDR=127.0.0.1:28080 PUBLIC_URL=$API BOOTSTRAP_PROJECT_ID=$SESAME_PROJECT_ID BOOTSTRAP_PROJECT_SECRET=$SESAME_SECRET \
+  "$BIN/api" >"$WORK/api.log" 2>&1 & PIDS+=($!)
+wait_ready "$API/readyz"; wait_ready http://127.0.0.1:28081/readyz; wait_ready http://127.0.0.1:28082/readyz
+
+echo "== seed 000: Streambird 2FA guide, verbatim"
+out=$(curl -s --location --request POST "$API/v1/auth/users/create" \
+--header 'Authorization: Bearer sk_test_KJuRUZmh1XC342h1n39gH84MuSZDyD13NfhtDkaY6IfwpQA0H' \
+--header 'Content-Type: application/json' \
+--data-raw '{
+    "phone_number": "+14152222222"
+}')
+echo "create user: $out"
+USER_ID=$(echo "$out" | json "d['user_id']")
+out=$(curl -s --location --request POST "$API/v1/auth/users/$USER_ID/update" \
+--header 'Authorization: Bearer sk_test_KJuRUZmh1XC342h1n39gH84MuSZDyD13NfhtDkaY6IfwpQA0H' \
+--header 'Content-Type: application/json' \
+--data-raw '{
+    "phone_numbers": [
+        "phone_number": "+14152222222"
+    ]
+}')
+echo "update user: $out"
+[ "$(echo "$out" | json "d['user_id']")" = "$USER_ID" ] || fail "update user"
+out=$(curl -s --location --request POST "$API/v1/auth/otps/sms/send" \
+--header 'Authorization: Bearer sk_test_KJuRUZmh1XC342h1n39gH84MuSZDyD13NfhtDkaY6IfwpQA0H' \
+--header 'Content-Type: application/json' \
+--data-raw '{
+    "phone_number": "+14152222222"
+}')
+echo "sms send: $out"
+METHOD_ID=$(echo "$out" | json "d['phone_number_id']")
+CODE=$(curl -s "$FAKE_TW/messages?to=%2B14152222222&wait=10s" | json "d[-1]['code']")
+[ ${#CODE} = 6 ] || fail "no code reached the fake Twilio"
+echo "code arrived at the fake Twilio through twilio-go"
+WRONG=$([ "$CODE" = 000001 ] && echo 000002 || echo 000001)
+out=$(curl -s --location --request POST "$API/v1/auth/otps/verify" \
+--header 'Authorization: Bearer sk_test_KJuRUZmh1XC342h1n39gH84MuSZDyD13NfhtDkaY6IfwpQA0H' \
+--header 'Content-Type: application/json' \
+--data-raw "{
+    \"method_id\": \"$METHOD_ID\",
+    \"otp\": \"$WRONG\"
+}")
+echo "verify wrong: $out"
+[ "$out" = '{"status_code":400,"error_type":"invalid_otp","error_message":"Invalid OTP Code."}' ] || fail "wrong-code body differs from the seed"
+out=$(curl -s --location --request POST "$API/v1/auth/otps/verify" \
+--header 'Authorization: Bearer sk_test_KJuRUZmh1XC342h1n39gH84MuSZDyD13NfhtDkaY6IfwpQA0H' \
+--header 'Content-Type: application/json' \
+--data-raw "{
+    \"method_id\": \"$METHOD_ID\",
+    \"otp\": \"$CODE\",
+    \"session_expires_in\": 60
+}")
+echo "verify: $out"
+[ "$(echo "$out" | json "d['method_type']")" = phone_number ] || fail "verify"
+[ -n "$(echo "$out" | json "d['session_token']")" ] || fail "no session token"
+
+echo "== email magic link through sendgrid-go"
+out=$(curl -s -X POST "$API/v1/auth/magic_links/email/login_or_create" -H "Authorization: Bearer $SESAME_SECRET" \
+  -H 'Content-Type: application/json' -d '{"email":"e2e@example.com","login_redirect_url":"https://app.example.com/auth"}')
+TOKEN=$(curl -s "$FAKE_SG/messages?to=e2e@example.com&wait=10s" | json "d[-1]['token']")
+[ -n "$TOKEN" ] || fail "no magic link token reached the fake SendGrid"
+out=$(curl -s -X POST "$API/v1/auth/magic_links/verify" -H "Authorization: Bearer $SESAME_SECRET" -H 'Content-Type: application/json' -d "{\"token\":\"$TOKEN\"}")
+[ "$(echo "$out" | json "d['method_type']")" = email ] || fail "magic link verify: $out"
+echo "magic link verified"
+
+echo "== metrics"
+curl -fs "$API/metrics" | grep -q '^sesame_otp_requested_total{channel="sms"}' || fail "api metrics"
+curl -fs http://127.0.0.1:28081/metrics | grep -q 'sesame_worker_messages_total{consumer="smsworker",outcome="ack"}' || fail "worker metrics"
+
+if [ -f test/sdk/package.json ]; then
+  echo "== Stytch Node SDK 14.2.0 suite"
+  (cd test/sdk && npm ci --no-audit --no-fund --loglevel=error && \
+    SESAME_URL=$API/ FAKES_URL=$FAKE_TW SESAME_PROJECT_ID=$SESAME_PROJECT_ID SESAME_SECRET=$SESAME_SECRET node --test) || fail "Stytch SDK suite"
+fi
+
+echo "== SIGTERM: smsworker drains and exits within 15 s"
+start=$(date +%s)
+kill -TERM $SMS_PID
+for _ in $(seq 1 150); do kill -0 $SMS_PID 2>/dev/null || break; sleep 0.1; done
+kill -0 $SMS_PID 2>/dev/null && fail "smsworker still running 15 s after SIGTERM"
+echo "smsworker exited after $(( $(date +%s) - start )) s"
+echo "E2E OK"
