@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -31,6 +32,14 @@ const DefaultURL = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
 
 // templateLockID guards template creation across test processes.
 const templateLockID int64 = 0x5345_5341_4d45_0002
+
+// Test databases are named testPrefix + "<unix seconds>_<random>". Those
+// older than staleAfter were left by killed test processes and are dropped
+// by the next process that sets up.
+const (
+	testPrefix = "sesame_test_"
+	staleAfter = time.Hour
+)
 
 var (
 	once     sync.Once
@@ -76,7 +85,7 @@ func NewDatabase(tb testing.TB) (string, error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	name := "sesame_test_" + randomHex(8)
+	name := fmt.Sprintf("%s%d_%s", testPrefix, time.Now().Unix(), randomHex(6))
 	if _, err := admin.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()+" TEMPLATE "+pgx.Identifier{template}.Sanitize()); err != nil {
 		return "", fmt.Errorf("create test database: %w", err)
 	}
@@ -133,6 +142,7 @@ func ensureTemplate(ctx context.Context, base string) error {
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		return err
 	}
+	dropStale(ctx, conn)
 	if complete {
 		return nil
 	}
@@ -162,6 +172,27 @@ func ensureTemplate(ctx context.Context, base string) error {
 		return err
 	}
 	return nil
+}
+
+// dropStale drops, best effort, test databases older than staleAfter that
+// nobody is connected to.
+func dropStale(ctx context.Context, conn *pgxpool.Conn) {
+	rows, err := conn.Query(ctx, `SELECT datname FROM pg_database WHERE datname LIKE 'sesame\_test\_%'`)
+	if err != nil {
+		return
+	}
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return
+	}
+	for _, name := range names {
+		ts, _, ok := strings.Cut(strings.TrimPrefix(name, testPrefix), "_")
+		sec, err := strconv.ParseInt(ts, 10, 64)
+		if !ok || err != nil || time.Since(time.Unix(sec, 0)) < staleAfter {
+			continue
+		}
+		_, _ = conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize())
+	}
 }
 
 // withDatabase returns dsn with its database name replaced.

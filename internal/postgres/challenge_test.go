@@ -8,9 +8,7 @@ import (
 	"github.com/sesame-auth/sesame/internal/auth"
 )
 
-func TestChallenges(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t)
+func testChallenges(t *testing.T, e *env) {
 	ctx := ctxT(t)
 	p := e.project(t)
 
@@ -144,9 +142,7 @@ func TestChallenges(t *testing.T) {
 	})
 }
 
-func TestMagicLinks(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t)
+func testMagicLinks(t *testing.T, e *env) {
 	ctx := ctxT(t)
 	p := e.project(t)
 
@@ -260,9 +256,7 @@ func TestMagicLinks(t *testing.T) {
 	})
 }
 
-func TestSessions(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t)
+func testSessions(t *testing.T, e *env) {
 	ctx := ctxT(t)
 	p := e.project(t)
 	u := e.user(t, p, "sess@example.com", "")

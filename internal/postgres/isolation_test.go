@@ -9,9 +9,7 @@ import (
 
 // TestProjectIsolation checks that project B can neither see nor change
 // any of project A's rows through any id-taking method.
-func TestProjectIsolation(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t)
+func testProjectIsolation(t *testing.T, e *env) {
 	ctx := ctxT(t)
 	a, b := e.project(t), e.project(t)
 

@@ -117,9 +117,7 @@ func TestOutbox(t *testing.T) {
 	})
 }
 
-func TestBeginDelivery(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t)
+func testBeginDelivery(t *testing.T, e *env) {
 	ctx := ctxT(t)
 	p := e.project(t)
 	const lease = time.Minute
@@ -310,9 +308,7 @@ func TestBeginDelivery(t *testing.T) {
 	})
 }
 
-func TestRequeueMessage(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t)
+func testRequeueMessage(t *testing.T, e *env) {
 	ctx := ctxT(t)
 	p := e.project(t)
 	n := 0
@@ -385,9 +381,7 @@ func TestRequeueMessage(t *testing.T) {
 	})
 }
 
-func TestListMessages(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t)
+func testListMessages(t *testing.T, e *env) {
 	ctx := ctxT(t)
 	p := e.project(t)
 	u := e.user(t, p, "", "+14155550800")

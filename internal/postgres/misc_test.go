@@ -9,9 +9,7 @@ import (
 	"github.com/sesame-auth/sesame/internal/auth"
 )
 
-func TestSigningKeys(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t)
+func testSigningKeys(t *testing.T, e *env) {
 	ctx := ctxT(t)
 	p := e.project(t)
 	key := func(id string, st auth.SigningKeyState) auth.SigningKey {
@@ -91,9 +89,7 @@ func TestSigningKeys(t *testing.T) {
 	})
 }
 
-func TestHitRateLimit(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t)
+func testHitRateLimit(t *testing.T, e *env) {
 	ctx := ctxT(t)
 	// Start at a window boundary so that the test does not straddle one.
 	e.clock.t = e.clock.t.Truncate(time.Hour).Add(time.Hour)

@@ -8,9 +8,7 @@ import (
 	"github.com/sesame-auth/sesame/internal/auth"
 )
 
-func TestSearchUsers(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t)
+func testSearchUsers(t *testing.T, e *env) {
 	ctx := ctxT(t)
 	p := e.project(t)
 	other := e.project(t)
@@ -105,9 +103,7 @@ func TestSearchUsers(t *testing.T) {
 	})
 }
 
-func TestSearchUsersPagination(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t)
+func testSearchUsersPagination(t *testing.T, e *env) {
 	ctx := ctxT(t)
 	p := e.project(t)
 

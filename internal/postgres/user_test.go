@@ -9,9 +9,7 @@ import (
 	"github.com/sesame-auth/sesame/internal/auth"
 )
 
-func TestMigrate(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t)
+func testMigrate(t *testing.T, e *env) {
 	t.Run("IdempotentWhenRepeated", func(t *testing.T) {
 		for range 2 {
 			if err := e.db.Migrate(ctxT(t)); err != nil {
@@ -42,9 +40,7 @@ func TestMigrate(t *testing.T) {
 	})
 }
 
-func TestProjects(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t)
+func testProjects(t *testing.T, e *env) {
 	ctx := ctxT(t)
 	p := e.project(t)
 
@@ -89,9 +85,7 @@ func TestProjects(t *testing.T) {
 	})
 }
 
-func TestUsers(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t)
+func testUsers(t *testing.T, e *env) {
 	ctx := ctxT(t)
 	p := e.project(t)
 
@@ -243,9 +237,7 @@ func TestUsers(t *testing.T) {
 	})
 }
 
-func TestResolveMethod(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t)
+func testResolveMethod(t *testing.T, e *env) {
 	ctx := ctxT(t)
 	p := e.project(t)
 
@@ -334,9 +326,7 @@ func TestResolveMethod(t *testing.T) {
 	})
 }
 
-func TestAttachMethod(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t)
+func testAttachMethod(t *testing.T, e *env) {
 	ctx := ctxT(t)
 	p := e.project(t)
 	u := e.user(t, p, "owner@example.com", "")
