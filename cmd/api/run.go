@@ -17,6 +17,7 @@ import (
 	natsgo "github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/sesame-auth/sesame/internal/api/operator"
 	"github.com/sesame-auth/sesame/internal/api/streambird"
 	"github.com/sesame-auth/sesame/internal/api/stytch"
 	"github.com/sesame-auth/sesame/internal/auth"
@@ -140,6 +141,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	mux.Handle("GET /metrics", reg.Handler())
 	mux.Handle("/v1/auth/", streambird.NewHandler(svc, streambird.Options{TrustProxy: cfg.TrustProxy, Logger: log}))
 	mux.Handle("/v1/", stytch.NewHandler(svc, stytch.Options{TrustProxy: cfg.TrustProxy, Logger: log}))
+	opsAPI := operator.NewHandler(svc, operator.Options{Logger: log})
+	mux.Handle("/v1/messages", opsAPI)
+	mux.Handle("/v1/messages/", opsAPI)
 	mux.HandleFunc("GET /v1/magic_links/redirect", landingPage)
 
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
