@@ -111,6 +111,11 @@ out=$(curl -s -X POST "$API/v1/auth/magic_links/verify" -H "Authorization: Beare
 [ "$(echo "$out" | json "d['method_type']")" = email ] || fail "magic link verify: $out"
 echo "magic link verified"
 
+echo "== operator message API"
+out=$(curl -s "$API/v1/messages?status=sent" -H "Authorization: Bearer $SESAME_SECRET")
+[ "$(echo "$out" | json "len(d['messages'])")" -ge 2 ] || fail "operator API: $out"
+echo "operator API lists $(echo "$out" | json "len(d['messages'])") sent messages with provider ids"
+
 echo "== metrics"
 curl -fs "$API/metrics" | grep -q '^sesame_otp_requested_total{channel="sms"}' || fail "api metrics"
 curl -fs http://127.0.0.1:28081/metrics | grep -q 'sesame_worker_messages_total{consumer="smsworker",outcome="ack"}' || fail "worker metrics"
