@@ -1,0 +1,111 @@
+package stytch
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/sesame-auth/sesame/internal/api/httpx"
+	"github.com/sesame-auth/sesame/internal/auth"
+)
+
+// errSpec is how one error code reads in the Stytch dialect.
+type errSpec struct {
+	status  int
+	typ     string // error_type
+	message string // error_message; "" means the service's own (client-safe) message
+}
+
+// Codes of errors only this dialect raises, mapped in the same table.
+const (
+	codeRouteNotFound       auth.Code = "stytch_route_not_found"
+	codeMethodNotAllowed    auth.Code = "stytch_method_not_allowed"
+	codeNoRevokeArgs        auth.Code = "stytch_no_session_revoke_arguments"
+	codeTooManyRevokeArgs   auth.Code = "stytch_too_many_session_revoke_arguments"
+	codeInvalidSearchFilter auth.Code = "stytch_invalid_search_filter"
+)
+
+var (
+	errRouteNotFound    = auth.Errorf(codeRouteNotFound, "The requested endpoint does not exist.")
+	errMethodNotAllowed = auth.Errorf(codeMethodNotAllowed, "The HTTP method is not allowed for this endpoint.")
+)
+
+// errorTable is the one place that maps error codes to Stytch statuses,
+// error types and messages (§E of the contract). Codes missing from it are
+// answered as internal errors and logged.
+var errorTable = map[auth.Code]errSpec{
+	auth.EInternal:     {500, "internal_server_error", "Oops, something seems to have gone wrong. Try again later."},
+	auth.EInvalid:      {400, "bad_request", ""},
+	auth.EUnauthorized: {401, "unauthorized_credentials", "Unauthorized credentials."},
+	auth.ERateLimited:  {429, "too_many_requests", "Too many requests have been made."},
+	auth.EUnavailable:  {503, "service_unavailable", "The service is temporarily unavailable. Try again later."},
+	auth.EConflict:     {400, "bad_request", ""},
+	auth.ENotFound:     {404, "not_found", ""},
+
+	auth.EUserNotFound:      {404, "user_not_found", "User could not be found."},
+	auth.EEmailNotFound:     {404, "email_not_found", "Email could not be found."},
+	auth.EPhoneNotFound:     {404, "phone_number_not_found", "Phone number could not be found."},
+	auth.ESessionNotFound:   {404, "session_not_found", "Session could not be found."},
+	auth.EDuplicateEmail:    {400, "duplicate_email", "A user with the specified email already exists for this project."},
+	auth.EDuplicatePhone:    {400, "duplicate_phone_number", "A user with the specified phone number already exists for this project."},
+	auth.EInvalidPhone:      {400, "invalid_phone_number", "Phone number format is invalid. Ensure the phone number is in the E.164 format."},
+	auth.EInvalidEmail:      {400, "invalid_email", ""},
+	auth.EInvalidUserID:     {400, "invalid_user_id", ""},
+	auth.EInvalidMethodID:   {400, "invalid_method_id", ""},
+	auth.EInvalidDuration:   {400, "invalid_session_duration_minutes", "session_duration_minutes must be between 5 and 527040."},
+	auth.EInvalidExpiration: {400, "bad_request", ""},
+	auth.EInvalidClaims:     {400, "invalid_session_custom_claims", ""},
+
+	auth.EOTPWrong:    {404, "otp_code_not_found", "The passcode was incorrect and could not be authenticated, encourage the user to try inputting the passcode again or send another passcode."},
+	auth.EOTPNotFound: {404, "otp_code_not_found", "The passcode was incorrect and could not be authenticated, encourage the user to try inputting the passcode again or send another passcode."},
+	auth.EOTPExpired:  {401, "unable_to_auth_otp_code", "The passcode could not be authenticated because it was either already used or expired. Send another passcode to this user."},
+
+	auth.EMagicLinkNotFound: {404, "magic_link_not_found", "The magic link could not be authenticated, try sending another magic link."},
+	auth.EMagicLinkUsed:     {401, "unable_to_auth_magic_link", "The magic link could not be authenticated because it was either already used or expired. Send another magic link to this user."},
+	auth.EPKCEMismatch:      {400, "pkce_mismatch", "The code_verifier does not match the code_challenge the magic link was sent with."},
+	auth.EInviteNotFound:    {404, "invite_not_found", "No pending invite was found for this email."},
+
+	auth.ETooManySessionArgs: {400, "too_many_session_arguments", "Only one of session_token and session_jwt may be given."},
+	auth.ENoSessionArgs:      {400, "no_session_arguments", "One of session_token or session_jwt is required."},
+	auth.EJWTInvalid:         {401, "unable_to_parse_session_jwt", "The session JWT could not be parsed or verified."},
+	auth.EIPMismatch:         {401, "attribute_mismatch", "Unable to authenticate because attributes on request don't match stored attributes."},
+	auth.EUserAgentMismatch:  {401, "attribute_mismatch", "Unable to authenticate because attributes on request don't match stored attributes."},
+	auth.EUserMismatch:       {400, "bad_request", ""},
+
+	codeRouteNotFound:       {404, "not_found", ""},
+	codeMethodNotAllowed:    {405, "method_not_allowed", ""},
+	codeNoRevokeArgs:        {400, "no_session_revoke_arguments", "One of session_id, session_token or session_jwt is required."},
+	codeTooManyRevokeArgs:   {400, "too_many_session_revoke_arguments", "Only one of session_id, session_token or session_jwt may be given."},
+	codeInvalidSearchFilter: {400, "invalid_search_filter", ""},
+}
+
+// errorBody is a Stytch error response. It has no "error" key on purpose.
+type errorBody struct {
+	StatusCode   int    `json:"status_code"`
+	RequestID    string `json:"request_id"`
+	ErrorType    string `json:"error_type"`
+	ErrorMessage string `json:"error_message"`
+	ErrorURL     string `json:"error_url"`
+}
+
+// writeError answers err as a Stytch error body.
+func (h *handler) writeError(w http.ResponseWriter, r *http.Request, requestID string, err error) {
+	code := auth.ErrorCode(err)
+	spec, ok := errorTable[code]
+	if !ok {
+		spec = errorTable[auth.EInternal]
+	}
+	msg := spec.message
+	if msg == "" {
+		msg = auth.ErrorMessage(err)
+	}
+	if spec.status >= 500 {
+		h.log.Error("stytch api error", "request_id", requestID, "method", r.Method, "path", r.URL.Path, "code", string(code), "err", err)
+	}
+	httpx.WriteJSON(w, spec.status, errorBody{
+		StatusCode:   spec.status,
+		RequestID:    requestID,
+		ErrorType:    spec.typ,
+		ErrorMessage: msg,
+		ErrorURL:     "https://stytch.com/docs/api/errors/" + strconv.Itoa(spec.status) + "#" + spec.typ,
+	})
+}
