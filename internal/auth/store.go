@@ -209,8 +209,10 @@ type MessageStore interface {
 	// so, leases it for lease and counts the attempt.
 	BeginDelivery(ctx context.Context, messageID string, lease time.Duration) (DeliveryDecision, error)
 	// FinishDelivery records the outcome of an attempt: status sent (with
-	// providerID), failed or retrying (with reason). Terminal statuses drop
-	// the stored payload.
+	// providerID), failed, retrying or skipped (with reason). Sent and
+	// skipped drop the stored payload; failed keeps it (encrypted) so the
+	// message can be replayed until it expires and is pruned. A sent
+	// message is never overwritten.
 	FinishDelivery(ctx context.Context, messageID string, status MessageStatus, providerID, reason string) error
 	// FindMessage returns a message of the project. ENotFound if missing.
 	FindMessage(ctx context.Context, projectID, messageID string) (*Message, error)
