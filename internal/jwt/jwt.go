@@ -225,9 +225,10 @@ func (s *Signer) ParseSessionJWT(ctx context.Context, projectID, token string) (
 
 // JWKS returns the project's public keys (current, next, then unexpired
 // retired) as {"keys":[{kty,use,key_ops,alg,kid,n,e}, …]}, creating the
-// project's first keys if needed. The document is cached for CacheTTL. The
-// caller must pass only existing project ids: the endpoint that serves it
-// is unauthenticated.
+// project's first keys if needed. The document is cached for CacheTTL.
+// For a project the store does not know, the store's error (ENotFound) is
+// returned, but only after generating keys: the unauthenticated endpoint
+// that serves the JWKS must check that the project exists first.
 func (s *Signer) JWKS(ctx context.Context, projectID string) ([]byte, error) {
 	if projectID == "" {
 		return nil, auth.Invalid("project_id", "project_id is required.")

@@ -23,6 +23,8 @@ import (
 
 	"github.com/sesame-auth/sesame/internal/auth"
 	"github.com/sesame-auth/sesame/internal/jwt"
+	"github.com/sesame-auth/sesame/internal/pgtest"
+	"github.com/sesame-auth/sesame/internal/postgres"
 )
 
 // testStore is the part of auth.Store the tests use.
@@ -31,8 +33,7 @@ type testStore interface {
 	EnsureProject(ctx context.Context, id string, secretHash []byte) error
 }
 
-// clock is a settable time source, starting at the real time so that store
-// timestamps and the signer's agree.
+// clock is a settable time source shared by the store and the signers.
 type clock struct {
 	mu  sync.Mutex
 	now time.Time
@@ -70,9 +71,61 @@ func newKeyring(t testing.TB) *auth.Keyring {
 	return kr
 }
 
-func newEnv(t testing.TB) *env {
+// TestSigner runs every test of the package as a parallel subtest on one
+// database (each on its own projects), since creating a database is slow.
+func TestSigner(t *testing.T) {
+	dsn := newDatabase(t)
+	for _, tc := range []struct {
+		name string
+		test func(t *testing.T, dsn string)
+	}{
+		{"SignSession_ParseSessionJWT_RoundTripReturnsSessionID", testSignSession_ParseSessionJWT_RoundTripReturnsSessionID},
+		{"SignSession_HeaderAndClaimsAreStytchs", testSignSession_HeaderAndClaimsAreStytchs},
+		{"SignSession_NoFactorsIsEmptyArray", testSignSession_NoFactorsIsEmptyArray},
+		{"StytchFactor_HasOneDetailObjectPerDeliveryMethod", testStytchFactor_HasOneDetailObjectPerDeliveryMethod},
+		{"ParseSessionJWT_AcceptsExpiredAndSlightlyEarlyJWTs", testParseSessionJWT_AcceptsExpiredAndSlightlyEarlyJWTs},
+		{"ParseSessionJWT_RejectsInvalidJWTs", testParseSessionJWT_RejectsInvalidJWTs},
+		{"ParseSessionJWT_ProjectWithoutKeysIsInvalidAndCreatesNone", testParseSessionJWT_ProjectWithoutKeysIsInvalidAndCreatesNone},
+		{"JWKS_PublishesVerifyOnlyRS256Keys", testJWKS_PublishesVerifyOnlyRS256Keys},
+		{"JWKS_EveryCallGetsItsOwnCopy", testJWKS_EveryCallGetsItsOwnCopy},
+		{"JWKS_IsCachedForCacheTTL", testJWKS_IsCachedForCacheTTL},
+		{"Rotate_OldJWTsVerifyUntilRetireAfter", testRotate_OldJWTsVerifyUntilRetireAfter},
+		{"SignSession_RotatesCurrentKeyOlderThanRotateEvery", testSignSession_RotatesCurrentKeyOlderThanRotateEvery},
+		{"ParseSessionJWT_FindsKeyRotatedInByAnotherProcess", testParseSessionJWT_FindsKeyRotatedInByAnotherProcess},
+		{"SigningKeys_PrivateKeysAreStoredEncrypted", testSigningKeys_PrivateKeysAreStoredEncrypted},
+		{"SignSession_ConcurrentFirstUseYieldsOneKeySet", testSignSession_ConcurrentFirstUseYieldsOneKeySet},
+		{"JWKS_KeysOfOtherProjectsAreSeparate", testJWKS_KeysOfOtherProjectsAreSeparate},
+		{"Rotate_ProjectWithoutKeysGetsCurrentAndNext", testRotate_ProjectWithoutKeysGetsCurrentAndNext},
+		{"MissingProjectFailsWithStoreError", testMissingProjectFailsWithStoreError},
+		{"IsReservedClaim_NamesRegisteredAndSessionClaims", testIsReservedClaim_NamesRegisteredAndSessionClaims},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			tc.test(t, dsn)
+		})
+	}
+}
+
+func newDatabase(tb testing.TB) string {
+	tb.Helper()
+	dsn, err := pgtest.NewDatabase(tb)
+	if err != nil {
+		tb.Fatalf("pgtest: %v", err)
+	}
+	return dsn
+}
+
+// newEnv returns a Signer on a store handle of the database dsn whose
+// clock is the env's.
+func newEnv(t testing.TB, dsn string) *env {
 	t.Helper()
-	e := &env{ctx: context.Background(), store: openStore(t), keyring: newKeyring(t), clock: newClock()}
+	c := newClock()
+	db, err := postgres.Open(context.Background(), dsn, postgres.WithClock(c.Now), postgres.WithMaxConns(4))
+	if err != nil {
+		t.Fatalf("open database: %v", err)
+	}
+	t.Cleanup(db.Close)
+	e := &env{ctx: context.Background(), store: db, keyring: newKeyring(t), clock: c}
 	e.signer = e.newSigner()
 	e.project = e.newProject(t)
 	return e
@@ -252,8 +305,8 @@ func wantCode(t testing.TB, err error, code auth.Code) {
 	}
 }
 
-func TestSignSession_ParseSessionJWT_RoundTripReturnsSessionID(t *testing.T) {
-	e := newEnv(t)
+func testSignSession_ParseSessionJWT_RoundTripReturnsSessionID(t *testing.T, dsn string) {
+	e := newEnv(t, dsn)
 	now := e.clock.Now()
 	tests := []struct {
 		name   string
@@ -289,8 +342,8 @@ func TestSignSession_ParseSessionJWT_RoundTripReturnsSessionID(t *testing.T) {
 	}
 }
 
-func TestSignSession_HeaderAndClaimsAreStytchs(t *testing.T) {
-	e := newEnv(t)
+func testSignSession_HeaderAndClaimsAreStytchs(t *testing.T, dsn string) {
+	e := newEnv(t, dsn)
 	now := e.clock.Now()
 	at := func(d time.Duration) time.Time { return now.Add(d) }
 	s := e.session(e.project)
@@ -388,8 +441,8 @@ func TestSignSession_HeaderAndClaimsAreStytchs(t *testing.T) {
 	}
 }
 
-func TestSignSession_NoFactorsIsEmptyArray(t *testing.T) {
-	e := newEnv(t)
+func testSignSession_NoFactorsIsEmptyArray(t *testing.T, dsn string) {
+	e := newEnv(t, dsn)
 	_, payload := decode(t, e.sign(t, e.session(e.project)))
 	sc := payload["https://stytch.com/session"].(map[string]any)
 	if got, ok := sc["authentication_factors"].([]any); !ok || len(got) != 0 {
@@ -397,7 +450,7 @@ func TestSignSession_NoFactorsIsEmptyArray(t *testing.T) {
 	}
 }
 
-func TestStytchFactor_HasOneDetailObjectPerDeliveryMethod(t *testing.T) {
+func testStytchFactor_HasOneDetailObjectPerDeliveryMethod(t *testing.T, dsn string) {
 	at := time.Date(2023, 11, 14, 22, 13, 20, 500, time.FixedZone("x", 3600))
 	tests := []struct {
 		name string
@@ -457,8 +510,8 @@ func contains(s []string, v string) bool {
 	return false
 }
 
-func TestParseSessionJWT_AcceptsExpiredAndSlightlyEarlyJWTs(t *testing.T) {
-	e := newEnv(t)
+func testParseSessionJWT_AcceptsExpiredAndSlightlyEarlyJWTs(t *testing.T, dsn string) {
+	e := newEnv(t, dsn)
 	s := e.session(e.project)
 	tok := e.sign(t, s)
 	priv, kid := e.currentKey(t, e.project)
@@ -491,8 +544,8 @@ func TestParseSessionJWT_AcceptsExpiredAndSlightlyEarlyJWTs(t *testing.T) {
 	}
 }
 
-func TestParseSessionJWT_RejectsInvalidJWTs(t *testing.T) {
-	e := newEnv(t)
+func testParseSessionJWT_RejectsInvalidJWTs(t *testing.T, dsn string) {
+	e := newEnv(t, dsn)
 	other := e.newProject(t)
 	s := e.session(e.project)
 	tok := e.sign(t, s)
@@ -582,8 +635,8 @@ func mustPKIX(t testing.TB, pub *rsa.PublicKey) []byte {
 	return b
 }
 
-func TestParseSessionJWT_ProjectWithoutKeysIsInvalidAndCreatesNone(t *testing.T) {
-	e := newEnv(t)
+func testParseSessionJWT_ProjectWithoutKeysIsInvalidAndCreatesNone(t *testing.T, dsn string) {
+	e := newEnv(t, dsn)
 	tok := e.sign(t, e.session(e.project))
 	empty := e.newProject(t)
 	_, err := e.signer.ParseSessionJWT(e.ctx, empty, tok)
@@ -593,8 +646,8 @@ func TestParseSessionJWT_ProjectWithoutKeysIsInvalidAndCreatesNone(t *testing.T)
 	}
 }
 
-func TestJWKS_PublishesVerifyOnlyRS256Keys(t *testing.T) {
-	e := newEnv(t)
+func testJWKS_PublishesVerifyOnlyRS256Keys(t *testing.T, dsn string) {
+	e := newEnv(t, dsn)
 	raw, doc := e.jwks(t, e.project)
 	if len(doc.Keys) != 2 {
 		t.Fatalf("JWKS has %d keys, want current and next", len(doc.Keys))
@@ -650,8 +703,8 @@ func TestJWKS_PublishesVerifyOnlyRS256Keys(t *testing.T) {
 	}
 }
 
-func TestJWKS_EveryCallGetsItsOwnCopy(t *testing.T) {
-	e := newEnv(t)
+func testJWKS_EveryCallGetsItsOwnCopy(t *testing.T, dsn string) {
+	e := newEnv(t, dsn)
 	a, _ := e.jwks(t, e.project)
 	want := append([]byte(nil), a...)
 	clear(a)
@@ -671,8 +724,8 @@ func (c *countingStore) SigningKeys(ctx context.Context, projectID string) ([]au
 	return c.testStore.SigningKeys(ctx, projectID)
 }
 
-func TestJWKS_IsCachedForCacheTTL(t *testing.T) {
-	e := newEnv(t)
+func testJWKS_IsCachedForCacheTTL(t *testing.T, dsn string) {
+	e := newEnv(t, dsn)
 	cs := &countingStore{testStore: e.store}
 	signer := jwt.New(cs, e.keyring, jwt.Options{Now: e.clock.Now, CacheTTL: time.Minute})
 	first, err := signer.JWKS(e.ctx, e.project)
@@ -709,8 +762,8 @@ func TestJWKS_IsCachedForCacheTTL(t *testing.T) {
 	}
 }
 
-func TestRotate_OldJWTsVerifyUntilRetireAfter(t *testing.T) {
-	e := newEnv(t)
+func testRotate_OldJWTsVerifyUntilRetireAfter(t *testing.T, dsn string) {
+	e := newEnv(t, dsn)
 	s := e.session(e.project)
 	before := e.sign(t, s)
 	h0, _ := decode(t, before)
@@ -765,7 +818,7 @@ func TestRotate_OldJWTsVerifyUntilRetireAfter(t *testing.T) {
 	}
 }
 
-func TestSignSession_RotatesCurrentKeyOlderThanRotateEvery(t *testing.T) {
+func testSignSession_RotatesCurrentKeyOlderThanRotateEvery(t *testing.T, dsn string) {
 	tests := []struct {
 		name    string
 		advance time.Duration
@@ -776,7 +829,7 @@ func TestSignSession_RotatesCurrentKeyOlderThanRotateEvery(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := newEnv(t)
+			e := newEnv(t, dsn)
 			s := e.session(e.project)
 			before := e.sign(t, s)
 			first := e.keysByState(t, e.project)
@@ -809,8 +862,8 @@ func TestSignSession_RotatesCurrentKeyOlderThanRotateEvery(t *testing.T) {
 	}
 }
 
-func TestParseSessionJWT_FindsKeyRotatedInByAnotherProcess(t *testing.T) {
-	e := newEnv(t)
+func testParseSessionJWT_FindsKeyRotatedInByAnotherProcess(t *testing.T, dsn string) {
+	e := newEnv(t, dsn)
 	s := e.session(e.project)
 	e.sign(t, s) // e.signer caches current + next
 	other := e.newSigner()
@@ -829,8 +882,8 @@ func TestParseSessionJWT_FindsKeyRotatedInByAnotherProcess(t *testing.T) {
 	}
 }
 
-func TestSigningKeys_PrivateKeysAreStoredEncrypted(t *testing.T) {
-	e := newEnv(t)
+func testSigningKeys_PrivateKeysAreStoredEncrypted(t *testing.T, dsn string) {
+	e := newEnv(t, dsn)
 	_, doc := e.jwks(t, e.project)
 	rows, err := e.store.SigningKeys(e.ctx, e.project)
 	if err != nil {
@@ -877,7 +930,7 @@ func TestSigningKeys_PrivateKeysAreStoredEncrypted(t *testing.T) {
 	wantCode(t, err, auth.EInternal)
 }
 
-func TestSignSession_ConcurrentFirstUseYieldsOneKeySet(t *testing.T) {
+func testSignSession_ConcurrentFirstUseYieldsOneKeySet(t *testing.T, dsn string) {
 	tests := []struct {
 		name      string
 		processes bool // one Signer per goroutine, as separate processes
@@ -887,7 +940,7 @@ func TestSignSession_ConcurrentFirstUseYieldsOneKeySet(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := newEnv(t)
+			e := newEnv(t, dsn)
 			signers := make([]*jwt.Signer, 8)
 			for i := range signers {
 				signers[i] = e.signer
@@ -920,18 +973,15 @@ func TestSignSession_ConcurrentFirstUseYieldsOneKeySet(t *testing.T) {
 					t.Fatalf("goroutine %d: %v", i, err)
 				}
 			}
+			// The losers of the race (EConflict from the store) use the
+			// winner's keys.
 			st := e.keysByState(t, e.project)
-			if len(st[auth.KeyCurrent]) != 1 {
-				t.Fatalf("stored keys = %v, want exactly one current", st)
+			if len(st[auth.KeyCurrent]) != 1 || len(st[auth.KeyNext]) != 1 || len(st[auth.KeyRetired]) != 0 {
+				t.Fatalf("stored keys = %v, want one current and one next", st)
 			}
-			if !tt.processes {
-				if len(st[auth.KeyNext]) != 1 || len(st[auth.KeyRetired]) != 0 {
-					t.Fatalf("stored keys = %v, want one current and one next", st)
-				}
-				for i, tok := range toks {
-					if h, _ := decode(t, tok); h["kid"] != st[auth.KeyCurrent][0] {
-						t.Fatalf("goroutine %d signed with %v, want %s", i, h["kid"], st[auth.KeyCurrent][0])
-					}
+			for i, tok := range toks {
+				if h, _ := decode(t, tok); h["kid"] != st[auth.KeyCurrent][0] {
+					t.Fatalf("goroutine %d signed with %v, want %s", i, h["kid"], st[auth.KeyCurrent][0])
 				}
 			}
 			// Every JWT verifies everywhere, and once caches expire every
@@ -955,8 +1005,8 @@ func TestSignSession_ConcurrentFirstUseYieldsOneKeySet(t *testing.T) {
 	}
 }
 
-func TestJWKS_KeysOfOtherProjectsAreSeparate(t *testing.T) {
-	e := newEnv(t)
+func testJWKS_KeysOfOtherProjectsAreSeparate(t *testing.T, dsn string) {
+	e := newEnv(t, dsn)
 	other := e.newProject(t)
 	_, a := e.jwks(t, e.project)
 	_, b := e.jwks(t, other)
@@ -977,8 +1027,51 @@ func TestJWKS_KeysOfOtherProjectsAreSeparate(t *testing.T) {
 	}
 }
 
+func testRotate_ProjectWithoutKeysGetsCurrentAndNext(t *testing.T, dsn string) {
+	e := newEnv(t, dsn)
+	if err := e.signer.Rotate(e.ctx, e.project); err != nil {
+		t.Fatal(err)
+	}
+	st := e.keysByState(t, e.project)
+	if len(st[auth.KeyCurrent]) != 1 || len(st[auth.KeyNext]) != 1 || len(st) != 2 {
+		t.Fatalf("keys = %v, want one current and one next", st)
+	}
+	if h, _ := decode(t, e.sign(t, e.session(e.project))); h["kid"] != st[auth.KeyCurrent][0] {
+		t.Fatalf("signed with %v, want %s", h["kid"], st[auth.KeyCurrent][0])
+	}
+}
+
+func testMissingProjectFailsWithStoreError(t *testing.T, dsn string) {
+	e := newEnv(t, dsn)
+	missing := "project-test-" + auth.NewUUID()
+	tests := []struct {
+		name string
+		call func() error
+	}{
+		{"SignSession", func() error { _, err := e.signer.SignSession(e.ctx, e.session(missing)); return err }},
+		{"JWKS", func() error { _, err := e.signer.JWKS(e.ctx, missing); return err }},
+		{"Rotate", func() error { return e.signer.Rotate(e.ctx, missing) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			wantCode(t, tt.call(), auth.ENotFound)
+		})
+	}
+}
+
+func testIsReservedClaim_NamesRegisteredAndSessionClaims(t *testing.T, dsn string) {
+	for name, want := range map[string]bool{
+		"iss": true, "sub": true, "aud": true, "exp": true, "nbf": true, "iat": true, "jti": true,
+		"https://stytch.com/session": true, "claim1": false, "": false, "ISS": false,
+	} {
+		if got := jwt.IsReservedClaim(name); got != want {
+			t.Errorf("IsReservedClaim(%q) = %v, want %v", name, got, want)
+		}
+	}
+}
+
 func BenchmarkSignSession(b *testing.B) {
-	e := newEnv(b)
+	e := newEnv(b, newDatabase(b))
 	s := e.session(e.project)
 	s.Factors = []auth.Factor{{Type: auth.FactorOTP, DeliveryMethod: auth.DeliverySMS, MethodID: "phone-number-test-1", Value: "+12025550162", LastAuthenticatedAt: e.clock.Now()}}
 	s.CustomClaims = map[string]any{"claim1": "value1"}
@@ -996,7 +1089,7 @@ func BenchmarkSignSession(b *testing.B) {
 }
 
 func BenchmarkParseSessionJWT(b *testing.B) {
-	e := newEnv(b)
+	e := newEnv(b, newDatabase(b))
 	s := e.session(e.project)
 	s.Factors = []auth.Factor{{Type: auth.FactorOTP, DeliveryMethod: auth.DeliverySMS, MethodID: "phone-number-test-1", Value: "+12025550162", LastAuthenticatedAt: e.clock.Now()}}
 	tok := e.sign(b, s)

@@ -94,7 +94,7 @@ func (s *Signer) fresh(ks *keySet, now time.Time, forSigning bool) bool {
 	return ks.current != nil && (ks.rotationFailed || !ks.rotationDue(now, s.opts.RotateEvery))
 }
 
-// keys returns the project's key set. With provision it creates the
+// keySet returns the project's key set. With provision it creates the
 // project's first keys and rotates a current key that is due.
 func (s *Signer) keySet(ctx context.Context, projectID string, provision bool) (*keySet, error) {
 	ps := s.projectState(projectID)
@@ -160,27 +160,26 @@ func (s *Signer) provision(ctx context.Context, projectID string, ks *keySet, no
 	if ks.current != nil && !ks.rotationDue(now, s.opts.RotateEvery) {
 		return ks, nil
 	}
-	var rotErr error
-	for attempt := 0; attempt < 2; attempt++ {
-		var err error
-		rotErr = s.rotate(ctx, projectID, ks, now)
-		ks, err = s.load(ctx, projectID, ks, now)
-		if err != nil {
-			return nil, err
-		}
-		if ks.current != nil {
-			break
-		}
+	rotErr := s.rotate(ctx, projectID, ks, now)
+	// Re-read whether or not the rotation was stored: a concurrent writer
+	// (another process creating the first keys, EConflict) may have won.
+	ks, err := s.load(ctx, projectID, ks, now)
+	if err != nil {
+		return nil, err
 	}
 	if ks.current == nil {
+		var ae *auth.Error
+		if errors.As(rotErr, &ae) {
+			return nil, rotErr // e.g. ENotFound for a project that does not exist
+		}
 		if rotErr == nil {
 			rotErr = errors.New("the key store holds no current key after creating one")
 		}
 		return nil, internal("create signing keys", projectID, rotErr)
 	}
 	if ks.rotationDue(now, s.opts.RotateEvery) {
-		// Another writer may have lost a race with us or the store refused the
-		// rotation: keep signing with the old key and retry when ks expires.
+		// The store refused the rotation: keep signing with the old key and
+		// retry when ks expires rather than on every call.
 		ks.rotationFailed = true
 	}
 	return ks, nil
