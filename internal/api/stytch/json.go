@@ -151,10 +151,15 @@ func stytchTime(t time.Time) string {
 	return jwt.StytchTime(t)
 }
 
-// jsonObject returns raw, or {} when it is empty or null.
-func jsonObject(raw json.RawMessage) json.RawMessage {
+// absent reports whether a raw JSON field was left out or sent as null.
+func absent(raw json.RawMessage) bool {
 	t := bytes.TrimSpace(raw)
-	if len(t) == 0 || bytes.Equal(t, []byte("null")) {
+	return len(t) == 0 || bytes.Equal(t, []byte("null"))
+}
+
+// jsonObject returns raw, or {} when it is absent.
+func jsonObject(raw json.RawMessage) json.RawMessage {
+	if absent(raw) {
 		return json.RawMessage(`{}`)
 	}
 	return raw

@@ -1,7 +1,6 @@
 package stytch
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -145,8 +144,7 @@ func applyFilter(q *auth.UserQuery, name string, raw json.RawMessage, used map[s
 		b    bool
 	)
 	decode := func(v any, want string) error {
-		t := bytes.TrimSpace(raw)
-		if len(t) == 0 || bytes.Equal(t, []byte("null")) || json.Unmarshal(t, v) != nil {
+		if absent(raw) || json.Unmarshal(raw, v) != nil {
 			return filterError(name, "filter_value must be %s", want)
 		}
 		return nil

@@ -1,7 +1,6 @@
 package stytch
 
 import (
-	"bytes"
 	"encoding/json"
 	"net/http"
 
@@ -49,7 +48,7 @@ func (h *handler) authenticateSession(r *http.Request, p *auth.Project) (respons
 	if err := httpx.DecodeJSON(r, &req); err != nil {
 		return nil, err
 	}
-	if t := bytes.TrimSpace(req.AuthorizationCheck); len(t) > 0 && !bytes.Equal(t, []byte("null")) {
+	if !absent(req.AuthorizationCheck) {
 		return nil, auth.Invalid("authorization_check", "authorization_check is not supported: Sesame has no RBAC policy.")
 	}
 	sr := h.sessionRequest(r, req.sessionFields)

@@ -1,7 +1,6 @@
 package stytch
 
 import (
-	"bytes"
 	"encoding/json"
 	"net/http"
 
@@ -14,7 +13,7 @@ import (
 // null (unchanged / empty), else the raw JSON (the service checks it is an
 // object).
 func metadata(raw json.RawMessage) json.RawMessage {
-	if t := bytes.TrimSpace(raw); len(t) == 0 || bytes.Equal(t, []byte("null")) {
+	if absent(raw) {
 		return nil
 	}
 	return raw
