@@ -13,7 +13,7 @@ const (
 	MaxMagicLinkExpiration    = 10080 * time.Minute // 7 days
 	DefaultLoginExpiration    = 60 * time.Minute
 	DefaultSignupExpiration   = 10080 * time.Minute
-	DefaultInviteExpiration   = 10080 * time.Minute
+	DefaultInviteExpiration   = 60 * time.Minute // Stytch: "by default, it expires in 1 hour"
 	DefaultEmbeddedExpiration = 60 * time.Minute
 	maxRedirectURL            = 2048
 )
