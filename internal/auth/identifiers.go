@@ -3,6 +3,7 @@ package auth
 import (
 	"net/mail"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/nyaruka/phonenumbers"
 )
@@ -42,7 +43,7 @@ func NormalizeEmail(s string) (string, error) {
 	if s == "" {
 		return "", &Error{Code: EInvalidEmail, Field: "email", Message: "email is required."}
 	}
-	if len(s) > 254 || strings.ContainsAny(s, " <>\"\r\n\t") {
+	if len(s) > 254 || strings.ContainsAny(s, " <>\"\r\n\t\x00") || !utf8.ValidString(s) {
 		return "", bad
 	}
 	a, err := mail.ParseAddress(s)

@@ -86,7 +86,7 @@ func (s *Service) SendMagicLink(ctx context.Context, p *Project, in SendMagicLin
 	if err := checkRedirectURL("signup_magic_link_url", in.SignupURL); err != nil {
 		return nil, err
 	}
-	if len(in.CodeChallenge) > 128 {
+	if len(in.CodeChallenge) > 128 || validText("code_challenge", in.CodeChallenge) != nil {
 		return nil, Invalid("code_challenge", "code_challenge must be at most 128 characters.")
 	}
 	if err := s.checkSendLimit(ctx, p, email); err != nil {
@@ -230,7 +230,8 @@ func (s *Service) AuthenticateMagicLink(ctx context.Context, p *Project, in Auth
 	if len(in.Token) > 512 {
 		return nil, Errorf(EMagicLinkNotFound, "The magic link could not be found.")
 	}
-	if err := checkSessionRequest(&in.Session); err != nil {
+	existing, err := s.beginSession(ctx, p, &in.Session)
+	if err != nil {
 		return nil, err
 	}
 	challenge := ""
@@ -255,7 +256,7 @@ func (s *Service) AuthenticateMagicLink(ctx context.Context, p *Project, in Auth
 		f.Value, _ = methodValue(u, ml.EmailID)
 	}
 	res := &AuthResult{User: u, MethodID: f.MethodID, Factor: f}
-	if err := s.applySession(ctx, p, res, in.Session); err != nil {
+	if err := s.finishSession(ctx, p, res, in.Session, existing); err != nil {
 		return nil, err
 	}
 	return res, nil

@@ -165,8 +165,15 @@ func (s *Service) AuthenticateOTP(ctx context.Context, p *Project, in Authentica
 	if len(in.Code) != CodeLength || !allDigits(in.Code) {
 		return nil, Invalid("code", "The code must be %d digits.", CodeLength)
 	}
-	if err := checkSessionRequest(&in.Session); err != nil {
+	existing, err := s.beginSession(ctx, p, &in.Session)
+	if err != nil {
 		return nil, err
+	}
+	mismatch := func(userID string) error {
+		if existing != nil && existing.UserID != userID {
+			return Errorf(EUserMismatch, "The session belongs to another user.")
+		}
+		return nil
 	}
 	now := s.now().UTC()
 	var (
@@ -176,6 +183,9 @@ func (s *Service) AuthenticateOTP(ctx context.Context, p *Project, in Authentica
 	if !p.Live() && in.Code == SandboxCode {
 		uid, class, value, err := s.store.FindMethod(ctx, p.ID, in.MethodID)
 		if err == nil && (value == SandboxPhone || value == SandboxEmail) {
+			if err := mismatch(uid); err != nil {
+				return nil, err
+			}
 			userID, ch = uid, ChannelEmail
 			if class != "email" {
 				ch = ChannelSMS
@@ -191,6 +201,9 @@ func (s *Service) AuthenticateOTP(ctx context.Context, p *Project, in Authentica
 		if !s.keys.VerifyCode(c.ID, in.Code, c.CodeHMAC) {
 			s.metrics.Authenticated(FactorOTP, string(EOTPWrong))
 			return nil, Errorf(EOTPWrong, "The code is incorrect.")
+		}
+		if err := mismatch(c.UserID); err != nil {
+			return nil, err // checked before consuming: the code stays usable
 		}
 		if err := s.store.ConsumeChallenge(ctx, p.ID, c.ID); err != nil {
 			s.metrics.Authenticated(FactorOTP, string(ErrorCode(err)))
@@ -208,7 +221,7 @@ func (s *Service) AuthenticateOTP(ctx context.Context, p *Project, in Authentica
 		Type: FactorOTP, DeliveryMethod: string(ch), MethodID: in.MethodID, Value: value,
 		LastAuthenticatedAt: now, CreatedAt: now, UpdatedAt: now,
 	}}
-	if err := s.applySession(ctx, p, res, in.Session); err != nil {
+	if err := s.finishSession(ctx, p, res, in.Session, existing); err != nil {
 		return nil, err
 	}
 	return res, nil

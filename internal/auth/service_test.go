@@ -141,6 +141,27 @@ func TestAuthenticateOTP(t *testing.T) {
 			_, err = env.Service.AuthenticateOTP(ctx, env.Project, auth.AuthenticateOTPInput{MethodID: m, Code: env.LastCode(phone)})
 			return err
 		}, ""},
+		{"OKUnknownSessionTokenDoesNotBurnCode", func(t *testing.T, env *authtest.Env, m string) error {
+			_, err := env.Service.AuthenticateOTP(ctx, env.Project, auth.AuthenticateOTPInput{MethodID: m, Code: env.LastCode(phone), Session: auth.SessionRequest{Token: auth.NewToken()}})
+			if auth.ErrorCode(err) != auth.ESessionNotFound {
+				t.Fatalf("err = %v", err)
+			}
+			_, err = env.Service.AuthenticateOTP(ctx, env.Project, auth.AuthenticateOTPInput{MethodID: m, Code: env.LastCode(phone)})
+			return err
+		}, ""},
+		{"OKOtherUsersSessionDoesNotBurnCode", func(t *testing.T, env *authtest.Env, m string) error {
+			other := mustSend(t, env, env.Project, auth.SendOTPInput{Channel: auth.ChannelSMS, To: "+14155550199", LoginOrCreate: true})
+			res, err := env.Service.AuthenticateOTP(ctx, env.Project, auth.AuthenticateOTPInput{MethodID: other.MethodID, Code: env.LastCode("+14155550199"), Session: auth.SessionRequest{Duration: time.Hour}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = env.Service.AuthenticateOTP(ctx, env.Project, auth.AuthenticateOTPInput{MethodID: m, Code: env.LastCode(phone), Session: auth.SessionRequest{Token: res.SessionToken}})
+			if auth.ErrorCode(err) != auth.EUserMismatch {
+				t.Fatalf("err = %v", err)
+			}
+			_, err = env.Service.AuthenticateOTP(ctx, env.Project, auth.AuthenticateOTPInput{MethodID: m, Code: env.LastCode(phone)})
+			return err
+		}, ""},
 		{"ErrMalformedCode", func(t *testing.T, env *authtest.Env, m string) error {
 			_, err := env.Service.AuthenticateOTP(ctx, env.Project, auth.AuthenticateOTPInput{MethodID: m, Code: "12a456"})
 			return err

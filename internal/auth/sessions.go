@@ -1,9 +1,11 @@
 package auth
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"slices"
+	"strings"
 )
 
 // checkSessionRequest validates a SessionRequest before anything is consumed.
@@ -28,7 +30,22 @@ func checkClaims(claims map[string]any) error {
 	if len(b) > MaxCustomClaimsSize {
 		return &Error{Code: EInvalidClaims, Field: "session_custom_claims", Message: "session_custom_claims must be at most 4 KB of JSON."}
 	}
+	if bytes.Contains(b, []byte(`\u0000`)) {
+		return &Error{Code: EInvalidClaims, Field: "session_custom_claims", Message: "session_custom_claims must not contain NUL characters."}
+	}
 	return nil
+}
+
+// cleanAttributes drops what Postgres cannot store from client attributes.
+func cleanAttributes(a Attributes) Attributes {
+	clean := func(s string) string {
+		s = strings.ToValidUTF8(strings.ReplaceAll(s, "\x00", ""), "")
+		if len(s) > 512 {
+			s = s[:512]
+		}
+		return strings.ToValidUTF8(s, "")
+	}
+	return Attributes{IPAddress: clean(a.IPAddress), UserAgent: clean(a.UserAgent)}
 }
 
 // mergeClaims applies a claims update: reserved names are ignored, a nil
@@ -107,28 +124,42 @@ func (s *Service) findSession(ctx context.Context, p *Project, token, jwt string
 	return sess, nil
 }
 
-// applySession starts, extends or skips a session after a successful
-// factor, as r says, and fills the session fields of res.
-func (s *Service) applySession(ctx context.Context, p *Project, res *AuthResult, r SessionRequest) error {
+// beginSession validates r and, when r names an existing session, loads
+// and checks it before any code or link is consumed, so a bad session
+// argument never burns a factor. It returns the existing session or nil.
+func (s *Service) beginSession(ctx context.Context, p *Project, r *SessionRequest) (*Session, error) {
+	if err := checkSessionRequest(r); err != nil {
+		return nil, err
+	}
+	r.Attributes = cleanAttributes(r.Attributes)
+	if r.Token == "" && r.JWT == "" {
+		return nil, nil
+	}
+	sess, err := s.findSession(ctx, p, r.Token, r.JWT)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkOptions(sess, r.Options, r.Attributes); err != nil {
+		return nil, err
+	}
+	return sess, nil
+}
+
+// finishSession starts a session, extends existing (from beginSession) or
+// does nothing, as r says, and fills the session fields of res.
+func (s *Service) finishSession(ctx context.Context, p *Project, res *AuthResult, r SessionRequest, existing *Session) error {
 	now := s.now().UTC()
-	var sess *Session
+	sess := existing
 	switch {
-	case r.Token != "" || r.JWT != "":
-		var err error
-		sess, err = s.findSession(ctx, p, r.Token, r.JWT)
-		if err != nil {
-			return err
-		}
+	case existing != nil:
 		if sess.UserID != res.User.ID {
 			return Errorf(EUserMismatch, "The session belongs to another user.")
-		}
-		if err := checkOptions(sess, r.Options, r.Attributes); err != nil {
-			return err
 		}
 		addFactor(sess, res.Factor)
 		if r.Duration > 0 {
 			sess.ExpiresAt = now.Add(r.Duration)
 		}
+		var err error
 		if sess.CustomClaims, err = mergeClaims(sess.CustomClaims, r.CustomClaims); err != nil {
 			return err
 		}
@@ -179,7 +210,7 @@ func (s *Service) AuthenticateSession(ctx context.Context, p *Project, in Authen
 	if err != nil {
 		return nil, err
 	}
-	if err := checkOptions(sess, in.Options, in.Attributes); err != nil {
+	if err := checkOptions(sess, in.Options, cleanAttributes(in.Attributes)); err != nil {
 		return nil, err
 	}
 	now := s.now().UTC()

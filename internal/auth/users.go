@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"strings"
+	"unicode/utf8"
 )
 
 // Limits on user fields.
@@ -14,10 +15,22 @@ const (
 	maxMetadataSize = 16 * 1024
 )
 
+// validText rejects strings Postgres cannot store in text or jsonb: invalid
+// UTF-8 and NUL characters.
+func validText(field, v string) error {
+	if !utf8.ValidString(v) || strings.ContainsRune(v, 0) {
+		return Invalid(field, "%s must be valid UTF-8 without NUL characters.", field)
+	}
+	return nil
+}
+
 func validName(n *Name) error {
 	for field, v := range map[string]string{"first_name": n.First, "middle_name": n.Middle, "last_name": n.Last} {
 		if len(v) > maxNamePart {
 			return Invalid(field, "%s must be at most %d characters.", field, maxNamePart)
+		}
+		if err := validText(field, v); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -35,6 +48,9 @@ func validMetadata(field string, raw json.RawMessage) error {
 	if len(t) == 0 || t[0] != '{' || !json.Valid(t) {
 		return Invalid(field, "%s must be a JSON object.", field)
 	}
+	if bytes.Contains(t, []byte(`\u0000`)) {
+		return Invalid(field, "%s must not contain NUL characters.", field)
+	}
 	return nil
 }
 
@@ -42,7 +58,7 @@ func validID(field, id string, code Code) error {
 	if id == "" {
 		return &Error{Code: code, Field: field, Message: field + " is required."}
 	}
-	if len(id) > 128 || strings.ContainsAny(id, " \t\r\n/") {
+	if len(id) > 128 || strings.ContainsAny(id, " \t\r\n/\x00") || !utf8.ValidString(id) {
 		return &Error{Code: code, Field: field, Message: field + " format is invalid."}
 	}
 	return nil
@@ -59,6 +75,9 @@ func (s *Service) CreateUser(ctx context.Context, p *Project, in CreateUserInput
 	}
 	if len(in.ExternalID) > maxExternalID {
 		return nil, Invalid("external_id", "external_id must be at most %d characters.", maxExternalID)
+	}
+	if err := validText("external_id", in.ExternalID); err != nil {
+		return nil, err
 	}
 	if err := validMetadata("trusted_metadata", in.TrustedMetadata); err != nil {
 		return nil, err
@@ -121,8 +140,13 @@ func (s *Service) UpdateUser(ctx context.Context, p *Project, userID string, in 
 			return nil, err
 		}
 	}
-	if in.ExternalID != nil && len(*in.ExternalID) > maxExternalID {
-		return nil, Invalid("external_id", "external_id must be at most %d characters.", maxExternalID)
+	if in.ExternalID != nil {
+		if len(*in.ExternalID) > maxExternalID {
+			return nil, Invalid("external_id", "external_id must be at most %d characters.", maxExternalID)
+		}
+		if err := validText("external_id", *in.ExternalID); err != nil {
+			return nil, err
+		}
 	}
 	if err := validMetadata("trusted_metadata", in.TrustedMetadata); err != nil {
 		return nil, err
@@ -200,6 +224,13 @@ func (s *Service) SearchUsers(ctx context.Context, p *Project, q UserQuery) (*Us
 	}
 	if q.Status != "" && q.Status != UserActive && q.Status != UserPending {
 		return nil, Invalid("status", "status must be active or pending.")
+	}
+	for _, list := range [][]string{q.UserIDs, q.EmailAddresses, q.EmailIDs, q.PhoneNumbers, q.PhoneIDs, {q.FullNameFuzzy, q.EmailFuzzy, q.PhoneFuzzy, q.Cursor}} {
+		for _, v := range list {
+			if err := validText("query", v); err != nil {
+				return nil, err
+			}
+		}
 	}
 	for i, e := range q.EmailAddresses {
 		q.EmailAddresses[i] = strings.ToLower(strings.TrimSpace(e))
