@@ -1,5 +1,6 @@
-// Package authtest builds a real auth.Service for tests of the HTTP dialects.
-//
-// ## Test harness (package authtest, internal/authtest; being written by the lead, lands within ~40 min)
-// `env := authtest.New(t)` gives `env.Service *auth.Service` on a fresh real Postgres database, a test project `env.Project` ("project-test-<uuid>") with `env.Secret`, `env.NewProject(t, live bool) (*auth.Project, secret string)`, and a capturing publisher: `env.LastCode(to string) string` (plaintext code of the latest OTP event sent to that E.164 number / email), `env.LastToken(to string) string` (token of the latest magic link sent to that email), `env.Events() []*auth.Event`. Write your handlers and tests now against this API; run the tests once `go build ./internal/authtest/` succeeds (poll every few minutes; meanwhile `go vet` your package).
+// Package authtest builds a real auth.Service for tests: a fresh Postgres
+// database (internal/pgtest), a keyring, the real JWT signer and a
+// capturing Publisher in place of JetStream, so dialect tests can read the
+// codes and links that would have been delivered (LastCode, LastToken) and
+// simulate a NATS outage (Publisher.SetFail).
 package authtest
