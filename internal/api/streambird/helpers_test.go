@@ -160,13 +160,6 @@ func newPhone() string {
 	return fmt.Sprintf("+1415555%04d", phoneSeq.Add(1)%10000)
 }
 
-var emailSeq atomic.Int64
-
-// newEmail returns a fresh email address.
-func newEmail() string {
-	return fmt.Sprintf("user%d@example.com", emailSeq.Add(1))
-}
-
 // createPhoneUser creates a user with a phone number and returns (user_id, phone_number_id).
 func (f *fixture) createPhoneUser(phone string) (string, string) {
 	f.t.Helper()
