@@ -344,6 +344,15 @@ func (w *Worker) ensure(ctx context.Context) (jetstream.Consumer, error) {
 	return cons, nil
 }
 
+// consumerExists reports whether the durable consumer is still on the
+// server; errors other than "not found" count as existing (keep waiting).
+func (w *Worker) consumerExists(ctx context.Context) bool {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	_, err := w.js.Consumer(ctx, StreamName, w.name)
+	return !errors.Is(err, jetstream.ErrConsumerNotFound)
+}
+
 // consume pulls messages and hands each to dispatch once a slot is free. It
 // returns the live iterator (to release its buffer) when ctx is cancelled.
 func (w *Worker) consume(ctx context.Context, cons jetstream.Consumer, slots chan struct{},
@@ -372,8 +381,13 @@ func (w *Worker) consume(ctx context.Context, cons jetstream.Consumer, slots cha
 				return it, nil
 			}
 			if errors.Is(err, jetstream.ErrNoHeartbeat) {
-				// The iterator re-issues its pull request itself.
+				// The iterator re-issues its pull request itself, unless the
+				// consumer is gone and the deletion notice was missed.
 				w.o.Logger.Warn("no heartbeat from server", "err", err)
+				if !w.consumerExists(ctx) {
+					iterErr = jetstream.ErrConsumerNotFound
+					break
+				}
 				continue
 			}
 			iterErr = err

@@ -444,7 +444,9 @@ func TestWorker_RecreatesADeletedConsumer(t *testing.T) {
 	if err := js.DeleteConsumer(ctx(t), snats.StreamName, snats.ConsumerSMS); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "consumer recreated", func() bool {
+	// The deletion notice usually arrives at once; if it is missed, the
+	// missing heartbeats (half the 30 s pull expiry) reveal it.
+	waitFor(t, 40*time.Second, "consumer recreated", func() bool {
 		_, err := js.Consumer(ctx(t), snats.StreamName, snats.ConsumerSMS)
 		return err == nil && w.Ready()
 	})
