@@ -27,6 +27,8 @@ type config struct {
 	TrustProxy    bool
 	SendLimit     int
 	SendWindow    time.Duration
+	IPSendLimit   int
+	Countries     []string
 	DataDir       string
 	LogLevel      string
 	SMSProvider   string
@@ -88,6 +90,17 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	}
 	if c.SendWindow, err = time.ParseDuration(env("SEND_WINDOW", "10m")); err != nil || c.SendWindow <= 0 {
 		return nil, errors.New("SEND_WINDOW must be a positive duration such as 10m")
+	}
+	if c.IPSendLimit, err = strconv.Atoi(env("SEND_LIMIT_PER_IP", "0")); err != nil || c.IPSendLimit < 0 {
+		return nil, errors.New("SEND_LIMIT_PER_IP must be 0 (off) or a positive integer")
+	}
+	for _, cc := range strings.Split(getenv("SMS_ALLOWED_COUNTRIES"), ",") {
+		if cc = strings.ToUpper(strings.TrimSpace(cc)); cc != "" {
+			if len(cc) != 2 {
+				return nil, fmt.Errorf("SMS_ALLOWED_COUNTRIES: %q is not a two-letter ISO 3166 region", cc)
+			}
+			c.Countries = append(c.Countries, cc)
+		}
 	}
 	if c.Dev && c.DatabaseURL == "" {
 		c.DatabaseURL = defaultDevDB

@@ -17,6 +17,7 @@ import (
 	natsgo "github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/sesame-auth/sesame/internal/api/httpx"
 	"github.com/sesame-auth/sesame/internal/api/operator"
 	"github.com/sesame-auth/sesame/internal/api/streambird"
 	"github.com/sesame-auth/sesame/internal/api/stytch"
@@ -106,7 +107,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	pub := nats.NewPublisher(js)
 	svc := auth.NewService(db, pub, keys, signer, reg, log, auth.Config{
 		PublicURL: cfg.PublicURL, DefaultLoginURL: cfg.LoginURL, DefaultSignupURL: cfg.SignupURL,
-		SendLimit: cfg.SendLimit, SendWindow: cfg.SendWindow,
+		SendLimit: cfg.SendLimit, SendWindow: cfg.SendWindow, IPSendLimit: cfg.IPSendLimit, AllowedCountries: cfg.Countries,
 	})
 
 	if cfg.Dev && cfg.BootstrapID == "" {
@@ -150,7 +151,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
 	}
-	srv := &http.Server{Handler: reg.Middleware(mux), ReadHeaderTimeout: 10 * time.Second}
+	// The client IP rides in the context for per-IP send limits; metrics sit
+	// inside so they see the route pattern the muxes set on the request.
+	instrumented := reg.Middleware(mux)
+	withIP := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ip := httpx.Attributes(r, cfg.TrustProxy).IPAddress
+		instrumented.ServeHTTP(w, r.WithContext(auth.WithClientIP(r.Context(), ip)))
+	})
+	srv := &http.Server{Handler: withIP, ReadHeaderTimeout: 10 * time.Second}
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

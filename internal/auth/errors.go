@@ -20,13 +20,15 @@ const (
 	EConflict     Code = "conflict"     // generic conflict
 	ENotFound     Code = "not_found"    // generic not found
 
-	EUserNotFound      Code = "user_not_found"
-	EEmailNotFound     Code = "email_not_found"
-	EPhoneNotFound     Code = "phone_not_found"
-	ESessionNotFound   Code = "session_not_found"
-	EDuplicateEmail    Code = "duplicate_email"
-	EDuplicatePhone    Code = "duplicate_phone"
-	EInvalidPhone      Code = "invalid_phone"
+	EUserNotFound    Code = "user_not_found"
+	EEmailNotFound   Code = "email_not_found"
+	EPhoneNotFound   Code = "phone_not_found"
+	ESessionNotFound Code = "session_not_found"
+	EDuplicateEmail  Code = "duplicate_email"
+	EDuplicatePhone  Code = "duplicate_phone"
+	EInvalidPhone    Code = "invalid_phone"
+	// ECountryNotAllowed: the number's country is not in the SMS allow-list.
+	ECountryNotAllowed Code = "country_not_allowed"
 	EInvalidEmail      Code = "invalid_email"
 	EInvalidUserID     Code = "invalid_user_id"
 	EInvalidMethodID   Code = "invalid_method_id"

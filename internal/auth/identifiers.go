@@ -34,6 +34,16 @@ func NormalizePhone(s string) (string, error) {
 	return phonenumbers.Format(n, phonenumbers.E164), nil
 }
 
+// PhoneRegion returns the ISO 3166 region of an E.164 number ("US", "GB"),
+// or "" if unknown.
+func PhoneRegion(e164 string) string {
+	n, err := phonenumbers.Parse(e164, "")
+	if err != nil {
+		return ""
+	}
+	return phonenumbers.GetRegionCodeForNumber(n)
+}
+
 // NormalizeEmail validates a bare email address (no display name) and
 // returns it lower-cased, so that addresses are unique per project
 // regardless of case.

@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"time"
 )
 
@@ -25,8 +26,33 @@ func normalizeTo(ch Channel, to string) (string, error) {
 	return NormalizePhone(to)
 }
 
-// checkSendLimit counts a send to a recipient and refuses it over the limit.
+type clientIPKey struct{}
+
+// WithClientIP records the requesting client's IP for per-IP limits.
+func WithClientIP(ctx context.Context, ip string) context.Context {
+	return context.WithValue(ctx, clientIPKey{}, ip)
+}
+
+func clientIP(ctx context.Context) string {
+	ip, _ := ctx.Value(clientIPKey{}).(string)
+	return ip
+}
+
+// checkSendLimit counts a send to a recipient (and from the client IP when
+// a per-IP limit is set) and refuses it over the limit.
 func (s *Service) checkSendLimit(ctx context.Context, p *Project, value string) error {
+	if s.cfg.IPSendLimit > 0 {
+		if ip := clientIP(ctx); ip != "" {
+			n, err := s.store.HitRateLimit(ctx, "send-ip:"+p.ID+":"+ip, s.cfg.SendWindow)
+			if err != nil {
+				return err
+			}
+			if n > s.cfg.IPSendLimit {
+				s.metrics.RateLimited("send_per_ip")
+				return Errorf(ERateLimited, "Too many requests have been made.")
+			}
+		}
+	}
 	n, err := s.store.HitRateLimit(ctx, "send:"+p.ID+":"+value, s.cfg.SendWindow)
 	if err != nil {
 		return err
@@ -36,6 +62,21 @@ func (s *Service) checkSendLimit(ctx context.Context, p *Project, value string) 
 		return Errorf(ERateLimited, "Too many requests have been made.")
 	}
 	return nil
+}
+
+// checkCountry refuses phone numbers outside the SMS allow-list.
+func (s *Service) checkCountry(number string) error {
+	if len(s.cfg.AllowedCountries) == 0 {
+		return nil
+	}
+	region := PhoneRegion(number)
+	for _, c := range s.cfg.AllowedCountries {
+		if strings.EqualFold(c, region) {
+			return nil
+		}
+	}
+	s.metrics.RateLimited("country_not_allowed")
+	return &Error{Code: ECountryNotAllowed, Field: "phone_number", Message: "Codes cannot be sent to phone numbers of this country."}
 }
 
 // resolveRecipient finds or creates the user and method a send goes to.
@@ -86,6 +127,11 @@ func (s *Service) SendOTP(ctx context.Context, p *Project, in SendOTPInput) (*Se
 	}
 	sandbox := isSandbox(p, to)
 	if !sandbox {
+		if in.Channel.IsPhone() {
+			if err := s.checkCountry(to); err != nil {
+				return nil, err
+			}
+		}
 		if err := s.checkSendLimit(ctx, p, to); err != nil {
 			return nil, err
 		}

@@ -24,6 +24,14 @@ type Config struct {
 	// may be sent per SendWindow in a project. Default 5 per 10 minutes.
 	SendLimit  int
 	SendWindow time.Duration
+	// IPSendLimit is how many codes or links one client IP may request per
+	// SendWindow in a project (the IP comes from WithClientIP). Default 0:
+	// no per-IP limit.
+	IPSendLimit int
+	// AllowedCountries lists the ISO 3166 regions (e.g. "US", "CA") that
+	// SMS and WhatsApp codes may go to. Default empty: every country. A
+	// short list is the simplest defence against SMS pumping.
+	AllowedCountries []string
 	// PublishTimeout bounds the inline publish after the commit; on timeout
 	// the outbox relay publishes later. Default 3s.
 	PublishTimeout time.Duration

@@ -470,3 +470,39 @@ func TestDeliverer(t *testing.T) {
 		})
 	}
 }
+
+func TestSendOTP_AbuseLimits(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  auth.Config
+		ctx  func(context.Context) context.Context
+		to   []string
+		code auth.Code // of the last send
+	}{
+		{"OKAllowedCountry", auth.Config{AllowedCountries: []string{"us", "CA"}}, nil, []string{"+14152222222"}, ""},
+		{"ErrCountryNotAllowed", auth.Config{AllowedCountries: []string{"US"}}, nil, []string{"+447911123456"}, auth.ECountryNotAllowed},
+		{"OKUnderIPLimit", auth.Config{IPSendLimit: 2}, func(c context.Context) context.Context { return auth.WithClientIP(c, "198.51.100.1") }, []string{"+14155550001", "+14155550002"}, ""},
+		{"ErrOverIPLimitAcrossRecipients", auth.Config{IPSendLimit: 2}, func(c context.Context) context.Context { return auth.WithClientIP(c, "198.51.100.1") }, []string{"+14155550001", "+14155550002", "+14155550003"}, auth.ERateLimited},
+		{"ErrOverRecipientLimit", auth.Config{SendLimit: 2}, nil, []string{"+14155550001", "+14155550001", "+14155550001"}, auth.ERateLimited},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := tt.cfg
+			if cfg.SendLimit == 0 {
+				cfg.SendLimit = 100
+			}
+			env := authtest.New(t, authtest.WithConfig(cfg))
+			ctx := t.Context()
+			if tt.ctx != nil {
+				ctx = tt.ctx(ctx)
+			}
+			var err error
+			for _, to := range tt.to {
+				_, err = env.Service.SendOTP(ctx, env.Project, auth.SendOTPInput{Channel: auth.ChannelSMS, To: to, LoginOrCreate: true})
+			}
+			if auth.ErrorCode(err) != tt.code {
+				t.Fatalf("last send err = %v, want %q", err, tt.code)
+			}
+		})
+	}
+}

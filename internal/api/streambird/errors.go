@@ -30,15 +30,16 @@ var errorTable = map[auth.Code]apiError{
 	auth.ENotFound:     {http.StatusNotFound, "not_found", ""},
 
 	// Users and their methods.
-	auth.EUserNotFound:    {http.StatusNotFound, "user_not_found", "User could not be found."},
-	auth.EEmailNotFound:   {http.StatusNotFound, "email_not_found", "Email could not be found."},
-	auth.EPhoneNotFound:   {http.StatusNotFound, "phone_number_not_found", "Phone number could not be found."},
-	auth.EDuplicateEmail:  {http.StatusBadRequest, "duplicate_email", "A user with the specified email already exists for this app."},
-	auth.EDuplicatePhone:  {http.StatusBadRequest, "duplicate_phone_number", "A user with the specified phone number already exists for this app."},
-	auth.EInvalidPhone:    {http.StatusBadRequest, "invalid_phone_number", ""},
-	auth.EInvalidEmail:    {http.StatusBadRequest, "invalid_email", ""},
-	auth.EInvalidUserID:   {http.StatusBadRequest, "invalid_user_id", "user_id format is invalid."},
-	auth.EInvalidMethodID: {http.StatusBadRequest, "invalid_method_id", ""},
+	auth.EUserNotFound:      {http.StatusNotFound, "user_not_found", "User could not be found."},
+	auth.EEmailNotFound:     {http.StatusNotFound, "email_not_found", "Email could not be found."},
+	auth.EPhoneNotFound:     {http.StatusNotFound, "phone_number_not_found", "Phone number could not be found."},
+	auth.EDuplicateEmail:    {http.StatusBadRequest, "duplicate_email", "A user with the specified email already exists for this app."},
+	auth.EDuplicatePhone:    {http.StatusBadRequest, "duplicate_phone_number", "A user with the specified phone number already exists for this app."},
+	auth.EInvalidPhone:      {http.StatusBadRequest, "invalid_phone_number", ""},
+	auth.ECountryNotAllowed: {http.StatusBadRequest, "unsupported_phone_number_country", ""},
+	auth.EInvalidEmail:      {http.StatusBadRequest, "invalid_email", ""},
+	auth.EInvalidUserID:     {http.StatusBadRequest, "invalid_user_id", "user_id format is invalid."},
+	auth.EInvalidMethodID:   {http.StatusBadRequest, "invalid_method_id", ""},
 
 	// Durations. The dialect validates its own minute ranges first and
 	// words the message itself, naming the field.

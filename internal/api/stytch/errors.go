@@ -48,6 +48,7 @@ var errorTable = map[auth.Code]errSpec{
 	auth.EDuplicateEmail:    {400, "duplicate_email", "A user with the specified email already exists for this project."},
 	auth.EDuplicatePhone:    {400, "duplicate_phone_number", "A user with the specified phone number already exists for this project."},
 	auth.EInvalidPhone:      {400, "invalid_phone_number", "Phone number format is invalid. Ensure the phone number is in the E.164 format."},
+	auth.ECountryNotAllowed: {400, "invalid_phone_number_country_code", ""},
 	auth.EInvalidEmail:      {400, "invalid_email", ""},
 	auth.EInvalidUserID:     {400, "invalid_user_id", ""},
 	auth.EInvalidMethodID:   {400, "invalid_method_id", ""},
