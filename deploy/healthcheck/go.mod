@@ -1,0 +1,3 @@
+module github.com/sesame-auth/sesame/deploy/healthcheck
+
+go 1.26.0
