@@ -2,8 +2,10 @@ package main
 
 import (
 	"errors"
+
 	"flag"
 	"fmt"
+	"github.com/sesame-auth/sesame/internal/nats"
 	"io"
 	"strconv"
 	"strings"
@@ -29,6 +31,7 @@ type config struct {
 	SendWindow    time.Duration
 	IPSendLimit   int
 	Countries     []string
+	Stream        nats.StreamOptions
 	DataDir       string
 	LogLevel      string
 	SMSProvider   string
@@ -90,6 +93,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	}
 	if c.SendWindow, err = time.ParseDuration(env("SEND_WINDOW", "10m")); err != nil || c.SendWindow <= 0 {
 		return nil, errors.New("SEND_WINDOW must be a positive duration such as 10m")
+	}
+	if c.Stream, err = nats.StreamOptionsFromEnv(getenv); err != nil {
+		return nil, err
 	}
 	if c.IPSendLimit, err = strconv.Atoi(env("SEND_LIMIT_PER_IP", "0")); err != nil || c.IPSendLimit < 0 {
 		return nil, errors.New("SEND_LIMIT_PER_IP must be 0 (off) or a positive integer")

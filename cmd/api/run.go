@@ -98,7 +98,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	// Whichever process starts first creates the stream. If NATS is down
 	// now, the api still serves: sends wait in the outbox.
-	if _, err := nats.EnsureStream(ctx, js, nats.StreamOptions{}); err != nil {
+	if _, err := nats.EnsureStream(ctx, js, cfg.Stream); err != nil {
 		log.Warn("stream not ensured yet; sends will wait in the outbox", "err", err)
 	}
 
@@ -130,11 +130,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	})
 
 	mux := http.NewServeMux()
-	health.Register(mux, map[string]health.Check{
-		"postgres": db.Ping,
+	health.Register(mux, map[string]health.Check{"postgres": db.Ping}, map[string]health.Check{
+		// Optional: while NATS is away sends wait in the outbox.
 		"nats": func(context.Context) error {
 			if !nc.IsConnected() {
-				return errors.New("not connected")
+				return errors.New("not connected; sends wait in the outbox")
 			}
 			return nil
 		},
@@ -176,7 +176,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			if err != nil {
 				return err
 			}
-			wk := worker.New(worker.Config{Consumer: w.consumer, JS: js, Store: db, Sender: reg.InstrumentSender(w.provider, sender), AppName: cfg.AppName, Logger: log, Metrics: reg})
+			wk := worker.New(worker.Config{Consumer: w.consumer, JS: js, Store: db, Stream: cfg.Stream, Sender: reg.InstrumentSender(w.provider, sender), AppName: cfg.AppName, Logger: log, Metrics: reg})
 			goRun(func() {
 				if err := wk.Run(ctx); err != nil && ctx.Err() == nil {
 					log.Error("worker stopped", "consumer", w.consumer, "err", err)

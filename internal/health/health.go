@@ -14,9 +14,18 @@ import (
 type Check func(ctx context.Context) error
 
 // Register adds GET /healthz and GET /readyz to mux. /readyz runs every
-// check with a 2 s bound and answers 200 when all pass, else 503 with the
-// failing checks named (never their secrets: only error texts).
-func Register(mux *http.ServeMux, checks map[string]Check) {
+// check with a 2 s bound and answers 200 when all required checks pass,
+// else 503, naming each check's result (only error texts, never secrets).
+// Optional checks are reported but never fail readiness: a dependency the
+// process can work without for a while (the api's NATS, covered by the
+// outbox) must not take every replica out of its load balancer.
+func Register(mux *http.ServeMux, checks map[string]Check, optional ...map[string]Check) {
+	opt := map[string]bool{}
+	for _, o := range optional {
+		for n, c := range o {
+			checks[n], opt[n] = c, true
+		}
+	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"status": "ok"})
 	})
@@ -31,7 +40,12 @@ func Register(mux *http.ServeMux, checks map[string]Check) {
 		status, result := http.StatusOK, map[string]string{}
 		for _, n := range names {
 			if err := checks[n](ctx); err != nil {
-				status, result[n] = http.StatusServiceUnavailable, err.Error()
+				result[n] = err.Error()
+				if opt[n] {
+					result[n] = "degraded: " + err.Error()
+				} else {
+					status = http.StatusServiceUnavailable
+				}
 			} else {
 				result[n] = "ok"
 			}
