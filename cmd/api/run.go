@@ -22,14 +22,11 @@ import (
 	"github.com/sesame-auth/sesame/internal/api/streambird"
 	"github.com/sesame-auth/sesame/internal/api/stytch"
 	"github.com/sesame-auth/sesame/internal/auth"
-	"github.com/sesame-auth/sesame/internal/console"
 	"github.com/sesame-auth/sesame/internal/health"
 	"github.com/sesame-auth/sesame/internal/jwt"
 	"github.com/sesame-auth/sesame/internal/metrics"
 	"github.com/sesame-auth/sesame/internal/nats"
 	"github.com/sesame-auth/sesame/internal/postgres"
-	"github.com/sesame-auth/sesame/internal/sendgrid"
-	"github.com/sesame-auth/sesame/internal/twilio"
 	"github.com/sesame-auth/sesame/internal/worker"
 )
 
@@ -170,13 +167,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 
 	if cfg.Dev {
 		for _, w := range []struct {
-			consumer, provider string
-		}{{nats.ConsumerSMS, cfg.SMSProvider}, {nats.ConsumerEmail, cfg.EmailProvider}} {
-			sender, err := newSender(w.consumer, w.provider, getenv, stdout)
+			consumer  string
+			newSender func(func(string) string, io.Writer) (auth.Sender, string, error)
+		}{{nats.ConsumerSMS, worker.SMSSender}, {nats.ConsumerEmail, worker.EmailSender}} {
+			sender, provider, err := w.newSender(getenv, stdout)
 			if err != nil {
 				return err
 			}
-			wk := worker.New(worker.Config{Consumer: w.consumer, JS: js, Store: db, Stream: cfg.Stream, Sender: reg.InstrumentSender(w.provider, sender), AppName: cfg.AppName, Logger: log, Metrics: reg})
+			wk := worker.New(worker.Config{Consumer: w.consumer, JS: js, Store: db, Stream: cfg.Stream, Sender: reg.InstrumentSender(provider, sender), AppName: cfg.AppName, Logger: log, Metrics: reg})
 			goRun(func() {
 				if err := wk.Run(ctx); err != nil && ctx.Err() == nil {
 					log.Error("worker stopped", "consumer", w.consumer, "err", err)
@@ -202,27 +200,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	cancel()
 	wg.Wait()
 	return err
-}
-
-// newSender builds the provider a dev-mode worker sends through.
-func newSender(consumer, provider string, getenv func(string) string, stdout io.Writer) (auth.Sender, error) {
-	switch {
-	case provider == "console":
-		return console.New(stdout), nil
-	case consumer == nats.ConsumerSMS && provider == "twilio":
-		c, err := twilio.FromEnv(getenv)
-		if err != nil {
-			return nil, err
-		}
-		return twilio.New(c)
-	case consumer == nats.ConsumerEmail && provider == "sendgrid":
-		c, err := sendgrid.FromEnv(getenv)
-		if err != nil {
-			return nil, err
-		}
-		return sendgrid.New(c)
-	}
-	return nil, fmt.Errorf("unknown provider %q for %s", provider, consumer)
 }
 
 // devFile returns the content of a file in the dev data dir, creating it
