@@ -10,7 +10,7 @@ package e2e_test
 //	x_primitive = our ns/op ÷ the primitive's ns/op, the primitive measured for
 //	              a fixed number of ops at the same concurrency right before
 //	              the operation, inside the same benchmark function
-//	x_limit     = our ns/op ÷ the "limit server" of docs/perf-baseline (one
+//	x_limit     = our ns/op ÷ the "limit server" of the perf baseline (one
 //	              INSERT + one publish per send, one UPDATE per verify) served
 //	              in-process by the same HTTP server, pool and NATS connection
 //
@@ -23,7 +23,8 @@ package e2e_test
 //	                           default is pgxpool's max(4, NumCPU))
 //	SESAME_BENCH_TRACE=1       time every statement, batch, pool acquire and
 //	                           inline publish of the measured operation and
-//	                           log a per-request breakdown (adds overhead:
+//	                           print a per-request breakdown and the CPU
+//	                           per request to stderr (adds overhead:
 //	                           use it to explain the ratios, not to get them)
 //
 // Besides the ratios, every operation reports prim_drift: the primitive
@@ -80,7 +81,6 @@ const benchParallelism = 16
 // Fixed numbers of primitive ops measured before each operation.
 const (
 	primOpsDB      = 4000  // INSERT, UPDATE…RETURNING, limit-server requests
-	primOpsPublish = 10000 // JetStream sync publish
 	primOpsConsume = 30000 // JetStream Consume+Ack (messages)
 	primOpsSign    = 1000  // RSA-2048 PKCS#1 v1.5 sign
 	primOpsVerify  = 20000 // RSA-2048 PKCS#1 v1.5 verify
@@ -461,7 +461,13 @@ func compare(b *testing.B, e *benchSys, rateUnit string, refs []reference, warm 
 	}
 	refNs := make([]float64, len(refs))
 	for i, r := range refs {
+		c0 := readCPU()
 		refNs[i] = runOps(b, conc, r.ops, r.op)
+		if e.trace != nil {
+			c := readCPU()
+			fmt.Fprintf(os.Stderr, "trace %s N=%d: reference %s: %.0f ns/op, machine CPU busy per op %.0f µs, this process %.0f µs\n",
+				b.Name(), b.N, r.metric, refNs[i], float64(c.busy-c0.busy)*1e4/float64(r.ops), float64(c.self-c0.self)*1e4/float64(r.ops))
+		}
 	}
 	var (
 		failed atomic.Int64
@@ -843,7 +849,38 @@ func BenchmarkDeliveryThroughput(b *testing.B) {
 type stepTrace struct {
 	mu    sync.Mutex
 	steps map[string]*stepStat
-	n     int64
+	cpu0  cpuSample
+}
+
+// cpuSample is this process's CPU time and the machine's busy CPU time,
+// in clock ticks, from /proc (zero where unavailable).
+type cpuSample struct{ self, busy int64 }
+
+func readCPU() cpuSample {
+	var c cpuSample
+	if b, err := os.ReadFile("/proc/self/stat"); err == nil {
+		// Fields after the ")" that ends the command name: state is the 3rd
+		// field of stat, utime and stime the 14th and 15th.
+		if i := bytes.LastIndexByte(b, ')'); i >= 0 {
+			f := strings.Fields(string(b[i+1:]))
+			if len(f) > 12 {
+				u, _ := strconv.ParseInt(f[11], 10, 64)
+				st, _ := strconv.ParseInt(f[12], 10, 64)
+				c.self = u + st
+			}
+		}
+	}
+	if b, err := os.ReadFile("/proc/stat"); err == nil {
+		line, _, _ := strings.Cut(string(b), "\n")
+		f := strings.Fields(line)
+		for i := 1; i < len(f); i++ {
+			v, _ := strconv.ParseInt(f[i], 10, 64)
+			if i != 4 && i != 5 { // idle, iowait
+				c.busy += v
+			}
+		}
+	}
+	return c
 }
 
 type stepStat struct {
@@ -876,6 +913,7 @@ func (t *stepTrace) reset() {
 	}
 	t.mu.Lock()
 	t.steps = map[string]*stepStat{}
+	t.cpu0 = readCPU()
 	t.mu.Unlock()
 }
 
@@ -895,6 +933,12 @@ func (t *stepTrace) log(b *testing.B, conc int) {
 	slices.SortFunc(labels, func(x, y string) int { return cmp.Compare(t.steps[y].total, t.steps[x].total) })
 	var sb strings.Builder
 	fmt.Fprintf(&sb, "trace %s N=%d: mean latency of one op ≈ %.2f ms (ns/op × %d)\n", b.Name(), b.N, perOp/1e6, conc)
+	if c := readCPU(); c.busy > t.cpu0.busy {
+		const tick = 1e4 // µs per clock tick at USER_HZ 100
+		busy, self := float64(c.busy-t.cpu0.busy)*tick/float64(b.N), float64(c.self-t.cpu0.self)*tick/float64(b.N)
+		fmt.Fprintf(&sb, "  machine CPU busy per op %.0f µs: this process (client, api, NATS) %.0f µs = %.0f%%, the rest (Postgres, other tenants) %.0f µs\n",
+			busy, self, 100*self/busy, busy-self)
+	}
 	for _, l := range labels {
 		st := t.steps[l]
 		fmt.Fprintf(&sb, "  %5.2f/op  mean %6.2f ms  %5.1f%% of op latency  %s\n", float64(st.count)/float64(b.N),
