@@ -92,19 +92,18 @@ func (s *Service) SendMagicLink(ctx context.Context, p *Project, in SendMagicLin
 	if err := s.checkSendLimit(ctx, p, email); err != nil {
 		return nil, err
 	}
-	userID, emailID, created, err := s.resolveRecipient(ctx, p, ChannelEmail, email, in.LoginOrCreate, in.CreatePending, in.UserID, in.SessionToken, in.SessionJWT)
+	res, err := s.resolveRecipient(ctx, p, ChannelEmail, email, in.LoginOrCreate, in.CreatePending, in.UserID, in.SessionToken, in.SessionJWT)
 	if err != nil {
 		return nil, err
 	}
 	kind, exp, base := MagicLinkLogin, loginExp, s.landing(in.LoginURL, s.cfg.DefaultLoginURL)
-	if created {
+	if res.UserCreated {
 		kind, exp, base = MagicLinkSignup, signupExp, s.landing(in.SignupURL, s.cfg.DefaultSignupURL)
 	}
-	msgID, err := s.issueLink(ctx, p, userID, emailID, email, kind, exp, base, in.CodeChallenge, in.Locale)
-	if err != nil {
+	if res.MessageID, err = s.issueLink(ctx, p, res.UserID, res.MethodID, email, kind, exp, base, in.CodeChallenge, in.Locale); err != nil {
 		return nil, err
 	}
-	return &SendResult{UserID: userID, MethodID: emailID, UserCreated: created, MessageID: msgID}, nil
+	return res, nil
 }
 
 // issueLink stores a link token with its outbox message and publishes it.
@@ -155,7 +154,7 @@ func (s *Service) InviteMagicLink(ctx context.Context, p *Project, in InviteInpu
 	if err := s.checkSendLimit(ctx, p, email); err != nil {
 		return nil, err
 	}
-	userID, emailID, created, err := s.store.ResolveMethod(ctx, p, ChannelEmail, email, true, true)
+	userID, emailID, status, created, err := s.store.ResolveMethod(ctx, p, ChannelEmail, email, true, true)
 	if err != nil {
 		return nil, err
 	}
@@ -167,20 +166,14 @@ func (s *Service) InviteMagicLink(ctx context.Context, p *Project, in InviteInpu
 		if _, err := s.store.UpdateUser(ctx, p.ID, userID, upd); err != nil {
 			return nil, err
 		}
-	} else {
-		u, err := s.store.FindUser(ctx, p.ID, userID)
-		if err != nil {
-			return nil, err
-		}
-		if u.Status == UserActive {
-			return nil, Errorf(EConflict, "The user is already active; send a login link instead.")
-		}
+	} else if status == UserActive {
+		return nil, Errorf(EConflict, "The user is already active; send a login link instead.")
 	}
 	msgID, err := s.issueLink(ctx, p, userID, emailID, email, MagicLinkInvite, exp, s.landing(in.URL, s.cfg.DefaultSignupURL), "", in.Locale)
 	if err != nil {
 		return nil, err
 	}
-	return &SendResult{UserID: userID, MethodID: emailID, UserCreated: created, MessageID: msgID}, nil
+	return &SendResult{UserID: userID, MethodID: emailID, UserCreated: created, UserStatus: UserPending, MessageID: msgID}, nil
 }
 
 // RevokeInvite invalidates the pending invite links of an email. EInviteNotFound.

@@ -80,28 +80,35 @@ func (s *Service) checkCountry(number string) error {
 }
 
 // resolveRecipient finds or creates the user and method a send goes to.
-func (s *Service) resolveRecipient(ctx context.Context, p *Project, ch Channel, value string, loginOrCreate, pending bool, userID, token, jwt string) (uid, methodID string, created bool, err error) {
+func (s *Service) resolveRecipient(ctx context.Context, p *Project, ch Channel, value string, loginOrCreate, pending bool, userID, token, jwt string) (*SendResult, error) {
 	if token != "" && jwt != "" {
-		return "", "", false, Errorf(ETooManySessionArgs, "Only one of session_token and session_jwt may be given.")
+		return nil, Errorf(ETooManySessionArgs, "Only one of session_token and session_jwt may be given.")
 	}
 	if token != "" || jwt != "" {
 		sess, err := s.findSession(ctx, p, token, jwt)
 		if err != nil {
-			return "", "", false, err
+			return nil, err
 		}
 		if userID != "" && userID != sess.UserID {
-			return "", "", false, Errorf(EUserMismatch, "The session belongs to another user.")
+			return nil, Errorf(EUserMismatch, "The session belongs to another user.")
 		}
 		userID = sess.UserID
 	}
 	if userID != "" {
 		if err := validID("user_id", userID, EInvalidUserID); err != nil {
-			return "", "", false, err
+			return nil, err
 		}
 		methodID, err := s.store.AttachMethod(ctx, p, userID, ch, value)
-		return userID, methodID, false, err
+		if err != nil {
+			return nil, err
+		}
+		return &SendResult{UserID: userID, MethodID: methodID}, nil
 	}
-	return s.store.ResolveMethod(ctx, p, ch, value, loginOrCreate, pending)
+	uid, methodID, status, created, err := s.store.ResolveMethod(ctx, p, ch, value, loginOrCreate, pending)
+	if err != nil {
+		return nil, err
+	}
+	return &SendResult{UserID: uid, MethodID: methodID, UserStatus: status, UserCreated: created}, nil
 }
 
 // SendOTP issues a one-time code to a phone (sms, whatsapp) or email and
@@ -136,11 +143,11 @@ func (s *Service) SendOTP(ctx context.Context, p *Project, in SendOTPInput) (*Se
 			return nil, err
 		}
 	}
-	userID, methodID, created, err := s.resolveRecipient(ctx, p, in.Channel, to, in.LoginOrCreate, in.CreatePending, in.UserID, in.SessionToken, in.SessionJWT)
+	res, err := s.resolveRecipient(ctx, p, in.Channel, to, in.LoginOrCreate, in.CreatePending, in.UserID, in.SessionToken, in.SessionJWT)
 	if err != nil {
 		return nil, err
 	}
-	res := &SendResult{UserID: userID, MethodID: methodID, UserCreated: created}
+	userID, methodID := res.UserID, res.MethodID
 	if sandbox {
 		return res, nil // sandbox values never send and authenticate with SandboxCode
 	}

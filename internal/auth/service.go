@@ -163,8 +163,12 @@ type SendResult struct {
 	UserID      string
 	MethodID    string // phone id or email id
 	UserCreated bool
-	User        *User
-	MessageID   string
+	// UserStatus is the user's status when the send resolved it ("" when
+	// the recipient was attached to a user named by id or session).
+	UserStatus UserStatus
+	// User is set only by calls that load the whole user anyway.
+	User      *User
+	MessageID string
 }
 
 // AuthenticateOTPInput checks a code.

@@ -104,9 +104,10 @@ type UserStore interface {
 	// ResolveMethod finds the email (channel email) or phone (sms/whatsapp)
 	// with the given normalized value. If it is missing and create is set, it
 	// creates a user with that value in one statement (status pending if
-	// pending is set) and reports created. Returns the user id and method id.
+	// pending is set) and reports created. Returns the user id, method id
+	// and the user's status.
 	// Missing and !create returns EEmailNotFound or EPhoneNotFound.
-	ResolveMethod(ctx context.Context, p *Project, ch Channel, value string, create, pending bool) (userID, methodID string, created bool, err error)
+	ResolveMethod(ctx context.Context, p *Project, ch Channel, value string, create, pending bool) (userID, methodID string, status UserStatus, created bool, err error)
 	// AttachMethod attaches value (an email for channel email, else a phone)
 	// to userID unless it is already attached to it, and returns its id.
 	// Returns EUserNotFound, or EDuplicateEmail/EDuplicatePhone if another

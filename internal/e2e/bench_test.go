@@ -545,7 +545,7 @@ func (e *benchSys) createRecipients(b *testing.B, n int, area string) []string {
 	out := make([]string, n)
 	runOps(b, benchConc(), n, func(i int) error {
 		out[i] = phone(area, i)
-		_, _, _, err := e.db.ResolveMethod(context.Background(), e.project, auth.ChannelSMS, out[i], true, false)
+		_, _, _, _, err := e.db.ResolveMethod(context.Background(), e.project, auth.ChannelSMS, out[i], true, false)
 		return err
 	})
 	return out
@@ -560,7 +560,7 @@ func (e *benchSys) issueCodes(b *testing.B, n int, area string) []issuedCode {
 	out := make([]issuedCode, n)
 	runOps(b, benchConc(), n, func(i int) error {
 		ctx := context.Background()
-		uid, mid, _, err := e.db.ResolveMethod(ctx, e.project, auth.ChannelSMS, phone(area, i), true, false)
+		uid, mid, _, _, err := e.db.ResolveMethod(ctx, e.project, auth.ChannelSMS, phone(area, i), true, false)
 		if err != nil {
 			return err
 		}
@@ -695,7 +695,7 @@ func BenchmarkSessionAuthenticate(b *testing.B) {
 
 // benchSession returns a session of a real user for the JWT benchmarks.
 func (e *benchSys) benchSession(b *testing.B) *auth.Session {
-	uid, mid, _, err := e.db.ResolveMethod(context.Background(), e.project, auth.ChannelSMS, phone("415", 0), true, false)
+	uid, mid, _, _, err := e.db.ResolveMethod(context.Background(), e.project, auth.ChannelSMS, phone("415", 0), true, false)
 	if err != nil {
 		b.Fatal(err)
 	}

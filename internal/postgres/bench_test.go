@@ -20,7 +20,7 @@ func BenchmarkSendVerify(b *testing.B) {
 	for b.Loop() {
 		i++
 		phone := fmt.Sprintf("+1415%07d", i)
-		userID, methodID, _, err := e.db.ResolveMethod(ctx, p, auth.ChannelSMS, phone, true, true)
+		userID, methodID, _, _, err := e.db.ResolveMethod(ctx, p, auth.ChannelSMS, phone, true, true)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -39,7 +39,7 @@ func testProjectIsolation(t *testing.T, e *env) {
 		{"DeletePhone", func() error { _, err := e.db.DeletePhone(ctx, b.ID, u.Phones[0].ID); return err }, auth.EPhoneNotFound},
 		{"FindMethod", func() error { _, _, _, err := e.db.FindMethod(ctx, b.ID, u.Phones[0].ID); return err }, auth.EInvalidMethodID},
 		{"ResolveMethodWithoutCreate", func() error {
-			_, _, _, err := e.db.ResolveMethod(ctx, b, auth.ChannelSMS, "+14155551200", false, false)
+			_, _, _, _, err := e.db.ResolveMethod(ctx, b, auth.ChannelSMS, "+14155551200", false, false)
 			return err
 		}, auth.EPhoneNotFound},
 		{"AttachMethodToOtherProjectsUser", func() error {

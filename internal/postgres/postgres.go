@@ -41,8 +41,15 @@ type options struct {
 	now func() time.Time
 }
 
+// DefaultMaxConns is the pool size when neither WithMaxConns nor
+// pool_max_conns in the DSN sets one. pgxpool's own default,
+// max(4, NumCPU), starves a send (4-5 statements) of connections on small
+// machines; 16 per process stays well inside Postgres's default 100
+// connections for a few api and worker replicas.
+const DefaultMaxConns = 16
+
 // WithMaxConns sets the pool's maximum number of connections. Default:
-// pgxpool's, max(4, runtime.NumCPU()), or pool_max_conns in the DSN.
+// pool_max_conns in the DSN, else DefaultMaxConns.
 func WithMaxConns(n int32) Option {
 	return withConfig(func(c *pgxpool.Config) { c.MaxConns = n })
 }
@@ -109,6 +116,9 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*DB, error) {
 	if err != nil {
 		// The error may quote the DSN, password included: do not wrap it.
 		return nil, errors.New("postgres: invalid DATABASE_URL")
+	}
+	if !strings.Contains(dsn, "pool_max_conns") {
+		cfg.MaxConns = DefaultMaxConns
 	}
 	if o.cfg != nil {
 		o.cfg(cfg)

@@ -317,10 +317,10 @@ func methodNotFound(ch auth.Channel) error {
 // statement. A concurrent creation of the same value makes the statement
 // fail on the unique index; it is retried once and then finds the winner's
 // row, so exactly one caller reports created.
-func (db *DB) ResolveMethod(ctx context.Context, p *auth.Project, ch auth.Channel, value string, create, pending bool) (string, string, bool, error) {
+func (db *DB) ResolveMethod(ctx context.Context, p *auth.Project, ch auth.Channel, value string, create, pending bool) (string, string, auth.UserStatus, bool, error) {
 	table, col, prefix, err := methodTable(ch)
 	if err != nil {
-		return "", "", false, err
+		return "", "", "", false, err
 	}
 	status := auth.UserActive
 	if pending {
@@ -328,7 +328,9 @@ func (db *DB) ResolveMethod(ctx context.Context, p *auth.Project, ch auth.Channe
 	}
 	sql := `
 		WITH existing AS (
-			SELECT user_id, id FROM ` + table + ` WHERE project_id = $1 AND ` + col + ` = $2
+			SELECT m.user_id, m.id, u.status FROM ` + table + ` m
+			JOIN users u ON u.project_id = m.project_id AND u.id = m.user_id
+			WHERE m.project_id = $1 AND m.` + col + ` = $2
 		), u AS (
 			INSERT INTO users (id, project_id, status, created_at, updated_at)
 			SELECT $3, $1, $5, $6, $6 WHERE $7::bool AND NOT EXISTS (SELECT 1 FROM existing)
@@ -338,23 +340,23 @@ func (db *DB) ResolveMethod(ctx context.Context, p *auth.Project, ch auth.Channe
 			SELECT $4, $1, u.id, $2, false, $6, $6 FROM u
 			RETURNING user_id, id
 		)
-		SELECT user_id, id, false FROM existing
+		SELECT user_id, id, status, false FROM existing
 		UNION ALL
-		SELECT user_id, id, true FROM m`
+		SELECT user_id, id, $5, true FROM m`
 	for try := 0; ; try++ {
-		var userID, methodID string
+		var userID, methodID, userStatus string
 		var created bool
 		err := db.pool.QueryRow(ctx, sql, p.ID, value, auth.NewID(auth.PrefixUser, p), auth.NewID(prefix, p),
-			string(status), db.clock(), create).Scan(&userID, &methodID, &created)
+			string(status), db.clock(), create).Scan(&userID, &methodID, &userStatus, &created)
 		switch {
 		case err == nil:
-			return userID, methodID, created, nil
+			return userID, methodID, auth.UserStatus(userStatus), created, nil
 		case errors.Is(err, pgx.ErrNoRows):
-			return "", "", false, methodNotFound(ch)
+			return "", "", "", false, methodNotFound(ch)
 		case try == 0 && isUniqueViolation(err):
 			continue // lost a race with a concurrent creation: read the winner's row
 		default:
-			return "", "", false, mapErr(err)
+			return "", "", "", false, mapErr(err)
 		}
 	}
 }

@@ -261,7 +261,7 @@ func testResolveMethod(t *testing.T, e *env) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			userID, methodID, created, err := e.db.ResolveMethod(ctx, p, tt.ch, tt.value, tt.create, tt.pending)
+			userID, methodID, _, created, err := e.db.ResolveMethod(ctx, p, tt.ch, tt.value, tt.create, tt.pending)
 			wantCode(t, err, tt.wantCode)
 			if err != nil {
 				return
@@ -300,7 +300,7 @@ func testResolveMethod(t *testing.T, e *env) {
 			wg.Go(func() {
 				<-start
 				r := &results[i]
-				r.userID, r.methodID, r.created, r.err = e.db.ResolveMethod(ctx, p, auth.ChannelSMS, "+14155550250", true, true)
+				r.userID, r.methodID, _, r.created, r.err = e.db.ResolveMethod(ctx, p, auth.ChannelSMS, "+14155550250", true, true)
 			})
 		}
 		close(start)

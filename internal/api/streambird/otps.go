@@ -67,17 +67,19 @@ func (h *handler) sendOTP(ch auth.Channel, loginOrCreate bool) apiFunc {
 		} else {
 			out.PhoneNumberID = &methodID
 		}
-		u := res.User
-		if u == nil {
-			if u, err = h.svc.GetUser(r.Context(), p, res.UserID); err != nil {
+		status := res.UserStatus
+		if status == "" {
+			u, err := h.svc.GetUser(r.Context(), p, res.UserID)
+			if err != nil {
 				return err
 			}
+			status = u.Status
 		}
 		if loginOrCreate {
 			created := res.UserCreated
-			out.UserCreated, out.Status = &created, string(u.Status)
+			out.UserCreated, out.Status = &created, string(status)
 		} else {
-			active := u.Status == auth.UserActive
+			active := status == auth.UserActive
 			out.UserActive = &active
 		}
 		writeOK(w, out)
