@@ -148,14 +148,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
 	}
-	// The client IP rides in the context for per-IP send limits; metrics sit
-	// inside so they see the route pattern the muxes set on the request.
+	// The client IP (per-IP send limits) and the Idempotency-Key header
+	// (send once per key) ride in the context, for both dialects; metrics
+	// sit inside so they see the route pattern the muxes set on the request.
 	instrumented := reg.Middleware(mux)
-	withIP := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ip := httpx.Attributes(r, cfg.TrustProxy).IPAddress
-		instrumented.ServeHTTP(w, r.WithContext(auth.WithClientIP(r.Context(), ip)))
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := auth.WithClientIP(r.Context(), httpx.Attributes(r, cfg.TrustProxy).IPAddress)
+		if key := r.Header.Get("Idempotency-Key"); key != "" && r.Method == http.MethodPost {
+			ctx = auth.WithIdempotencyKey(ctx, key)
+		}
+		instrumented.ServeHTTP(w, r.WithContext(ctx))
 	})
-	srv := &http.Server{Handler: withIP, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

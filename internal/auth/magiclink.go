@@ -68,6 +68,10 @@ func (s *Service) landing(explicit, projectDefault string) string {
 // created by this call). Returns EInvalid, EInvalidEmail,
 // EInvalidExpiration, EEmailNotFound (send to an unknown email), ERateLimited.
 func (s *Service) SendMagicLink(ctx context.Context, p *Project, in SendMagicLinkInput) (*SendResult, error) {
+	return s.idempotent(ctx, p, "magiclink", in, func() (*SendResult, error) { return s.sendMagicLink(ctx, p, in) })
+}
+
+func (s *Service) sendMagicLink(ctx context.Context, p *Project, in SendMagicLinkInput) (*SendResult, error) {
 	email, err := NormalizeEmail(in.Email)
 	if err != nil {
 		return nil, err
@@ -131,6 +135,10 @@ func (s *Service) issueLink(ctx context.Context, p *Project, userID, emailID, em
 // InviteMagicLink creates a pending user for the email (if none exists) and
 // emails an invite link. Inviting an active user returns EConflict.
 func (s *Service) InviteMagicLink(ctx context.Context, p *Project, in InviteInput) (*SendResult, error) {
+	return s.idempotent(ctx, p, "invite", in, func() (*SendResult, error) { return s.inviteMagicLink(ctx, p, in) })
+}
+
+func (s *Service) inviteMagicLink(ctx context.Context, p *Project, in InviteInput) (*SendResult, error) {
 	email, err := NormalizeEmail(in.Email)
 	if err != nil {
 		return nil, err

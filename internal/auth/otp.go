@@ -118,6 +118,10 @@ func (s *Service) resolveRecipient(ctx context.Context, p *Project, ch Channel, 
 // EUserNotFound, EDuplicatePhone/EDuplicateEmail (attach to a user when
 // another user holds it), ERateLimited.
 func (s *Service) SendOTP(ctx context.Context, p *Project, in SendOTPInput) (*SendResult, error) {
+	return s.idempotent(ctx, p, "otp", in, func() (*SendResult, error) { return s.sendOTP(ctx, p, in) })
+}
+
+func (s *Service) sendOTP(ctx context.Context, p *Project, in SendOTPInput) (*SendResult, error) {
 	if !in.Channel.Valid() {
 		return nil, Invalid("channel", "Unknown delivery channel.")
 	}

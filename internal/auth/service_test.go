@@ -3,6 +3,7 @@ package auth_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -505,4 +506,54 @@ func TestSendOTP_AbuseLimits(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestSendOTP_IdempotencyKey(t *testing.T) {
+	env := authtest.New(t)
+	keyed := func(key string) context.Context { return auth.WithIdempotencyKey(t.Context(), key) }
+	in := auth.SendOTPInput{Channel: auth.ChannelSMS, To: phone, LoginOrCreate: true}
+	first, err := env.Service.SendOTP(keyed("k-1"), env.Project, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name       string
+		ctx        context.Context
+		p          func() *auth.Project
+		in         auth.SendOTPInput
+		code       auth.Code
+		sameResult bool
+		newEvents  int
+	}{
+		{"OKRetrySameKeyReturnsFirstResultAndSendsNothing", keyed("k-1"), func() *auth.Project { return env.Project }, in, "", true, 0},
+		{"ErrSameKeyDifferentRequest", keyed("k-1"), func() *auth.Project { return env.Project }, auth.SendOTPInput{Channel: auth.ChannelSMS, To: "+14155550177", LoginOrCreate: true}, auth.EConflict, false, 0},
+		{"OKOtherKeySendsAgain", keyed("k-2"), func() *auth.Project { return env.Project }, in, "", false, 1},
+		{"OKNoKeySendsAgain", t.Context(), func() *auth.Project { return env.Project }, in, "", false, 1},
+		{"OKKeysAreScopedPerProject", keyed("k-1"), func() *auth.Project { p, _ := env.NewProject(t, false); return p }, in, "", false, 1},
+		{"ErrKeyTooLong", keyed(strings.Repeat("k", 256)), func() *auth.Project { return env.Project }, in, auth.EInvalid, false, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := len(env.Events())
+			res, err := env.Service.SendOTP(tt.ctx, tt.p(), tt.in)
+			if auth.ErrorCode(err) != tt.code {
+				t.Fatalf("err = %v, want %q", err, tt.code)
+			}
+			if got := len(env.Events()) - before; got != tt.newEvents {
+				t.Fatalf("new events = %d, want %d", got, tt.newEvents)
+			}
+			if err == nil && (res.MessageID == first.MessageID) != tt.sameResult {
+				t.Fatalf("message id %s vs first %s, want same=%v", res.MessageID, first.MessageID, tt.sameResult)
+			}
+		})
+	}
+	t.Run("OKFailedRequestReleasesTheKey", func(t *testing.T) {
+		bad := auth.SendOTPInput{Channel: auth.ChannelSMS, To: "+1415", LoginOrCreate: true}
+		if _, err := env.Service.SendOTP(keyed("k-3"), env.Project, bad); auth.ErrorCode(err) != auth.EInvalidPhone {
+			t.Fatalf("err = %v", err)
+		}
+		if _, err := env.Service.SendOTP(keyed("k-3"), env.Project, bad); auth.ErrorCode(err) != auth.EInvalidPhone {
+			t.Fatalf("retry of a failed request: err = %v, want the same validation error", err)
+		}
+	})
 }

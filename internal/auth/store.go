@@ -17,6 +17,7 @@ type Store interface {
 	SessionStore
 	MessageStore
 	KeyStore
+	IdempotencyStore
 	// HitRateLimit adds one hit to the fixed window of the given length that
 	// contains now for key and returns the hit count in that window.
 	HitRateLimit(ctx context.Context, key string, window time.Duration) (int, error)
@@ -222,6 +223,19 @@ type MessageStore interface {
 	// RequeueMessage puts a failed message whose challenge is still live back
 	// in the outbox with a new publish generation. ENotFound or EConflict.
 	RequeueMessage(ctx context.Context, projectID, messageID string) error
+}
+
+// IdempotencyStore remembers the results of requests sent with an
+// Idempotency-Key, per project, for a day.
+type IdempotencyStore interface {
+	// BeginIdempotent claims key for a request with the fingerprint. It
+	// returns the stored result of an earlier request with the same key
+	// (done), or claims the key (not done). EConflict when the key was used
+	// with another fingerprint or its first request is still running.
+	BeginIdempotent(ctx context.Context, projectID, key string, fingerprint []byte) (result []byte, done bool, err error)
+	// FinishIdempotent stores the result of a claimed key; a nil result
+	// releases the claim (the request failed; a retry may run it again).
+	FinishIdempotent(ctx context.Context, projectID, key string, result []byte) error
 }
 
 // SigningKeyState is a JWT signing key's place in the rotation.

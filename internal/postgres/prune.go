@@ -72,6 +72,7 @@ func (db *DB) Prune(ctx context.Context, now time.Time) (int64, error) {
 			relay_lease_until = NULL
 		WHERE payload IS NOT NULL AND expires_at <= $1`, now)
 	b.Queue(`DELETE FROM messages WHERE created_at < $1`, now.Add(-MessageRetention))
+	b.Queue(`DELETE FROM idempotency_keys WHERE created_at < $1`, now.Add(-IdempotencyRetention))
 	var total int64
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		br := tx.SendBatch(ctx, b)

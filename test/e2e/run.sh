@@ -102,6 +102,16 @@ echo "verify: $out"
 [ "$(echo "$out" | json "d['method_type']")" = phone_number ] || fail "verify"
 [ -n "$(echo "$out" | json "d['session_token']")" ] || fail "no session token"
 
+echo "== a client retry with the same Idempotency-Key sends one message"
+for i in 1 2; do
+  curl -s -X POST "$API/v1/otps/sms/login_or_create" -u "$SESAME_PROJECT_ID:$SESAME_SECRET" -H 'Idempotency-Key: e2e-retry-1' \
+    -H 'Content-Type: application/json' -d '{"phone_number":"+14155550142"}' >/dev/null
+done
+curl -s "$FAKE_TW/messages?to=%2B14155550142&wait=5s" >/dev/null; sleep 1
+n=$(curl -s "$FAKE_TW/messages?to=%2B14155550142" | json "len(d)")
+[ "$n" = 1 ] || fail "idempotent retry delivered $n messages"
+echo "two identical requests, one SMS"
+
 echo "== email magic link through sendgrid-go"
 out=$(curl -s -X POST "$API/v1/auth/magic_links/email/login_or_create" -H "Authorization: Bearer $SESAME_SECRET" \
   -H 'Content-Type: application/json' -d '{"email":"e2e@example.com","login_redirect_url":"https://app.example.com/auth"}')
