@@ -2,11 +2,13 @@ package postgres_test
 
 import (
 	"encoding/json"
+	"io/fs"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/sesame-auth/sesame/internal/auth"
+	"github.com/sesame-auth/sesame/internal/postgres"
 )
 
 func testMigrate(t *testing.T, e *env) {
@@ -34,8 +36,12 @@ func testMigrate(t *testing.T, e *env) {
 		if err := e.db.Pool().QueryRow(ctxT(t), `SELECT count(*) FROM schema_migrations`).Scan(&n); err != nil {
 			t.Fatal(err)
 		}
-		if n != 1 {
-			t.Fatalf("schema_migrations has %d rows, want 1", n)
+		files, err := fs.Glob(postgres.MigrationsFS(), "migrations/*.sql")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n != len(files) {
+			t.Fatalf("schema_migrations has %d rows, want one per migration file (%d)", n, len(files))
 		}
 	})
 }
