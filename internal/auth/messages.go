@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // ListMessages returns the project's outbound message records, newest
@@ -32,6 +34,60 @@ func (s *Service) ReplayMessage(ctx context.Context, p *Project, id string) erro
 		return err
 	}
 	return s.store.RequeueMessage(ctx, p.ID, id)
+}
+
+// ProviderChannels returns the channels a delivery provider carries
+// ("twilio": sms and whatsapp; "sendgrid": email), nil for an unknown
+// provider. A provider's delivery report only ever applies to messages of
+// its channels.
+func ProviderChannels(provider string) []Channel {
+	switch provider {
+	case "twilio":
+		return []Channel{ChannelSMS, ChannelWhatsApp}
+	case "sendgrid":
+		return []Channel{ChannelEmail}
+	default:
+		return nil
+	}
+}
+
+// maxDeliveryReason bounds the reason recorded with a delivery report.
+const maxDeliveryReason = 200
+
+// RecordDeliveryStatus applies a provider's delivery report (from a
+// verified status callback or event webhook) to the message the provider
+// knows as providerID (or, for SendGrid, Sesame's own message id): a sent
+// message becomes delivered or undelivered (with reason in LastError).
+// Reports of queued or sent, repeated reports and reports on a message
+// already delivered or undelivered change nothing. Every call is counted
+// in Metrics.DeliveryStatus. Returns EInvalid for an unknown provider, a
+// malformed id, a status a provider cannot report or an oversized reason,
+// and ENotFound when no message matches.
+func (s *Service) RecordDeliveryStatus(ctx context.Context, provider, providerID string, status MessageStatus, reason string) error {
+	if ProviderChannels(provider) == nil {
+		return Invalid("provider", "provider must be twilio or sendgrid.")
+	}
+	if err := validID("provider_id", providerID, EInvalid); err != nil {
+		return err
+	}
+	switch status {
+	case MessageQueued, MessageSent, MessageDelivered, MessageUndelivered:
+	default:
+		return Invalid("status", "status must be queued, sent, delivered or undelivered.")
+	}
+	if len(reason) > maxDeliveryReason || strings.ContainsRune(reason, 0) || !utf8.ValidString(reason) {
+		return Invalid("reason", "reason must be valid text of at most %d bytes.", maxDeliveryReason)
+	}
+	found, err := s.store.RecordProviderStatus(ctx, provider, providerID, status, reason)
+	if err != nil {
+		return err
+	}
+	if !found {
+		s.metrics.DeliveryStatus(provider, "unknown")
+		return &Error{Code: ENotFound, Field: "provider_id", Message: "No message has this provider id."}
+	}
+	s.metrics.DeliveryStatus(provider, string(status))
+	return nil
 }
 
 // Relay publishes outbox rows that the inline publish did not get onto the

@@ -43,13 +43,18 @@ type Metrics interface {
 	Published(path, result string)
 	// RateLimited counts a request refused by a limit, by limit name.
 	RateLimited(limit string)
+	// DeliveryStatus counts a provider delivery report by provider
+	// ("twilio", "sendgrid") and reported status ("delivered",
+	// "undelivered", ...), or "unknown" when no message matched.
+	DeliveryStatus(provider, status string)
 }
 
 // NopMetrics is a Metrics that does nothing.
 type NopMetrics struct{}
 
-func (NopMetrics) OTPRequested(Channel)         {}
-func (NopMetrics) MagicLinkRequested()          {}
-func (NopMetrics) Authenticated(string, string) {}
-func (NopMetrics) Published(string, string)     {}
-func (NopMetrics) RateLimited(string)           {}
+func (NopMetrics) OTPRequested(Channel)          {}
+func (NopMetrics) MagicLinkRequested()           {}
+func (NopMetrics) Authenticated(string, string)  {}
+func (NopMetrics) Published(string, string)      {}
+func (NopMetrics) RateLimited(string)            {}
+func (NopMetrics) DeliveryStatus(string, string) {}

@@ -223,6 +223,17 @@ type MessageStore interface {
 	// RequeueMessage puts a failed message whose challenge is still live back
 	// in the outbox with a new publish generation. ENotFound or EConflict.
 	RequeueMessage(ctx context.Context, projectID, messageID string) error
+	// RecordProviderStatus applies a provider's delivery report to the
+	// message of one of the provider's channels (ProviderChannels) whose
+	// provider id is providerID, or whose own id is providerID (SendGrid
+	// echoes Sesame's message id back as a custom arg). Provider ids are
+	// globally unique, so no project is needed. It only moves forward: a
+	// sent message becomes delivered (DeliveredAt set) or undelivered
+	// (reason in LastError); any other status, including a repeated or
+	// late report ("queued", "sent") and a report on a message already
+	// delivered or undelivered, changes nothing. found reports whether a
+	// message matched.
+	RecordProviderStatus(ctx context.Context, provider, providerID string, status MessageStatus, reason string) (found bool, err error)
 }
 
 // IdempotencyStore remembers the results of requests sent with an

@@ -179,6 +179,9 @@ type MessageStatus string
 // Message statuses. queued → published → sending → sent, with failed
 // (permanent, reason recorded), retrying (transient error, will be
 // redelivered) and skipped (the challenge died before delivery) on the side.
+// A sent message may then move, once, to delivered or undelivered when the
+// provider reports the outcome (status callback or event webhook); both are
+// final.
 const (
 	MessageQueued    MessageStatus = "queued"    // committed, not yet on the stream
 	MessagePublished MessageStatus = "published" // on the stream (PubAck received)
@@ -187,6 +190,14 @@ const (
 	MessageSent      MessageStatus = "sent"      // the provider accepted it
 	MessageFailed    MessageStatus = "failed"    // permanent failure; see LastError
 	MessageSkipped   MessageStatus = "skipped"   // expired or superseded before delivery
+
+	// MessageDelivered: the provider reports the message reached the
+	// recipient's handset or mail server (DeliveredAt is set).
+	MessageDelivered MessageStatus = "delivered"
+	// MessageUndelivered: the provider reports it could not deliver the
+	// message (carrier failure, bounce, drop); LastError has the reason,
+	// e.g. "twilio 30003" or "sendgrid bounce".
+	MessageUndelivered MessageStatus = "undelivered"
 )
 
 // Message is the record of one outbound SMS, WhatsApp or email. It doubles as
@@ -206,4 +217,5 @@ type Message struct {
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
 	SentAt      *time.Time
+	DeliveredAt *time.Time // when the provider reported delivered
 }

@@ -26,6 +26,7 @@ type Registry struct {
 	authenticated  *prometheus.CounterVec
 	published      *prometheus.CounterVec
 	rateLimited    *prometheus.CounterVec
+	deliveryStatus *prometheus.CounterVec
 	workerMessages *prometheus.CounterVec
 	workerDuration *prometheus.HistogramVec
 	providerCalls  *prometheus.CounterVec
@@ -44,13 +45,14 @@ func New() *Registry {
 	r.authenticated = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sesame_authentications_total", Help: "Code and link verifications by factor and result (ok or an error code)."}, []string{"factor", "result"})
 	r.published = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sesame_outbox_published_total", Help: "Event publishes to JetStream by path (inline after commit, or relay from the outbox) and result."}, []string{"path", "result"})
 	r.rateLimited = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sesame_rate_limited_total", Help: "Requests refused by a rate limit, by limit."}, []string{"limit"})
+	r.deliveryStatus = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sesame_delivery_status_total", Help: "Provider delivery reports (status callbacks, event webhooks) by provider and reported status, or unknown when no message matched."}, []string{"provider", "status"})
 	r.workerMessages = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sesame_worker_messages_total", Help: "Messages settled by a worker, by consumer and outcome (ack, nak, term)."}, []string{"consumer", "outcome"})
 	r.workerDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "sesame_worker_handler_duration_seconds", Help: "Time to handle one message, provider call included.", Buckets: prometheus.DefBuckets}, []string{"consumer"})
 	r.providerCalls = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sesame_provider_requests_total", Help: "Provider send calls by provider and result (ok, or the failure reason such as 'twilio 21211')."}, []string{"provider", "result"})
 	r.providerTime = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "sesame_provider_request_duration_seconds", Help: "Provider send call latency.", Buckets: prometheus.DefBuckets}, []string{"provider"})
 	r.httpRequests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sesame_http_requests_total", Help: "HTTP requests by route pattern and status code."}, []string{"route", "code"})
 	r.httpDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "sesame_http_request_duration_seconds", Help: "HTTP request latency by route pattern.", Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5}}, []string{"route"})
-	for _, c := range []prometheus.Collector{r.otpRequested, r.linkRequested, r.authenticated, r.published, r.rateLimited, r.workerMessages, r.workerDuration, r.providerCalls, r.providerTime, r.httpRequests, r.httpDuration} {
+	for _, c := range []prometheus.Collector{r.otpRequested, r.linkRequested, r.authenticated, r.published, r.rateLimited, r.deliveryStatus, r.workerMessages, r.workerDuration, r.providerCalls, r.providerTime, r.httpRequests, r.httpDuration} {
 		f(c)
 	}
 	return r
@@ -84,6 +86,9 @@ func (r *Registry) Authenticated(factor, res string) {
 }
 func (r *Registry) Published(path, res string) { r.published.WithLabelValues(path, res).Inc() }
 func (r *Registry) RateLimited(limit string)   { r.rateLimited.WithLabelValues(limit).Inc() }
+func (r *Registry) DeliveryStatus(provider, status string) {
+	r.deliveryStatus.WithLabelValues(provider, status).Inc()
+}
 
 // ---- nats.Metrics ----
 

@@ -24,6 +24,8 @@ import (
 //     payload; failed keeps it so RequeueMessage can put the message back in
 //     the outbox (queued, publish_gen+1). Prune drops every payload once the
 //     message has expired.
+//   - RecordProviderStatus: sent → delivered (delivered_at) or undelivered
+//     (reason in last_error), once, from a provider's delivery report.
 //
 // Dead reasons recorded in last_error: "consumed", "expired", "superseded"
 // (a newer code was issued for the method) and "revoked" (the challenge or
@@ -140,7 +142,7 @@ func (db *DB) CountOutbox(ctx context.Context) (int, error) {
 // whether the worker may send messageID:
 //
 //   - DeliveryUnknown: no such message (its project or user was deleted).
-//   - DeliveryDone: status sent, failed or skipped.
+//   - DeliveryDone: status sent, delivered, undelivered, failed or skipped.
 //   - DeliveryBusy: status sending and another worker's lease is live.
 //   - DeliveryDead: the code or link was consumed, expired, superseded
 //     (otp: a newer challenge exists for the method) or is gone, or the
@@ -154,13 +156,13 @@ func (db *DB) BeginDelivery(ctx context.Context, messageID string, lease time.Du
 	err := db.pool.QueryRow(ctx, `
 		WITH m AS (
 			SELECT msg.id, msg.status, msg.lease_until, msg.expires_at <= $1 AS msg_expired,
-				CASE WHEN msg.status IN ('sent', 'failed', 'skipped') THEN '' ELSE `+deadReason+` END AS reason
+				CASE WHEN msg.status IN ('sent', 'delivered', 'undelivered', 'failed', 'skipped') THEN '' ELSE `+deadReason+` END AS reason
 			FROM messages msg WHERE msg.id = $2
 			FOR UPDATE OF msg
 		), d AS (
 			SELECT id,
 				CASE
-					WHEN status IN ('sent', 'failed', 'skipped') THEN 'done'
+					WHEN status IN ('sent', 'delivered', 'undelivered', 'failed', 'skipped') THEN 'done'
 					WHEN status = 'sending' AND lease_until > $1 THEN 'busy'
 					WHEN reason <> '' OR msg_expired THEN 'dead'
 					ELSE 'send'
@@ -200,7 +202,7 @@ func (db *DB) BeginDelivery(ctx context.Context, messageID string, lease time.Du
 // providerID; sets sent_at), failed or retrying (with reason), or skipped.
 // It releases the worker's lease. sent and skipped drop the payload; failed
 // keeps it until Prune so that RequeueMessage can replay the message. A
-// message already sent is never changed, and a missing message (deleted
+// message already sent (or delivered or undelivered) is never changed, and a missing message (deleted
 // with its user) is not an error. EInvalid for any other status.
 func (db *DB) FinishDelivery(ctx context.Context, messageID string, status auth.MessageStatus, providerID, reason string) error {
 	switch status {
@@ -217,17 +219,17 @@ func (db *DB) FinishDelivery(ctx context.Context, messageID string, status auth.
 			payload = CASE WHEN $2 IN ('sent', 'skipped') THEN NULL ELSE payload END,
 			lease_until = NULL,
 			updated_at = $5
-		WHERE id = $1 AND status <> 'sent'`, messageID, string(status), providerID, reason, db.clock())
+		WHERE id = $1 AND status NOT IN ('sent', 'delivered', 'undelivered')`, messageID, string(status), providerID, reason, db.clock())
 	return internal(err)
 }
 
 const messageColumns = `id, project_id, kind, channel, recipient, status, provider_id, attempts, last_error,
-	challenge_id, expires_at, created_at, updated_at, sent_at`
+	challenge_id, expires_at, created_at, updated_at, sent_at, delivered_at`
 
 func scanMessage(row pgx.Row) (*auth.Message, error) {
 	var m auth.Message
 	err := row.Scan(&m.ID, &m.ProjectID, &m.Kind, &m.Channel, &m.Recipient, &m.Status, &m.ProviderID, &m.Attempts,
-		&m.LastError, &m.ChallengeID, &m.ExpiresAt, &m.CreatedAt, &m.UpdatedAt, &m.SentAt)
+		&m.LastError, &m.ChallengeID, &m.ExpiresAt, &m.CreatedAt, &m.UpdatedAt, &m.SentAt, &m.DeliveredAt)
 	if err != nil {
 		return nil, err
 	}
@@ -314,4 +316,44 @@ func (db *DB) RequeueMessage(ctx context.Context, projectID, messageID string) e
 	default:
 		return auth.Errorf(auth.EConflict, "The code or link of this message can no longer be used.")
 	}
+}
+
+// RecordProviderStatus applies a provider's delivery report, in one
+// statement, to the message of one of the provider's channels whose
+// provider_id (or id) is providerID: a sent message becomes delivered
+// (delivered_at = now) or undelivered (last_error = reason). Anything else
+// (a report of queued or sent, a message not sent yet, or already
+// delivered or undelivered) changes nothing; concurrent reports for one
+// message apply at most once because the update re-checks the status under
+// the row lock. found reports whether a message matched.
+func (db *DB) RecordProviderStatus(ctx context.Context, provider, providerID string, status auth.MessageStatus, reason string) (bool, error) {
+	channels := auth.ProviderChannels(provider)
+	if channels == nil || providerID == "" {
+		return false, nil
+	}
+	chs := make([]string, len(channels))
+	for i, c := range channels {
+		chs[i] = string(c)
+	}
+	var found bool
+	// provider_id <> '' lets generic plans use the partial index.
+	err := db.pool.QueryRow(ctx, `
+		WITH m AS (
+			SELECT id FROM messages
+			WHERE ((provider_id = $1 AND provider_id <> '') OR id = $1) AND channel = ANY($2::text[])
+			LIMIT 1
+		), u AS (
+			UPDATE messages SET
+				status = $3,
+				last_error = CASE WHEN $3 = 'undelivered' THEN $4 ELSE last_error END,
+				delivered_at = CASE WHEN $3 = 'delivered' THEN $5 ELSE delivered_at END,
+				updated_at = $5
+			FROM m
+			WHERE messages.id = m.id AND messages.status = 'sent' AND $3 IN ('delivered', 'undelivered')
+		)
+		SELECT EXISTS (SELECT 1 FROM m)`, providerID, chs, string(status), reason, db.clock()).Scan(&found)
+	if err != nil {
+		return false, internal(err)
+	}
+	return found, nil
 }

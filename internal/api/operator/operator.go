@@ -86,12 +86,13 @@ type message struct {
 	CreatedAt   time.Time  `json:"created_at"`
 	UpdatedAt   time.Time  `json:"updated_at"`
 	SentAt      *time.Time `json:"sent_at"`
+	DeliveredAt *time.Time `json:"delivered_at"`
 }
 
 func toJSON(m *auth.Message) message {
 	return message{MessageID: m.ID, Kind: string(m.Kind), Channel: string(m.Channel), Recipient: m.Recipient,
 		Status: string(m.Status), ProviderID: m.ProviderID, Attempts: m.Attempts, LastError: m.LastError,
-		ChallengeID: m.ChallengeID, ExpiresAt: m.ExpiresAt.UTC(), CreatedAt: m.CreatedAt.UTC(), UpdatedAt: m.UpdatedAt.UTC(), SentAt: m.SentAt}
+		ChallengeID: m.ChallengeID, ExpiresAt: m.ExpiresAt.UTC(), CreatedAt: m.CreatedAt.UTC(), UpdatedAt: m.UpdatedAt.UTC(), SentAt: m.SentAt, DeliveredAt: m.DeliveredAt}
 }
 
 func (h *handler) list(w http.ResponseWriter, r *http.Request) {
@@ -102,9 +103,9 @@ func (h *handler) list(w http.ResponseWriter, r *http.Request) {
 	}
 	f := auth.MessageFilter{Status: auth.MessageStatus(r.URL.Query().Get("status"))}
 	switch f.Status {
-	case "", auth.MessageQueued, auth.MessagePublished, auth.MessageSending, auth.MessageRetrying, auth.MessageSent, auth.MessageFailed, auth.MessageSkipped:
+	case "", auth.MessageQueued, auth.MessagePublished, auth.MessageSending, auth.MessageRetrying, auth.MessageSent, auth.MessageDelivered, auth.MessageUndelivered, auth.MessageFailed, auth.MessageSkipped:
 	default:
-		h.fail(w, auth.Invalid("status", "status must be one of queued, published, sending, retrying, sent, failed, skipped."))
+		h.fail(w, auth.Invalid("status", "status must be one of queued, published, sending, retrying, sent, delivered, undelivered, failed, skipped."))
 		return
 	}
 	if l := r.URL.Query().Get("limit"); l != "" {
