@@ -20,6 +20,7 @@ type TwilioMessage struct {
 	From                string    `json:"from"`
 	MessagingServiceSID string    `json:"messaging_service_sid,omitempty"`
 	Body                string    `json:"body"`
+	StatusCallback      string    `json:"status_callback,omitempty"`
 	Status              string    `json:"status"`
 	ReceivedAt          time.Time `json:"received_at"`
 	seq                 int64
@@ -246,6 +247,7 @@ func (t *Twilio) serveAPI(w http.ResponseWriter, r *http.Request) {
 		From:                from,
 		MessagingServiceSID: mss,
 		Body:                body,
+		StatusCallback:      r.PostForm.Get("StatusCallback"),
 		Status:              status,
 		ReceivedAt:          now,
 	}

@@ -67,6 +67,10 @@ type Config struct {
 	// when From is set; a value without the "whatsapp:" prefix gets it.
 	// With neither, WhatsApp goes through MessagingServiceSID alone.
 	WhatsAppFrom string
+	// StatusCallback is the URL Twilio posts delivery status updates of
+	// every message to (Sesame's api: PUBLIC_URL + "/v1/webhooks/twilio").
+	// Optional: empty sends none. Must be an absolute http(s) URL.
+	StatusCallback string
 	// BaseURL is where API requests go, as scheme://host[:port][/prefix].
 	// Defaults to https://api.twilio.com. Any host works, including plain
 	// http://127.0.0.1:PORT for a test server (credentials then travel in
@@ -85,6 +89,7 @@ type Sender struct {
 	sid, token   string
 	from, waFrom string
 	mss          string
+	callback     string
 	base         *url.URL
 	timeout      time.Duration
 	rt           http.RoundTripper
@@ -103,6 +108,7 @@ func (cfg *Config) validate() error {
 	cfg.MessagingServiceSID = strings.TrimSpace(cfg.MessagingServiceSID)
 	cfg.WhatsAppFrom = strings.TrimSpace(cfg.WhatsAppFrom)
 	cfg.BaseURL = strings.TrimSpace(cfg.BaseURL)
+	cfg.StatusCallback = strings.TrimSpace(cfg.StatusCallback)
 
 	var errs []error
 	// twilio-go itself rejects non-alphanumeric credentials (errors
@@ -127,6 +133,11 @@ func (cfg *Config) validate() error {
 	}
 	if _, err := parseBaseURL(cfg.BaseURL); err != nil {
 		errs = append(errs, fmt.Errorf("base URL (TWILIO_BASE_URL): %w", err))
+	}
+	if cfg.StatusCallback != "" {
+		if u, err := url.Parse(cfg.StatusCallback); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, errors.New("status callback (TWILIO_STATUS_CALLBACK_URL) must be an absolute http or https URL"))
+		}
 	}
 	if cfg.Timeout < 0 {
 		errs = append(errs, errors.New("timeout must not be negative"))
@@ -177,7 +188,7 @@ func New(cfg Config) (*Sender, error) {
 	base, _ := parseBaseURL(cfg.BaseURL)
 	s := &Sender{
 		sid: cfg.AccountSID, token: cfg.AuthToken,
-		from: cfg.From, waFrom: cfg.WhatsAppFrom, mss: cfg.MessagingServiceSID,
+		from: cfg.From, waFrom: cfg.WhatsAppFrom, mss: cfg.MessagingServiceSID, callback: cfg.StatusCallback,
 		base: base, timeout: cfg.Timeout, rt: http.DefaultTransport,
 	}
 	if cfg.HTTPClient != nil {
@@ -190,8 +201,8 @@ func New(cfg Config) (*Sender, error) {
 }
 
 // FromEnv reads TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_FROM,
-// TWILIO_MESSAGING_SERVICE_SID, TWILIO_WHATSAPP_FROM (optional) and
-// TWILIO_BASE_URL (optional) through getenv (os.Getenv when nil). It returns
+// TWILIO_MESSAGING_SERVICE_SID, TWILIO_WHATSAPP_FROM (optional),
+// TWILIO_STATUS_CALLBACK_URL (optional) and TWILIO_BASE_URL (optional) through getenv (os.Getenv when nil). It returns
 // an error naming every missing or invalid variable; secrets are never part
 // of it.
 func FromEnv(getenv func(string) string) (Config, error) {
@@ -205,6 +216,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		MessagingServiceSID: getenv("TWILIO_MESSAGING_SERVICE_SID"),
 		WhatsAppFrom:        getenv("TWILIO_WHATSAPP_FROM"),
 		BaseURL:             getenv("TWILIO_BASE_URL"),
+		StatusCallback:      getenv("TWILIO_STATUS_CALLBACK_URL"),
 	}
 	if err := cfg.validate(); err != nil {
 		return Config{}, err
@@ -250,6 +262,9 @@ func (s *Sender) Send(ctx context.Context, m *auth.OutboundMessage) (string, err
 		params.SetMessagingServiceSid(s.mss)
 	}
 	params.SetBody(m.Text)
+	if s.callback != "" {
+		params.SetStatusCallback(s.callback)
+	}
 
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()

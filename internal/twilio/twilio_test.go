@@ -52,6 +52,7 @@ func TestSender_SendSucceeds(t *testing.T) {
 		wantTo   string
 		wantFrom string
 		wantMSS  string
+		wantCB   string
 	}{
 		{
 			name: "SMSFromNumber", msg: sms(to, "123456 is your code."),
@@ -80,6 +81,12 @@ func TestSender_SendSucceeds(t *testing.T) {
 			msg:    sms(to, "123456"),
 			wantTo: to, wantFrom: from, wantMSS: "MGabc",
 		},
+		{
+			name:   "StatusCallbackSent",
+			cfg:    func(c *twilio.Config) { c.StatusCallback = "https://auth.example.com/v1/webhooks/twilio" },
+			msg:    sms(to, "123456"),
+			wantTo: to, wantFrom: from, wantCB: "https://auth.example.com/v1/webhooks/twilio",
+		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			fake, s := setup(t, tc.cfg)
@@ -97,6 +104,9 @@ func TestSender_SendSucceeds(t *testing.T) {
 			}
 			if m.To != tc.wantTo || m.From != tc.wantFrom || m.MessagingServiceSID != tc.wantMSS {
 				t.Errorf("To/From/MSS = %q %q %q, want %q %q %q", m.To, m.From, m.MessagingServiceSID, tc.wantTo, tc.wantFrom, tc.wantMSS)
+			}
+			if m.StatusCallback != tc.wantCB {
+				t.Errorf("StatusCallback = %q, want %q", m.StatusCallback, tc.wantCB)
 			}
 			if m.Body != tc.msg.Text {
 				t.Errorf("Body = %q, want %q", m.Body, tc.msg.Text)
@@ -430,6 +440,7 @@ func TestNew_InvalidConfig(t *testing.T) {
 		{"NonAlphanumericToken", twilio.Config{AccountSID: sid, AuthToken: "s3cr3t-with-dash", From: from}, []string{"alphanumeric (TWILIO_AUTH_TOKEN)"}},
 		{"BadScheme", twilio.Config{AccountSID: sid, AuthToken: token, From: from, BaseURL: "ftp://x"}, []string{"TWILIO_BASE_URL", "scheme"}},
 		{"NoHost", twilio.Config{AccountSID: sid, AuthToken: token, From: from, BaseURL: "http://"}, []string{"host"}},
+		{"RelativeStatusCallback", twilio.Config{AccountSID: sid, AuthToken: token, From: from, StatusCallback: "/v1/webhooks/twilio"}, []string{"TWILIO_STATUS_CALLBACK_URL"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := twilio.New(tc.cfg)
@@ -454,12 +465,13 @@ func TestFromEnv(t *testing.T) {
 		cfg, err := twilio.FromEnv(env(map[string]string{
 			"TWILIO_ACCOUNT_SID": sid, "TWILIO_AUTH_TOKEN": token, "TWILIO_FROM": from,
 			"TWILIO_MESSAGING_SERVICE_SID": "MGx", "TWILIO_BASE_URL": "http://127.0.0.1:9999",
+			"TWILIO_STATUS_CALLBACK_URL": "https://auth.example.com/v1/webhooks/twilio",
 		}))
 		if err != nil {
 			t.Fatal(err)
 		}
 		if cfg.AccountSID != sid || cfg.AuthToken != token || cfg.From != from || cfg.MessagingServiceSID != "MGx" ||
-			cfg.BaseURL != "http://127.0.0.1:9999" || cfg.WhatsAppFrom != "whatsapp:"+from || cfg.Timeout != twilio.DefaultTimeout {
+			cfg.BaseURL != "http://127.0.0.1:9999" || cfg.StatusCallback != "https://auth.example.com/v1/webhooks/twilio" || cfg.WhatsAppFrom != "whatsapp:"+from || cfg.Timeout != twilio.DefaultTimeout {
 			t.Errorf("cfg = %+v", cfg)
 		}
 	})
