@@ -2,14 +2,15 @@ package main
 
 import (
 	"errors"
-
 	"flag"
 	"fmt"
-	"github.com/sesame-auth/sesame/internal/nats"
 	"io"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sesame-auth/sesame/internal/api/webhooks"
+	"github.com/sesame-auth/sesame/internal/nats"
 )
 
 // config is the api's configuration, read from the environment (flags
@@ -37,6 +38,9 @@ type config struct {
 	SMSProvider   string
 	EmailProvider string
 	AppName       string
+	// Delivery report webhooks (/v1/webhooks/...); empty disables each.
+	TwilioAuthToken    string
+	SendGridWebhookKey string
 }
 
 const (
@@ -84,6 +88,13 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	c.SMSProvider = env("SMS_PROVIDER", "console")
 	c.EmailProvider = env("EMAIL_PROVIDER", "console")
 	c.AppName = env("APP_NAME", "Sesame")
+	c.TwilioAuthToken = strings.TrimSpace(getenv("TWILIO_AUTH_TOKEN"))
+	c.SendGridWebhookKey = strings.TrimSpace(getenv("SENDGRID_WEBHOOK_VERIFICATION_KEY"))
+	if c.SendGridWebhookKey != "" {
+		if _, err := webhooks.ParseVerificationKey(c.SendGridWebhookKey); err != nil {
+			return nil, fmt.Errorf("SENDGRID_WEBHOOK_VERIFICATION_KEY: %w", err)
+		}
+	}
 	var err error
 	if c.TrustProxy, err = strconv.ParseBool(env("TRUST_PROXY", "false")); err != nil {
 		return nil, fmt.Errorf("TRUST_PROXY: %w", err)

@@ -32,6 +32,7 @@ func TestParseConfig(t *testing.T) {
 		{"ErrBadSendLimit", nil, merge(base, "SEND_LIMIT", "lots"), "SEND_LIMIT"},
 		{"ErrBadCountry", nil, merge(base, "SMS_ALLOWED_COUNTRIES", "US,USA"), "SMS_ALLOWED_COUNTRIES"},
 		{"ErrBadReplicas", nil, merge(base, "NATS_STREAM_REPLICAS", "0"), "NATS_STREAM_REPLICAS"},
+		{"ErrBadSendGridWebhookKey", nil, merge(base, "SENDGRID_WEBHOOK_VERIFICATION_KEY", "bm90IGEga2V5"), "SENDGRID_WEBHOOK_VERIFICATION_KEY"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -72,7 +73,7 @@ func TestRunDev_SendAndVerifyFromConsole(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	env := map[string]string{"DATABASE_URL": dsn, "SESAME_DATA_DIR": t.TempDir(), "LOG_LEVEL": "error"}
+	env := map[string]string{"DATABASE_URL": dsn, "SESAME_DATA_DIR": t.TempDir(), "LOG_LEVEL": "error", "TWILIO_AUTH_TOKEN": "devtoken0123456789"}
 	var stdout syncBuffer
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -122,6 +123,18 @@ func TestRunDev_SendAndVerifyFromConsole(t *testing.T) {
 	out := post("/v1/auth/otps/verify", `{"method_id":"`+sent["phone_number_id"].(string)+`","otp":"`+code+`","session_expires_in":60}`)
 	if out["session_token"] == "" {
 		t.Fatalf("verify = %v", out)
+	}
+	// Webhooks are routed: Twilio's (token set) refuses an unsigned
+	// report, SendGrid's (no key) is disabled.
+	for path, want := range map[string]int{"/v1/webhooks/twilio": 403, "/v1/webhooks/sendgrid": 404} {
+		resp, err := http.Post(base+path, "application/x-www-form-urlencoded", strings.NewReader("MessageSid=SMx&MessageStatus=delivered"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("POST %s = %d, want %d", path, resp.StatusCode, want)
+		}
 	}
 	cancel()
 	select {

@@ -21,6 +21,7 @@ import (
 	"github.com/sesame-auth/sesame/internal/api/operator"
 	"github.com/sesame-auth/sesame/internal/api/streambird"
 	"github.com/sesame-auth/sesame/internal/api/stytch"
+	"github.com/sesame-auth/sesame/internal/api/webhooks"
 	"github.com/sesame-auth/sesame/internal/auth"
 	"github.com/sesame-auth/sesame/internal/health"
 	"github.com/sesame-auth/sesame/internal/jwt"
@@ -142,6 +143,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	opsAPI := operator.NewHandler(svc, operator.Options{Logger: log})
 	mux.Handle("/v1/messages", opsAPI)
 	mux.Handle("/v1/messages/", opsAPI)
+	mux.Handle("/v1/webhooks/", webhooks.NewHandler(svc, webhooks.Options{
+		PublicURL: cfg.PublicURL, TwilioAuthToken: cfg.TwilioAuthToken, SendGridVerificationKey: cfg.SendGridWebhookKey, Logger: log,
+	}))
 	mux.HandleFunc("GET /v1/magic_links/redirect", landingPage)
 
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
