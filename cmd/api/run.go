@@ -188,6 +188,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 					log.Error("worker stopped", "consumer", w.consumer, "err", err)
 				}
 			})
+			// Start the workers one after the other: the embedded server
+			// has a data race between a stream update and a concurrent
+			// consumer create (seen under -race), which separate
+			// processes never hit this close together.
+			for deadline := time.Now().Add(10 * time.Second); !wk.Ready() && time.Now().Before(deadline) && ctx.Err() == nil; {
+				time.Sleep(10 * time.Millisecond)
+			}
 		}
 		printDevBanner(stdout, ln.Addr().String(), cfg)
 	}
