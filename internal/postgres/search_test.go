@@ -122,9 +122,6 @@ func testSearchUsersPagination(t *testing.T, e *env) {
 	}
 	for _, limit := range []int{1, 7, 100, 250, 1000} {
 		t.Run(fmt.Sprintf("Limit%dVisitsEachOnce", limit), func(t *testing.T) {
-			if limit == 1 && testing.Short() {
-				t.Skip("slow")
-			}
 			var got []string
 			q := auth.UserQuery{Limit: limit}
 			for pages := 0; ; pages++ {
