@@ -112,6 +112,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		if cfg.BootstrapID, err = devFile(cfg.DataDir, "project_id", func() string { return "project-test-" + auth.NewUUID() }); err != nil {
 			return err
 		}
+	}
+	if cfg.Dev && cfg.BootstrapKey == "" {
 		if cfg.BootstrapKey, err = devFile(cfg.DataDir, "project_secret", func() string { return "secret-test-" + auth.NewToken() }); err != nil {
 			return err
 		}
