@@ -23,7 +23,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -35,6 +34,7 @@ import (
 	"github.com/sendgrid/sendgrid-go/helpers/mail"
 
 	"github.com/sesame-auth/sesame/internal/auth"
+	"github.com/sesame-auth/sesame/internal/provider"
 )
 
 // Defaults.
@@ -103,39 +103,18 @@ func (cfg *Config) validate() (*mail.Email, error) {
 	if cfg.BaseURL == "" {
 		cfg.BaseURL = DefaultBaseURL
 	}
-	if _, err := parseBaseURL(cfg.BaseURL); err != nil {
+	if _, err := provider.ParseBaseURL(cfg.BaseURL); err != nil {
 		errs = append(errs, fmt.Errorf("base URL (SENDGRID_BASE_URL): %w", err))
 	}
-	if cfg.Timeout < 0 {
-		errs = append(errs, errors.New("timeout must not be negative"))
-	}
-	if cfg.Timeout == 0 {
-		cfg.Timeout = DefaultTimeout
-		if cfg.HTTPClient != nil && cfg.HTTPClient.Timeout > 0 {
-			cfg.Timeout = cfg.HTTPClient.Timeout
-		}
+	if t, err := provider.Timeout(cfg.Timeout, cfg.HTTPClient, DefaultTimeout); err != nil {
+		errs = append(errs, err)
+	} else {
+		cfg.Timeout = t
 	}
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("sendgrid: invalid config: %w", errors.Join(errs...))
 	}
 	return from, nil
-}
-
-func parseBaseURL(raw string) (string, error) {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "", errors.New("not a URL")
-	}
-	if u.Scheme != "http" && u.Scheme != "https" {
-		return "", fmt.Errorf("scheme must be http or https, got %q", u.Scheme)
-	}
-	if u.Host == "" {
-		return "", errors.New("host is missing")
-	}
-	if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-		return "", errors.New("must not have user info, query or fragment")
-	}
-	return strings.TrimSuffix(u.String(), "/"), nil
 }
 
 // New returns a Sender for cfg, or an error naming every missing or invalid
@@ -145,7 +124,8 @@ func New(cfg Config) (*Sender, error) {
 	if err != nil {
 		return nil, err
 	}
-	host, _ := parseBaseURL(cfg.BaseURL)
+	base, _ := provider.ParseBaseURL(cfg.BaseURL)
+	host := strings.TrimSuffix(base.String(), "/")
 
 	var next http.RoundTripper = http.DefaultTransport
 	var jar http.CookieJar

@@ -36,6 +36,7 @@ import (
 	openapi "github.com/twilio/twilio-go/rest/api/v2010"
 
 	"github.com/sesame-auth/sesame/internal/auth"
+	"github.com/sesame-auth/sesame/internal/provider"
 )
 
 // Defaults.
@@ -131,7 +132,7 @@ func (cfg *Config) validate() error {
 	if cfg.BaseURL == "" {
 		cfg.BaseURL = DefaultBaseURL
 	}
-	if _, err := parseBaseURL(cfg.BaseURL); err != nil {
+	if _, err := provider.ParseBaseURL(cfg.BaseURL); err != nil {
 		errs = append(errs, fmt.Errorf("base URL (TWILIO_BASE_URL): %w", err))
 	}
 	if cfg.StatusCallback != "" {
@@ -139,14 +140,10 @@ func (cfg *Config) validate() error {
 			errs = append(errs, errors.New("status callback (TWILIO_STATUS_CALLBACK_URL) must be an absolute http or https URL"))
 		}
 	}
-	if cfg.Timeout < 0 {
-		errs = append(errs, errors.New("timeout must not be negative"))
-	}
-	if cfg.Timeout == 0 {
-		cfg.Timeout = DefaultTimeout
-		if cfg.HTTPClient != nil && cfg.HTTPClient.Timeout > 0 {
-			cfg.Timeout = cfg.HTTPClient.Timeout
-		}
+	if t, err := provider.Timeout(cfg.Timeout, cfg.HTTPClient, DefaultTimeout); err != nil {
+		errs = append(errs, err)
+	} else {
+		cfg.Timeout = t
 	}
 	if cfg.WhatsAppFrom == "" && cfg.From != "" {
 		cfg.WhatsAppFrom = cfg.From
@@ -160,32 +157,13 @@ func (cfg *Config) validate() error {
 	return nil
 }
 
-func parseBaseURL(raw string) (*url.URL, error) {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return nil, errors.New("not a URL")
-	}
-	if u.Scheme != "http" && u.Scheme != "https" {
-		return nil, fmt.Errorf("scheme must be http or https, got %q", u.Scheme)
-	}
-	if u.Host == "" {
-		return nil, errors.New("host is missing")
-	}
-	if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-		return nil, errors.New("must not have user info, query or fragment")
-	}
-	u.Path = strings.TrimSuffix(u.Path, "/")
-	u.RawPath = ""
-	return u, nil
-}
-
 // New returns a Sender for cfg, or an error naming every missing or invalid
 // setting.
 func New(cfg Config) (*Sender, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	base, _ := parseBaseURL(cfg.BaseURL)
+	base, _ := provider.ParseBaseURL(cfg.BaseURL)
 	s := &Sender{
 		sid: cfg.AccountSID, token: cfg.AuthToken,
 		from: cfg.From, waFrom: cfg.WhatsAppFrom, mss: cfg.MessagingServiceSID, callback: cfg.StatusCallback,
