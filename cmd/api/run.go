@@ -86,7 +86,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		if nc, err = nats.Connect("", natsgo.InProcessServer(ns), nats.WithLogger(log)); err != nil {
 			return err
 		}
-	} else if nc, err = nats.Connect(cfg.NATSURL, nats.WithLogger(log)); err != nil {
+	} else if nc, err = nats.Connect(cfg.NATSURL, nats.WithLogger(log), natsgo.RetryOnFailedConnect(true)); err != nil {
 		return fmt.Errorf("connect to NATS at %s: %w", cfg.NATSURL, err)
 	}
 	defer nc.Close()
@@ -95,9 +95,29 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	// Whichever process starts first creates the stream. If NATS is down
-	// now, the api still serves: sends wait in the outbox.
-	if _, err := nats.EnsureStream(ctx, js, cfg.Stream); err != nil {
-		log.Warn("stream not ensured yet; sends will wait in the outbox", "err", err)
+	// now, the api still serves (sends wait in the outbox) and keeps trying
+	// in the background until the stream exists.
+	err = errors.New("not connected")
+	if nc.IsConnected() {
+		ensureCtx, cancelEnsure := context.WithTimeout(ctx, 5*time.Second)
+		_, err = nats.EnsureStream(ensureCtx, js, cfg.Stream)
+		cancelEnsure()
+	}
+	if err != nil {
+		log.Warn("stream not ensured yet; sends wait in the outbox", "err", err)
+		go func() {
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(2 * time.Second):
+				}
+				if _, err := nats.EnsureStream(ctx, js, cfg.Stream); err == nil {
+					log.Info("stream ensured")
+					return
+				}
+			}
+		}()
 	}
 
 	reg := metrics.New()

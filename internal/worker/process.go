@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	natsgo "github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/sesame-auth/sesame/internal/auth"
@@ -75,7 +76,9 @@ func (p Process) Run(ctx context.Context, args []string, getenv func(string) str
 	if err := db.Migrate(ctx); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
-	nc, err := nats.Connect(*natsURL, nats.WithLogger(log))
+	// Keep trying if NATS is not up yet: start order does not matter, and
+	// /readyz stays 503 until the consumer runs.
+	nc, err := nats.Connect(*natsURL, nats.WithLogger(log), natsgo.RetryOnFailedConnect(true))
 	if err != nil {
 		return fmt.Errorf("connect to NATS at %s: %w", *natsURL, err)
 	}
