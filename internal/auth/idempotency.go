@@ -50,7 +50,7 @@ func (s *Service) idempotent(ctx context.Context, p *Project, op string, in any,
 		}
 		return nil, err
 	}
-	stored, _ = json.Marshal(SendResult{UserID: res.UserID, MethodID: res.MethodID, UserCreated: res.UserCreated, UserStatus: res.UserStatus, MessageID: res.MessageID})
+	stored, _ = json.Marshal(res)
 	if err := s.store.FinishIdempotent(rctx, p.ID, key, stored); err != nil {
 		s.log.Warn("storing an idempotent result failed", "err", err)
 	}

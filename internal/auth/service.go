@@ -166,9 +166,7 @@ type SendResult struct {
 	// UserStatus is the user's status when the send resolved it ("" when
 	// the recipient was attached to a user named by id or session).
 	UserStatus UserStatus
-	// User is set only by calls that load the whole user anyway.
-	User      *User
-	MessageID string
+	MessageID  string
 }
 
 // AuthenticateOTPInput checks a code.

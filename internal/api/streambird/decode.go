@@ -227,34 +227,9 @@ func matchingBracket(s string, i int) int {
 	return -1
 }
 
-// splitTopLevel splits s at the commas that are outside strings, arrays and
-// objects.
-func splitTopLevel(s string) []string {
-	var parts []string
-	depth, start := 0, 0
-	for j := 0; j < len(s); {
-		switch s[j] {
-		case '"':
-			j = skipString(s, j)
-			continue
-		case '[', '{':
-			depth++
-		case ']', '}':
-			depth--
-		case ',':
-			if depth == 0 {
-				parts = append(parts, s[start:j])
-				start = j + 1
-			}
-		}
-		j++
-	}
-	return append(parts, s[start:])
-}
-
-// hasTopLevelColon reports whether s holds a ':' outside strings, arrays and
-// objects, that is whether it is a bare "key": value pair.
-func hasTopLevelColon(s string) bool {
+// walkTopLevel calls visit with the index of each byte of s that is outside
+// strings, arrays and objects, until visit returns false.
+func walkTopLevel(s string, visit func(j int) bool) {
 	depth := 0
 	for j := 0; j < len(s); {
 		switch s[j] {
@@ -265,14 +240,39 @@ func hasTopLevelColon(s string) bool {
 			depth++
 		case ']', '}':
 			depth--
-		case ':':
-			if depth == 0 {
-				return true
+		default:
+			if depth == 0 && !visit(j) {
+				return
 			}
 		}
 		j++
 	}
-	return false
+}
+
+// splitTopLevel splits s at the commas that are outside strings, arrays and
+// objects.
+func splitTopLevel(s string) []string {
+	var parts []string
+	start := 0
+	walkTopLevel(s, func(j int) bool {
+		if s[j] == ',' {
+			parts = append(parts, s[start:j])
+			start = j + 1
+		}
+		return true
+	})
+	return append(parts, s[start:])
+}
+
+// hasTopLevelColon reports whether s holds a ':' outside strings, arrays and
+// objects, that is whether it is a bare "key": value pair.
+func hasTopLevelColon(s string) bool {
+	found := false
+	walkTopLevel(s, func(j int) bool {
+		found = s[j] == ':'
+		return !found
+	})
+	return found
 }
 
 // optInt is an optional JSON integer. It accepts only a JSON number (or

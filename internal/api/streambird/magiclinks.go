@@ -55,21 +55,13 @@ func (h *handler) magicLinkLoginOrCreate(w http.ResponseWriter, r *http.Request,
 	if err != nil {
 		return err
 	}
-	u, err := h.sendUser(r, p, res)
+	u, err := h.svc.GetUser(r.Context(), p, res.UserID)
 	if err != nil {
 		return err
 	}
 	writeOK(w, magicLinkResponse{UserID: res.UserID, Status: string(u.Status), UserCreated: res.UserCreated,
 		UpdatedAt: epoch(u.UpdatedAt), CreatedAt: epoch(u.CreatedAt), EmailID: res.MethodID})
 	return nil
-}
-
-// sendUser returns the user a send result names.
-func (h *handler) sendUser(r *http.Request, p *auth.Project, res *auth.SendResult) (*auth.User, error) {
-	if res.User != nil {
-		return res.User, nil
-	}
-	return h.svc.GetUser(r.Context(), p, res.UserID)
 }
 
 type inviteRequest struct {
@@ -110,7 +102,7 @@ func (h *handler) magicLinkInvite(w http.ResponseWriter, r *http.Request, p *aut
 	if err != nil {
 		return err
 	}
-	u, err := h.sendUser(r, p, res)
+	u, err := h.svc.GetUser(r.Context(), p, res.UserID)
 	if err != nil {
 		return err
 	}
