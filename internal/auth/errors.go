@@ -55,6 +55,53 @@ const (
 	EIPMismatch         Code = "ip_mismatch"
 	EUserAgentMismatch  Code = "user_agent_mismatch"
 	EUserMismatch       Code = "session_user_mismatch"
+
+	// B2B.
+	EOrganizationNotFound Code = "organization_not_found"
+	EMemberNotFound       Code = "member_not_found"
+	EDuplicateSlug        Code = "duplicate_organization_slug"
+	EDuplicateExternalID  Code = "duplicate_external_id"
+	EDuplicateMemberEmail Code = "duplicate_member_email"
+	// EForbidden: the member named by a session header may not do this
+	// (another organization, or not an admin), or an authorization check
+	// failed.
+	EForbidden Code = "forbidden"
+	// EISTNotFound: the intermediate session token is unknown, expired or used.
+	EISTNotFound Code = "intermediate_session_not_found"
+	// EISTOrgMismatch: the IST belongs to another organization or member.
+	EISTOrgMismatch Code = "intermediate_session_org_mismatch"
+	// EPrimaryRequired: an MFA step before the primary factor was met.
+	EPrimaryRequired Code = "primary_authentication_required"
+	// EInactiveMember: an MFA factor for a member that is not active.
+	EInactiveMember Code = "inactive_member"
+	// EMFAPhoneMismatch: a phone other than the member's MFA phone.
+	EMFAPhoneMismatch Code = "mfa_phone_mismatch"
+	// EMemberPhoneNotFound: an SMS send for a member without a phone.
+	EMemberPhoneNotFound Code = "member_phone_number_not_found"
+	// EMFABypass: a send to a new phone by a member who already has an
+	// MFA factor and did not prove it (IST or session).
+	EMFABypass Code = "mfa_factor_unproven"
+	// EJITNotAllowed: the email may not join the organization (JIT off,
+	// domain not allowed, or not a member).
+	EJITNotAllowed Code = "email_jit_not_allowed"
+	// EInviteNotAllowed: the organization's email_invites forbids it.
+	EInviteNotAllowed Code = "email_invite_not_allowed"
+	// EAuthMethodNotAllowed: the organization restricts primary factors.
+	EAuthMethodNotAllowed Code = "auth_method_not_allowed"
+	// EMFAMethodNotAllowed: the organization restricts MFA methods.
+	EMFAMethodNotAllowed Code = "mfa_method_not_allowed"
+	// EMemberAlreadyActive: invite of an active member.
+	EMemberAlreadyActive Code = "member_already_active"
+	// EMemberDeleted: an action on a deleted member.
+	EMemberDeleted Code = "member_deleted"
+	// EInsufficientFactors: a session exchange without the factors the
+	// target organization demands (answered with an IST instead, except
+	// where no IST can be given).
+	EInsufficientFactors Code = "insufficient_factors"
+	// EInvalidOrganizationSlug: the slug breaks the character rules.
+	EInvalidOrganizationSlug Code = "invalid_organization_slug"
+	// ECommonDomain: a common consumer domain in email_allowed_domains.
+	ECommonDomain Code = "common_email_domain"
 )
 
 // Error is the domain's typed error. Message is safe to show to API clients.

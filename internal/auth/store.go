@@ -18,6 +18,10 @@ type Store interface {
 	MessageStore
 	KeyStore
 	IdempotencyStore
+	OrganizationStore
+	MemberStore
+	IntermediateSessionStore
+	B2BAuthStore
 	// HitRateLimit adds one hit to the fixed window of the given length that
 	// contains now for key and returns the hit count in that window.
 	HitRateLimit(ctx context.Context, key string, window time.Duration) (int, error)

@@ -91,7 +91,8 @@ func (c Channel) IsPhone() bool { return c == ChannelSMS || c == ChannelWhatsApp
 type Challenge struct {
 	ID         string
 	ProjectID  string
-	UserID     string
+	UserID     string // "" for a member's code
+	MemberID   string // B2B: the member the code was sent for; "" for users
 	MethodID   string // phone id or email id
 	Channel    Channel
 	CodeHMAC   []byte
@@ -110,20 +111,25 @@ const (
 	MagicLinkSignup   MagicLinkKind = "signup"
 	MagicLinkInvite   MagicLinkKind = "invite"
 	MagicLinkEmbedded MagicLinkKind = "embedded"
+	// B2B: a discovery link proves an email address, not a membership.
+	MagicLinkDiscovery MagicLinkKind = "discovery"
 )
 
 // MagicLink is one issued link token. Only the hash of the token is stored.
 type MagicLink struct {
-	ID            string
-	ProjectID     string
-	UserID        string
-	EmailID       string // empty for embedded links
-	Kind          MagicLinkKind
-	TokenHash     []byte
-	CodeChallenge string // PKCE S256 challenge, base64url; empty when unused
-	ExpiresAt     time.Time
-	ConsumedAt    *time.Time
-	CreatedAt     time.Time
+	ID             string
+	ProjectID      string
+	UserID         string // "" for B2B links
+	MemberID       string // B2B member links; "" otherwise
+	OrganizationID string // B2B member links; "" otherwise
+	Email          string // B2B links: the address it was sent to
+	EmailID        string // empty for embedded links
+	Kind           MagicLinkKind
+	TokenHash      []byte
+	CodeChallenge  string // PKCE S256 challenge, base64url; empty when unused
+	ExpiresAt      time.Time
+	ConsumedAt     *time.Time
+	CreatedAt      time.Time
 }
 
 // Attributes describe the client that made a request.
@@ -157,17 +163,27 @@ type Factor struct {
 // Session is a logged-in user. The opaque token is returned once; only its
 // hash is stored.
 type Session struct {
-	ID             string
-	ProjectID      string
-	UserID         string
-	TokenHash      []byte
-	StartedAt      time.Time
-	LastAccessedAt time.Time
-	ExpiresAt      time.Time
-	Attributes     Attributes
-	Factors        []Factor
-	CustomClaims   map[string]any // never nil after load
-	RevokedAt      *time.Time
+	ID        string
+	ProjectID string
+	UserID    string // "" for a member session
+	// MemberID and OrganizationID are set (and UserID empty) on a B2B
+	// member session. Consumer routes never accept a member session and
+	// B2B routes never accept a user session.
+	MemberID       string
+	OrganizationID string
+	// OrganizationSlug and Roles are not stored: the service fills them
+	// from the member and organization before signing or returning a
+	// member session.
+	OrganizationSlug string
+	Roles            []string
+	TokenHash        []byte
+	StartedAt        time.Time
+	LastAccessedAt   time.Time
+	ExpiresAt        time.Time
+	Attributes       Attributes
+	Factors          []Factor
+	CustomClaims     map[string]any // never nil after load
+	RevokedAt        *time.Time
 	// Token is the opaque session token. Only the service sets it, on
 	// sessions it returns to an API caller; stores ignore it.
 	Token string
