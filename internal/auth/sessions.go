@@ -90,8 +90,40 @@ func checkOptions(sess *Session, o SessionOptions, attrs Attributes) error {
 	return nil
 }
 
-// findSession resolves a token or a JWT to a live session and its plaintext token.
+// findSession resolves a token or a JWT to a live consumer (user) session
+// and its plaintext token. A member session is not found here.
 func (s *Service) findSession(ctx context.Context, p *Project, token, jwt string) (*Session, error) {
+	sess, err := s.findAnySession(ctx, p, token, jwt)
+	if err != nil {
+		return nil, err
+	}
+	if sess.MemberID != "" {
+		return nil, Errorf(ESessionNotFound, "Session could not be found.")
+	}
+	return sess, nil
+}
+
+// findMemberSession resolves a token or a JWT (exactly one) to a live B2B
+// member session. A consumer session is not found here.
+func (s *Service) findMemberSession(ctx context.Context, p *Project, token, jwt string) (*Session, error) {
+	switch {
+	case token != "" && jwt != "":
+		return nil, Errorf(ETooManySessionArgs, "Only one of session_token and session_jwt may be given.")
+	case token == "" && jwt == "":
+		return nil, Errorf(ENoSessionArgs, "One of session_token or session_jwt is required.")
+	}
+	sess, err := s.findAnySession(ctx, p, token, jwt)
+	if err != nil {
+		return nil, err
+	}
+	if sess.MemberID == "" {
+		return nil, Errorf(ESessionNotFound, "Session could not be found.")
+	}
+	return sess, nil
+}
+
+// findAnySession resolves a token or a JWT to a live session of either kind.
+func (s *Service) findAnySession(ctx context.Context, p *Project, token, jwt string) (*Session, error) {
 	var (
 		sess *Session
 		enc  []byte
@@ -276,6 +308,10 @@ func (s *Service) RevokeSession(ctx context.Context, p *Project, in RevokeSessio
 			return err
 		}
 		id = sess.ID
+	} else if sess, _, err := s.store.FindSession(ctx, p.ID, id); err != nil {
+		return err
+	} else if sess.MemberID != "" {
+		return Errorf(ESessionNotFound, "Session could not be found.") // member sessions are revoked by the B2B API
 	}
 	return s.store.RevokeSession(ctx, p.ID, id)
 }

@@ -10,7 +10,9 @@
 // would read it as an OAuth2 error and lose error_type). Errors map from
 // auth.Code through the one table in errors.go.
 //
-// The B2B API (/v1/b2b/...) is not served: it answers 404 JSON.
+// The B2B API (/v1/b2b/...: organizations, members, email magic links,
+// SMS and email codes, member sessions, discovery) is routed in
+// b2b_routes.go on the same core services.
 package stytch
 
 import (
@@ -100,6 +102,8 @@ func NewHandler(svc *auth.Service, opts Options) http.Handler {
 	route("POST /v1/sessions/authenticate", h.api(h.authenticateSession))
 	route("POST /v1/sessions/revoke", h.api(h.revokeSession))
 	route("GET /v1/sessions/jwks/{project_id}", h.jwks)
+
+	h.routeB2B(route)
 
 	for path, methods := range allowed {
 		allow := strings.Join(slices.Sorted(slices.Values(methods)), ", ")
