@@ -4,6 +4,7 @@
 package httpx
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,6 +19,9 @@ import (
 // MaxBodyBytes caps a request body. Default 1 MiB.
 const MaxBodyBytes = 1 << 20
 
+// jsonSpace is the whitespace JSON allows around values (RFC 8259).
+const jsonSpace = " \t\r\n"
+
 // DecodeJSON reads the request body into v. An empty body decodes as {}.
 // Unknown fields are ignored (SDKs send fields this server may not use),
 // but malformed JSON, wrong types, trailing data and oversized bodies are
@@ -31,10 +35,10 @@ func DecodeJSON(r *http.Request, v any) error {
 		}
 		return auth.Invalid("", "Request body could not be read.")
 	}
-	if len(strings.TrimSpace(string(body))) == 0 {
+	if len(bytes.Trim(body, jsonSpace)) == 0 {
 		body = []byte("{}")
 	}
-	dec := json.NewDecoder(strings.NewReader(string(body)))
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	if err := dec.Decode(v); err != nil {
 		var ute *json.UnmarshalTypeError
@@ -48,8 +52,10 @@ func DecodeJSON(r *http.Request, v any) error {
 			return auth.Invalid("", "Request body is not valid JSON: %s.", strings.TrimPrefix(err.Error(), "json: "))
 		}
 	}
-	if dec.More() {
-		return auth.Invalid("", "Request body must hold a single JSON object.")
+	// Only whitespace may follow the value: dec.More() is false before a
+	// stray "}" or "]", so check the bytes themselves.
+	if rest := bytes.Trim(body[dec.InputOffset():], jsonSpace); len(rest) > 0 {
+		return auth.Invalid("", "Request body must hold a single JSON value; found trailing data.")
 	}
 	return nil
 }
