@@ -2,7 +2,8 @@
 # End-to-end run across real processes: nats-server v2.15.2, bin/api,
 # bin/smsworker and bin/emailworker on Postgres, with the real twilio-go and
 # sendgrid-go clients pointed at fake provider servers (test/fakeproviders).
-# It replays the Streambird seed's curl requests verbatim (host changed),
+# It replays the Streambird seed's (000) and the Stytch B2B seed's (004) curl
+# requests verbatim (host changed),
 # checks SIGTERM handling, and runs the Stytch Node SDK suite (test/sdk).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -135,6 +136,90 @@ echo "operator API lists $(echo "$out" | json "len(d['messages'])") sent message
 echo "== metrics"
 curl -fs "$API/metrics" | grep -q '^sesame_otp_requested_total{channel="sms"}' || fail "api metrics"
 curl -fs http://127.0.0.1:28081/metrics | grep -q 'sesame_worker_messages_total{consumer="smsworker",outcome="ack"}' || fail "worker metrics"
+
+echo "== seed 004: Stytch B2B, SMS OTP as MFA after an email magic link, verbatim"
+# Step 0 (the seed assumes an organization with a member using email magic links).
+B2B_EMAIL=seed004-$$@example.com B2B_PHONE=+14155550104
+out=$(curl -s -X POST "$API/v1/b2b/organizations" -u "$SESAME_PROJECT_ID:$SESAME_SECRET" -H 'Content-Type: application/json' \
+  -d '{"organization_name":"Example Org","organization_slug":"example-org"}')
+echo "create organization: $out"
+ORGANIZATION_ID=$(echo "$out" | json "d['organization']['organization_id']") || fail "create organization"
+out=$(curl -s -X POST "$API/v1/b2b/organizations/$ORGANIZATION_ID/members" -u "$SESAME_PROJECT_ID:$SESAME_SECRET" -H 'Content-Type: application/json' \
+  -d "{\"email_address\":\"$B2B_EMAIL\"}")
+echo "create member: $out"
+[ "$(echo "$out" | json "d['member']['status']")" = active ] || fail "create member"
+# Step 1: update the organization's MFA policy.
+out=$(curl -s --request POST \
+--url $API/v1/b2b/organizations/$ORGANIZATION_ID \
+-u "$SESAME_PROJECT_ID:$SESAME_SECRET" \
+-H 'Content-Type: application/json' \
+-d '{
+"mfa_policy": "REQUIRED_FOR_ALL"
+}')
+echo "step 1 update organization: $out"
+[ "$(echo "$out" | json "d['organization']['mfa_policy']")" = REQUIRED_FOR_ALL ] || fail "step 1: mfa_policy"
+# Step 2: email magic link as the primary factor.
+out=$(curl -s --request POST \
+--url $API/v1/b2b/magic_links/email/login_or_signup \
+-u "$SESAME_PROJECT_ID:$SESAME_SECRET" \
+-H 'Content-Type: application/json' \
+-d "{
+\"organization_id\": \"$ORGANIZATION_ID\",
+\"email_address\": \"$B2B_EMAIL\"
+}")
+echo "step 2 login_or_signup: $out"
+MEMBER_ID=$(echo "$out" | json "d['member_id']") || fail "step 2: login_or_signup"
+msg=$(curl -s "$FAKE_SG/messages?to=$B2B_EMAIL&wait=10s")
+MAGIC_LINKS_TOKEN=$(echo "$msg" | json "d[-1]['token']") || fail "no magic link reached the fake SendGrid"
+echo "$msg" | json "d[-1]['text'] + d[-1].get('html', '')" | grep -q "stytch_token_type=multi_tenant_magic_links" || fail "step 2: link type"
+out=$(curl -s --request POST \
+--url $API/v1/b2b/magic_links/authenticate \
+-u "$SESAME_PROJECT_ID:$SESAME_SECRET" \
+-H 'Content-Type: application/json' \
+-d "{
+\"magic_links_token\": \"$MAGIC_LINKS_TOKEN\"
+}")
+echo "step 2 authenticate: $out"
+# Step 3: the primary factor response.
+[ "$(echo "$out" | json "(d['member_authenticated'], d['session_token'], d['session_jwt'], d['member_session'], d['mfa_required'] is not None, d['member_id'], d['organization_id'])")" \
+  = "(False, '', '', None, True, '$MEMBER_ID', '$ORGANIZATION_ID')" ] || fail "step 3: primary response"
+INTERMEDIATE_SESSION_TOKEN=$(echo "$out" | json "d['intermediate_session_token']")
+[ -n "$INTERMEDIATE_SESSION_TOKEN" ] || fail "step 3: no intermediate_session_token"
+# Step 4: send the SMS code.
+out=$(curl -s --request POST \
+--url $API/v1/b2b/otps/sms/send \
+-u "$SESAME_PROJECT_ID:$SESAME_SECRET" \
+-H 'Content-Type: application/json' \
+-d "{
+\"organization_id\": \"$ORGANIZATION_ID\",
+\"member_id\": \"$MEMBER_ID\",
+\"mfa_phone_number\": \"$B2B_PHONE\"
+}")
+echo "step 4 sms send: $out"
+[ "$(echo "$out" | json "d['member_id']")" = "$MEMBER_ID" ] || fail "step 4: sms send"
+SMS_OTP_CODE=$(curl -s "$FAKE_TW/messages?to=%2B14155550104&wait=10s" | json "d[-1]['code']")
+[ ${#SMS_OTP_CODE} = 6 ] || fail "step 4: no code reached the fake Twilio"
+# Step 5: authenticate the code as the second factor.
+out=$(curl -s --request POST \
+--url $API/v1/b2b/otps/sms/authenticate \
+-u "$SESAME_PROJECT_ID:$SESAME_SECRET" \
+-H 'Content-Type: application/json' \
+-d "{
+\"organization_id\": \"$ORGANIZATION_ID\",
+\"member_id\": \"$MEMBER_ID\",
+\"intermediate_session_token\": \"$INTERMEDIATE_SESSION_TOKEN\",
+\"code\": \"$SMS_OTP_CODE\"
+}")
+echo "step 5 sms authenticate: $out"
+# Step 6: a full member session with both factors.
+[ "$(echo "$out" | json "(d['member']['mfa_enrolled'], d['member']['mfa_phone_number_verified'], d['member']['mfa_phone_number'], d['member']['email_address'])")" \
+  = "(True, True, '$B2B_PHONE', '$B2B_EMAIL')" ] || fail "step 6: member"
+[ "$(echo "$out" | json "[(f['type'], f['delivery_method'], f.get('sequence_order')) for f in d['member_session']['authentication_factors']]")" \
+  = "[('magic_link', 'email', 'PRIMARY'), ('otp', 'sms', 'SECONDARY')]" ] || fail "step 6: authentication_factors"
+[ "$(echo "$out" | json "(d['member_session']['member_id'], d['member_session']['organization_id'])")" = "('$MEMBER_ID', '$ORGANIZATION_ID')" ] || fail "step 6: member_session"
+[ -n "$(echo "$out" | json "d['session_token']")" ] && [ -n "$(echo "$out" | json "d['session_jwt']")" ] || fail "step 6: no session"
+[ "$(echo "$out" | json "d['status_code']")" = 200 ] || fail "step 6: status_code"
+echo "seed 004: member authenticated with magic_link/email PRIMARY then otp/sms SECONDARY"
 
 if [ -f test/sdk/package.json ]; then
   echo "== Stytch Node SDK 14.2.0 suite"

@@ -137,8 +137,82 @@ async function loginSMS(extra = {}) {
   return { phone, sent, res };
 }
 
+// ---- B2B (stytch.B2BClient) ----
+
+function newB2BClient(secret = SECRET) {
+  return new stytch.B2BClient({ project_id: PROJECT_ID, secret, env: SESAME_URL });
+}
+
+const b2b = newB2BClient();
+
+// uniqueSlug returns a fresh organization slug (alnum and "-").
+function uniqueSlug(tag) {
+  return `sdk-${tag}-${crypto.randomUUID().slice(0, 12)}`;
+}
+
+// nextB2BLink waits for the next email to `to` beyond the first `seen` and
+// returns the magic link in it: the URL whose token query value is the one
+// the fake SendGrid recorded, and that token. B2B links look like
+// <redirect>?slug=<org slug>&stytch_token_type=multi_tenant_magic_links&token=<token>
+// (discovery links: stytch_token_type=discovery, no slug).
+async function nextB2BLink(to, seen = 0, tokenType = "multi_tenant_magic_links") {
+  const msg = await nextToken(to, seen);
+  const text = `${msg.text || ""} ${msg.html || ""}`;
+  const urls = (text.match(/[a-z][a-z0-9+.-]*:\/\/[^\s"'<>]+/gi) || []).map((u) => {
+    try { return new URL(u.replaceAll("&amp;", "&")); } catch { return null; }
+  });
+  const url = urls.find((u) => u && u.searchParams.get("token") === msg.token);
+  assert.ok(url, `no link with the token in the email to ${to}: ${text.slice(0, 300)}`);
+  assert.equal(url.searchParams.get("stytch_token_type"), tokenType, `link ${url}`);
+  return { token: url.searchParams.get("token"), url, msg };
+}
+
+// assertOrganization checks the Organization object shape (§C.2).
+function assertOrganization(o) {
+  assert.match(o.organization_id, /^organization-(test|live)-/);
+  for (const k of ["organization_name", "organization_slug", "organization_logo_url", "email_jit_provisioning", "email_invites",
+    "auth_methods", "mfa_policy", "mfa_methods", "sso_jit_provisioning", "oauth_tenant_jit_provisioning",
+    "first_party_connected_apps_allowed_type", "third_party_connected_apps_allowed_type"]) {
+    assert.equal(typeof o[k], "string", `organization.${k} = ${JSON.stringify(o[k])}`);
+  }
+  for (const k of ["sso_jit_provisioning_allowed_connections", "sso_active_connections", "email_allowed_domains",
+    "allowed_auth_methods", "rbac_email_implicit_role_assignments", "allowed_mfa_methods", "claimed_email_domains",
+    "allowed_first_party_connected_apps", "allowed_third_party_connected_apps", "custom_roles"]) {
+    assert.ok(Array.isArray(o[k]), `organization.${k} is not an array: ${JSON.stringify(o[k])}`);
+  }
+}
+
+// assertMember checks the Member object shape (§C.3); roles always hold stytch_member.
+function assertMember(m) {
+  assert.match(m.member_id, /^member-(test|live)-/);
+  assert.match(m.organization_id, /^organization-(test|live)-/);
+  for (const k of ["email_address", "status", "name", "member_password_id", "totp_registration_id", "mfa_phone_number", "default_mfa_method"]) {
+    assert.equal(typeof m[k], "string", `member.${k} = ${JSON.stringify(m[k])}`);
+  }
+  for (const k of ["is_breakglass", "email_address_verified", "mfa_phone_number_verified", "is_admin", "is_locked", "mfa_enrolled"]) {
+    assert.equal(typeof m[k], "boolean", `member.${k} = ${JSON.stringify(m[k])}`);
+  }
+  for (const k of ["sso_registrations", "oauth_registrations", "retired_email_addresses", "roles"]) {
+    assert.ok(Array.isArray(m[k]), `member.${k} is not an array: ${JSON.stringify(m[k])}`);
+  }
+  assert.ok(m.roles.some((r) => r.role_id === "stytch_member"), `roles: ${JSON.stringify(m.roles)}`);
+  assert.ok(["active", "pending", "invited", "deleted"].includes(m.status), m.status);
+}
+
+// assertMemberSession checks the MemberSession object shape (§C.4).
+function assertMemberSession(s) {
+  assert.match(s.member_session_id, /^member-session-(test|live)-/);
+  assert.match(s.member_id, /^member-(test|live)-/);
+  assert.match(s.organization_id, /^organization-(test|live)-/);
+  assert.ok(Array.isArray(s.authentication_factors));
+  assert.ok(Array.isArray(s.roles) && s.roles.includes("stytch_member"), `roles: ${JSON.stringify(s.roles)}`);
+  for (const k of ["started_at", "last_accessed_at", "expires_at"]) assertRFC3339(s[k], k);
+  assert.equal(typeof s.organization_slug, "string");
+}
+
 module.exports = {
   stytch, client, newClient, PROJECT_ID, SECRET, SESAME_URL, IS_TEST_PROJECT,
   uniquePhone, uniqueEmail, messagesTo, nextMessage, nextCode, nextToken, count,
   expectStytchError, assertRFC3339, assertUser, assertSession, loginSMS, sleep,
+  b2b, newB2BClient, uniqueSlug, nextB2BLink, assertOrganization, assertMember, assertMemberSession,
 };
