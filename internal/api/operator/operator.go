@@ -30,11 +30,17 @@ func NewHandler(svc *auth.Service, opts Options) http.Handler {
 		log = slog.New(slog.DiscardHandler)
 	}
 	h := &handler{svc: svc, log: log}
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /v1/messages", h.list)
-	mux.HandleFunc("GET /v1/messages/{message_id}", h.get)
-	mux.HandleFunc("POST /v1/messages/{message_id}/replay", h.replay)
-	return mux
+	rt := httpx.NewRouter()
+	rt.HandleFunc("GET /v1/messages", h.list)
+	rt.HandleFunc("GET /v1/messages/{message_id}", h.get)
+	rt.HandleFunc("POST /v1/messages/{message_id}/replay", h.replay)
+	return rt.Handler(func(w http.ResponseWriter, r *http.Request, status int) {
+		typ := "not_found"
+		if status == http.StatusMethodNotAllowed {
+			typ = "method_not_allowed"
+		}
+		httpx.WriteJSON(w, status, map[string]any{"status_code": status, "error_type": typ, "error_message": http.StatusText(status) + "."})
+	})
 }
 
 type handler struct {

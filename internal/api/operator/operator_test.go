@@ -98,3 +98,36 @@ func TestOperatorMessages_SeeAndReplayFailures(t *testing.T) {
 		t.Fatalf("events after replay = %d", len(env.Events()))
 	}
 }
+
+func TestOperatorUnknownRoutesAnswerJSON(t *testing.T) {
+	env := authtest.New(t)
+	h := operator.NewHandler(env.Service, operator.Options{})
+	tests := []struct {
+		name      string
+		method    string
+		path      string
+		wantCode  int
+		wantType  string
+		wantAllow string
+	}{
+		{"UnknownSubpathNotFound", http.MethodGet, "/v1/messages/m1/nope", 404, "not_found", ""},
+		{"DeleteMessagesNotAllowed", http.MethodDelete, "/v1/messages", 405, "method_not_allowed", "GET"},
+		{"GetReplayNotAllowed", http.MethodGet, "/v1/messages/m1/replay", 405, "method_not_allowed", "POST"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, httptest.NewRequest(tc.method, tc.path, nil))
+			if w.Code != tc.wantCode {
+				t.Fatalf("code %d, want %d", w.Code, tc.wantCode)
+			}
+			var body map[string]any
+			if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil || body["error_type"] != tc.wantType {
+				t.Fatalf("body %s (err %v), want JSON with error_type %q", w.Body, err, tc.wantType)
+			}
+			if got := w.Header().Get("Allow"); got != tc.wantAllow {
+				t.Fatalf("Allow %q, want %q", got, tc.wantAllow)
+			}
+		})
+	}
+}

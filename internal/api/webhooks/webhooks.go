@@ -14,7 +14,11 @@
 //     sg_message_id, whose part before the first '.' is the X-Message-Id
 //     Sesame stored as the provider id.
 //
-// A request without a valid signature gets 403 and changes nothing. A
+// A request without a valid signature gets 403 and changes nothing; so
+// does a SendGrid batch whose signed timestamp is more than MaxEventAge
+// (5 minutes) from now, and an event whose sg_event_id was already applied
+// within that window is skipped (per process). Unknown paths and methods
+// answer 404/405 in JSON. A
 // report for a message Sesame does not know (another application on the
 // same account, a message pruned after 30 days) is acknowledged with 200,
 // since a retry cannot help, and counted in sesame_delivery_status_total
@@ -35,11 +39,15 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/sendgrid/sendgrid-go/helpers/eventwebhook"
 	"github.com/twilio/twilio-go/client"
 
+	"github.com/sesame-auth/sesame/internal/api/httpx"
 	"github.com/sesame-auth/sesame/internal/auth"
 )
 
@@ -68,10 +76,23 @@ type Options struct {
 	// POST /v1/webhooks/sendgrid (404). An invalid key makes the route
 	// answer 500; check it first with ParseVerificationKey.
 	SendGridVerificationKey string
+	// MaxEventAge is how far the signed timestamp of a SendGrid batch may
+	// be from now, either way. An older batch is refused with 403, so a
+	// captured batch cannot be replayed later. Default 5 minutes
+	// (DefaultMaxEventAge).
+	MaxEventAge time.Duration
+	// Now returns the current time. Default time.Now.
+	Now func() time.Time
 	// Logger receives storage errors and a debug line per ignored report.
 	// Default: discard.
 	Logger *slog.Logger
 }
+
+// DefaultMaxEventAge is the default of Options.MaxEventAge.
+const DefaultMaxEventAge = 5 * time.Minute
+
+// maxSeenEvents bounds the memory of applied SendGrid event ids.
+const maxSeenEvents = 100_000
 
 // ParseVerificationKey parses a SendGrid Event Webhook verification key
 // (base64 DER PKIX ECDSA public key). Unlike eventwebhook's converter, it
@@ -98,8 +119,15 @@ func NewHandler(svc *auth.Service, opts Options) http.Handler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	h := &handler{svc: svc, log: log, publicURL: strings.TrimRight(opts.PublicURL, "/")}
-	mux := http.NewServeMux()
+	if opts.MaxEventAge <= 0 {
+		opts.MaxEventAge = DefaultMaxEventAge
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	h := &handler{svc: svc, log: log, publicURL: strings.TrimRight(opts.PublicURL, "/"),
+		maxAge: opts.MaxEventAge, now: opts.Now, seen: map[string]time.Time{}}
+	mux := httpx.NewRouter()
 	if opts.TwilioAuthToken != "" {
 		h.twilioValidator = client.NewRequestValidator(opts.TwilioAuthToken)
 		mux.HandleFunc("POST /v1/webhooks/twilio", h.twilio)
@@ -112,7 +140,7 @@ func NewHandler(svc *auth.Service, opts Options) http.Handler {
 		h.sendgridKey = k
 		mux.HandleFunc("POST /v1/webhooks/sendgrid", h.sendgrid)
 	}
-	return mux
+	return mux.Handler(func(w http.ResponseWriter, _ *http.Request, status int) { writeStatus(w, status) })
 }
 
 type handler struct {
@@ -121,12 +149,61 @@ type handler struct {
 	publicURL       string
 	twilioValidator client.RequestValidator
 	sendgridKey     *ecdsa.PublicKey
+	maxAge          time.Duration
+	now             func() time.Time
+
+	mu   sync.Mutex
+	seen map[string]time.Time // sg_event_id → when applied (within maxAge)
 }
 
+// fresh reports whether a signed unix timestamp is within maxAge of now.
+func (h *handler) fresh(ts string) bool {
+	sec, err := strconv.ParseInt(ts, 10, 64)
+	if err != nil {
+		return false
+	}
+	d := h.now().Sub(time.Unix(sec, 0))
+	return d <= h.maxAge && d >= -h.maxAge
+}
+
+// seenEvent reports whether an event id was applied within the replay
+// window. Older ids are forgotten: a batch that old is refused anyway.
+func (h *handler) seenEvent(id string) bool {
+	if id == "" {
+		return false
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	at, ok := h.seen[id]
+	return ok && h.now().Sub(at) <= 2*h.maxAge
+}
+
+// markEvent remembers an applied event id.
+func (h *handler) markEvent(id string) {
+	if id == "" {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	now := h.now()
+	if len(h.seen) >= maxSeenEvents {
+		for k, at := range h.seen {
+			if now.Sub(at) > 2*h.maxAge {
+				delete(h.seen, k)
+			}
+		}
+		if len(h.seen) >= maxSeenEvents {
+			clear(h.seen)
+		}
+	}
+	h.seen[id] = now
+}
+
+// writeStatus answers with a small JSON body naming the status. Providers
+// only look at the status; people and scanners get JSON like every other
+// route.
 func writeStatus(w http.ResponseWriter, status int) {
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.WriteHeader(status)
-	_, _ = io.WriteString(w, http.StatusText(status)+"\n")
+	httpx.WriteJSON(w, status, map[string]any{"status_code": status, "status": http.StatusText(status)})
 }
 
 // bodyError answers a body that could not be read: 413 beyond the limit,
@@ -229,9 +306,10 @@ func (h *handler) twilio(w http.ResponseWriter, r *http.Request) {
 
 // sendgridReport is one event that carries a final outcome.
 type sendgridReport struct {
-	id     string // Sesame's message id or SendGrid's X-Message-Id
-	status auth.MessageStatus
-	reason string
+	eventID string // sg_event_id, unique per event; "" if absent
+	id      string // Sesame's message id or SendGrid's X-Message-Id
+	status  auth.MessageStatus
+	reason  string
 }
 
 // sendgridReports parses an Event Webhook batch and keeps the events that
@@ -276,6 +354,10 @@ func sendgridReports(body []byte) ([]sendgridReport, error) {
 		} else {
 			rep.id, _, _ = strings.Cut(str(ev, "sg_message_id"), ".")
 		}
+		rep.eventID = str(ev, "sg_event_id")
+		if len(rep.eventID) > 128 {
+			rep.eventID = ""
+		}
 		if rep.id != "" {
 			out = append(out, rep)
 		}
@@ -303,6 +385,11 @@ func (h *handler) sendgrid(w http.ResponseWriter, r *http.Request) {
 		writeStatus(w, http.StatusForbidden)
 		return
 	}
+	if !h.fresh(ts) {
+		// Signed, but long ago (or far ahead): a captured batch replayed.
+		writeStatus(w, http.StatusForbidden)
+		return
+	}
 	reports, err := sendgridReports(body)
 	if err != nil {
 		writeStatus(w, http.StatusBadRequest)
@@ -310,9 +397,14 @@ func (h *handler) sendgrid(w http.ResponseWriter, r *http.Request) {
 	}
 	failed := false
 	for _, rep := range reports {
+		if h.seenEvent(rep.eventID) {
+			continue // a repeated event: applied already, not counted twice
+		}
 		if !h.record(r, "sendgrid", rep.id, rep.status, rep.reason) {
 			failed = true
+			continue
 		}
+		h.markEvent(rep.eventID)
 	}
 	if failed {
 		// SendGrid retries the whole batch; reports already applied are

@@ -385,7 +385,7 @@ func TestSendGridEventWebhookSignature(t *testing.T) {
 
 func TestSendGridNotJSONBadRequest(t *testing.T) {
 	e := newEnv(t)
-	ts := "1700000000"
+	ts := strconv.FormatInt(time.Now().Unix(), 10)
 	for _, body := range []string{`{"event":"delivered"}`, `not json`, ``} {
 		w := e.serve(sendgridRequest([]byte(body), sendgridSignature(t, e.sgKey, ts, []byte(body)), ts))
 		if w.Code != 400 {
@@ -420,6 +420,86 @@ func TestRoutes(t *testing.T) {
 			webhooks.NewHandler(e.svc, tc.opts).ServeHTTP(w, tc.req)
 			if w.Code != tc.wantCode {
 				t.Fatalf("code %d, want %d", w.Code, tc.wantCode)
+			}
+		})
+	}
+}
+
+func TestSendGridReplayRefused(t *testing.T) {
+	e := newEnv(t)
+	now := time.Now()
+	tests := []struct {
+		name      string
+		ts        time.Time
+		wantCode  int
+		delivered bool
+	}{
+		{"FreshBatchRecorded", now, 200, true},
+		{"SlightlyOldBatchRecorded", now.Add(-4 * time.Minute), 200, true},
+		{"TenMinutesOldForbidden", now.Add(-10 * time.Minute), 403, false},
+		{"DayOldForbidden", now.Add(-24 * time.Hour), 403, false},
+		{"FarFutureForbidden", now.Add(10 * time.Minute), 403, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			pid := strings.ReplaceAll(auth.NewUUID(), "-", "")[:22]
+			id := e.sentMessage(t, auth.ChannelEmail, pid)
+			body, _ := json.Marshal([]map[string]any{{"event": "delivered", "sg_message_id": pid + ".filter0001"}})
+			ts := strconv.FormatInt(tc.ts.Unix(), 10)
+			w := e.serve(sendgridRequest(body, sendgridSignature(t, e.sgKey, ts, body), ts))
+			if w.Code != tc.wantCode {
+				t.Fatalf("code %d, want %d", w.Code, tc.wantCode)
+			}
+			if got := e.message(t, id).Status == auth.MessageDelivered; got != tc.delivered {
+				t.Fatalf("delivered = %v, want %v", got, tc.delivered)
+			}
+		})
+	}
+}
+
+func TestSendGridRepeatedEventCountedOnce(t *testing.T) {
+	e := newEnv(t)
+	pid := strings.ReplaceAll(auth.NewUUID(), "-", "")[:22]
+	e.sentMessage(t, auth.ChannelEmail, pid)
+	ev := map[string]any{"event": "delivered", "sg_message_id": pid + ".filter0001", "sg_event_id": "evt-" + pid}
+	for i := range 3 {
+		// The same event in a new, freshly signed batch each time.
+		body, _ := json.Marshal([]any{ev})
+		ts := strconv.FormatInt(time.Now().Unix(), 10)
+		if w := e.serve(sendgridRequest(body, sendgridSignature(t, e.sgKey, ts, body), ts)); w.Code != 200 {
+			t.Fatalf("batch %d: code %d", i, w.Code)
+		}
+	}
+	if n := e.metrics.get("sendgrid delivered"); n != 1 {
+		t.Fatalf("sendgrid delivered counted %d times, want 1", n)
+	}
+}
+
+func TestUnknownRoutesAnswerJSON(t *testing.T) {
+	e := newEnv(t)
+	tests := []struct {
+		name     string
+		method   string
+		path     string
+		wantCode int
+	}{
+		{"UnknownPathNotFound", http.MethodPost, "/v1/webhooks/nope", 404},
+		{"DeepUnknownPathNotFound", http.MethodGet, "/v1/webhooks/twilio/x", 404},
+		{"SendGridGetNotAllowed", http.MethodGet, "/v1/webhooks/sendgrid", 405},
+		{"TwilioDeleteNotAllowed", http.MethodDelete, twilioPath, 405},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			w := e.serve(httptest.NewRequest(tc.method, tc.path, nil))
+			if w.Code != tc.wantCode {
+				t.Fatalf("code %d, want %d", w.Code, tc.wantCode)
+			}
+			if ct := w.Header().Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+				t.Fatalf("Content-Type %q, want JSON", ct)
+			}
+			var body map[string]any
+			if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil || body["status_code"] != float64(tc.wantCode) {
+				t.Fatalf("body %s (err %v), want JSON with status_code %d", w.Body, err, tc.wantCode)
 			}
 		})
 	}
