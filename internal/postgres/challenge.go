@@ -25,10 +25,11 @@ func (p *params) add(v any) string {
 }
 
 // insertMessage fills the store-owned fields of a new outbox message and
-// returns its INSERT, with challengeRef/userRef naming the parameters that
-// already hold the challenge (or link) id and the user id.
+// returns its INSERT, with challengeRef/userRef/memberRef naming the
+// parameters that already hold the challenge (or link) id, the user id and
+// the member id (either may be NULL).
 func insertMessage(p *params, m *auth.Message, payload []byte, kind auth.EventKind, ch auth.Channel,
-	projectID, challengeRef, userRef string, challengeID string, expires, now time.Time) string {
+	projectID, challengeRef, userRef, memberRef string, challengeID string, expires, now time.Time) string {
 	m.ProjectID = projectID
 	m.ChallengeID = challengeID
 	m.Status = auth.MessageQueued
@@ -46,9 +47,9 @@ func insertMessage(p *params, m *auth.Message, payload []byte, kind auth.EventKi
 	}
 	m.UpdatedAt = m.CreatedAt
 	m.Attempts, m.ProviderID, m.LastError, m.SentAt = 0, "", "", nil
-	return `INSERT INTO messages (id, project_id, user_id, kind, channel, recipient, status, challenge_id, payload,
+	return `INSERT INTO messages (id, project_id, user_id, member_id, kind, channel, recipient, status, challenge_id, payload,
 			publish_gen, expires_at, created_at, updated_at)
-		VALUES (` + p.add(m.ID) + `, ` + p.add(projectID) + `, ` + userRef + `, ` + p.add(string(m.Kind)) + `, ` +
+		VALUES (` + p.add(m.ID) + `, ` + p.add(projectID) + `, ` + userRef + `, ` + memberRef + `, ` + p.add(string(m.Kind)) + `, ` +
 		p.add(string(m.Channel)) + `, ` + p.add(m.Recipient) + `, 'queued', ` + challengeRef + `, ` + p.add(payload) +
 		`, 0, ` + p.add(m.ExpiresAt) + `, ` + p.add(m.CreatedAt) + `, ` + p.add(m.CreatedAt) + `)`
 }
@@ -58,27 +59,39 @@ func insertMessage(p *params, m *auth.Message, payload []byte, kind auth.EventKi
 // in one statement. A zero c.CreatedAt is set to now. The store sets m's
 // ProjectID, ChallengeID (c.ID), Status, and, where zero, Kind (otp),
 // Channel, ExpiresAt (c's) and CreatedAt. EUserNotFound if the user is gone.
+//
+// A member's code (c.MemberID set) is stored with user_id NULL and its
+// member_id, and so is its message; EMemberNotFound if the member is gone.
 func (db *DB) CreateChallenge(ctx context.Context, c *auth.Challenge, m *auth.Message, payload []byte) error {
 	now := db.clock()
 	if c.CreatedAt.IsZero() {
 		c.CreatedAt = now
 	}
 	c.Attempts, c.ConsumedAt = 0, nil
+	// A user's code keeps user_id "" (not NULL) when unset, so that it
+	// still fails on the users foreign key (EUserNotFound).
+	var userID, memberID any = c.UserID, nil
+	if c.MemberID != "" {
+		userID, memberID = nil, c.MemberID
+	}
 	var p params
-	sql := `INSERT INTO challenges (id, project_id, user_id, method_id, channel, code_hmac, attempts, expires_at, created_at)
-		VALUES (` + p.add(c.ID) + `, ` + p.add(c.ProjectID) + `, ` + p.add(c.UserID) + `, ` + p.add(c.MethodID) + `, ` +
-		p.add(string(c.Channel)) + `, ` + p.add(c.CodeHMAC) + `, 0, ` + p.add(c.ExpiresAt) + `, ` + p.add(c.CreatedAt) + `)`
+	sql := `INSERT INTO challenges (id, project_id, user_id, member_id, method_id, channel, code_hmac, attempts, expires_at, created_at)
+		VALUES (` + p.add(c.ID) + `, ` + p.add(c.ProjectID) + `, ` + p.add(userID) + `::text, ` + p.add(memberID) + `::text, ` +
+		p.add(c.MethodID) + `, ` + p.add(string(c.Channel)) + `, ` + p.add(c.CodeHMAC) + `, 0, ` + p.add(c.ExpiresAt) + `, ` +
+		p.add(c.CreatedAt) + `)`
 	if m != nil {
 		sql = `WITH c AS (` + sql + `) ` +
-			insertMessage(&p, m, payload, auth.KindOTP, c.Channel, c.ProjectID, "$1", "$3", c.ID, c.ExpiresAt, c.CreatedAt)
+			insertMessage(&p, m, payload, auth.KindOTP, c.Channel, c.ProjectID, "$1", "$3", "$4", c.ID, c.ExpiresAt, c.CreatedAt)
 	}
 	if _, err := db.pool.Exec(ctx, sql, p...); err != nil {
-		return mapErr(err)
+		return mapB2BErr(err)
 	}
 	return nil
 }
 
-const challengeColumns = `id, project_id, user_id, method_id, channel, code_hmac, attempts, expires_at, consumed_at, created_at`
+// challengeColumns reads user_id and member_id as "" when NULL.
+const challengeColumns = `id, project_id, COALESCE(user_id, ''), COALESCE(member_id, ''), method_id, channel, code_hmac,
+	attempts, expires_at, consumed_at, created_at`
 
 // AttemptChallenge counts one attempt on the method's newest challenge
 // (created_at desc, id desc) if it is live: unconsumed, unexpired and with
@@ -95,7 +108,7 @@ func (db *DB) AttemptChallenge(ctx context.Context, projectID, methodID string, 
 		) AND consumed_at IS NULL AND expires_at > $3 AND attempts < $4
 		RETURNING `+challengeColumns,
 		projectID, methodID, db.clock(), maxAttempts).Scan(
-		&c.ID, &c.ProjectID, &c.UserID, &c.MethodID, &c.Channel, &c.CodeHMAC, &c.Attempts, &c.ExpiresAt, &c.ConsumedAt, &c.CreatedAt)
+		&c.ID, &c.ProjectID, &c.UserID, &c.MemberID, &c.MethodID, &c.Channel, &c.CodeHMAC, &c.Attempts, &c.ExpiresAt, &c.ConsumedAt, &c.CreatedAt)
 	if err == nil {
 		return &c, nil
 	}
@@ -116,13 +129,13 @@ func (db *DB) AttemptChallenge(ctx context.Context, projectID, methodID string, 
 // ConsumeChallenge, in one statement, marks the challenge consumed if it is
 // still unconsumed, marks its method (email or phone, by method_id)
 // verified and activates its user. EOTPExpired if it was already consumed
-// (or does not exist).
+// (or does not exist, or is a member's code: see ConsumeMemberChallenge).
 func (db *DB) ConsumeChallenge(ctx context.Context, projectID, challengeID string) error {
 	var ok bool
 	err := db.pool.QueryRow(ctx, `
 		WITH c AS (
 			UPDATE challenges SET consumed_at = $3
-			WHERE project_id = $1 AND id = $2 AND consumed_at IS NULL
+			WHERE project_id = $1 AND id = $2 AND consumed_at IS NULL AND user_id IS NOT NULL
 			RETURNING user_id, method_id
 		), e AS (
 			UPDATE emails SET verified = true, updated_at = $3

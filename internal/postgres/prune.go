@@ -48,6 +48,8 @@ const (
 //     old, superseded challenge never becomes the newest again);
 //   - deletes magic links expired more than PruneGrace ago;
 //   - deletes sessions expired or revoked more than PruneGrace ago;
+//   - deletes intermediate sessions expired or consumed more than
+//     PruneGrace ago;
 //   - deletes rate-limit windows that started more than RateLimitRetention ago;
 //   - drops the payload of every message whose expires_at has passed (a
 //     message still queued then becomes skipped, "expired");
@@ -65,6 +67,7 @@ func (db *DB) Prune(ctx context.Context, now time.Time) (int64, error) {
 		)`, grace)
 	b.Queue(`DELETE FROM magic_links WHERE expires_at < $1`, grace)
 	b.Queue(`DELETE FROM sessions WHERE expires_at < $1 OR revoked_at < $1`, grace)
+	b.Queue(`DELETE FROM intermediate_sessions WHERE expires_at < $1 OR consumed_at < $1`, grace)
 	b.Queue(`DELETE FROM rate_limits WHERE window_start < $1`, now.Add(-RateLimitRetention))
 	b.Queue(`UPDATE messages SET payload = NULL,
 			status = CASE WHEN status = 'queued' THEN 'skipped' ELSE status END,

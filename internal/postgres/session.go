@@ -14,13 +14,15 @@ var errSessionNotFound = &auth.Error{Code: auth.ESessionNotFound, Field: "sessio
 
 // A session is live while revoked_at is null and expires_at is after now.
 
-const sessionColumns = `id, project_id, user_id, token_hash, started_at, last_accessed_at, expires_at,
-	attributes, factors, custom_claims, revoked_at, token_enc`
+// A member session has user_id NULL and member_id, organization_id set;
+// a user session the reverse. Both read as "" when NULL.
+const sessionColumns = `id, project_id, COALESCE(user_id, ''), COALESCE(member_id, ''), COALESCE(organization_id, ''),
+	token_hash, started_at, last_accessed_at, expires_at, attributes, factors, custom_claims, revoked_at, token_enc`
 
 func scanSession(row pgx.Row) (*auth.Session, []byte, error) {
 	var s auth.Session
 	var attrs, factors, claims, tokenEnc []byte
-	if err := row.Scan(&s.ID, &s.ProjectID, &s.UserID, &s.TokenHash, &s.StartedAt, &s.LastAccessedAt, &s.ExpiresAt,
+	if err := row.Scan(&s.ID, &s.ProjectID, &s.UserID, &s.MemberID, &s.OrganizationID, &s.TokenHash, &s.StartedAt, &s.LastAccessedAt, &s.ExpiresAt,
 		&attrs, &factors, &claims, &s.RevokedAt, &tokenEnc); err != nil {
 		return nil, nil, err
 	}
@@ -64,7 +66,8 @@ func sessionJSON(s *auth.Session) (attrs, factors, claims string, err error) {
 }
 
 // CreateSession inserts s with its token hash and encrypted token. Zero
-// StartedAt and LastAccessedAt are set to now.
+// StartedAt and LastAccessedAt are set to now. A member session (MemberID
+// set) is stored with user_id NULL and its MemberID and OrganizationID.
 func (db *DB) CreateSession(ctx context.Context, s *auth.Session, tokenEnc []byte) error {
 	now := db.clock()
 	if s.StartedAt.IsZero() {
@@ -80,14 +83,20 @@ func (db *DB) CreateSession(ctx context.Context, s *auth.Session, tokenEnc []byt
 	if err != nil {
 		return internal(err)
 	}
+	// A user session keeps user_id "" (not NULL) when unset, so that it
+	// still fails on the users foreign key (EUserNotFound).
+	var userID, memberID, orgID any = s.UserID, nil, nil
+	if s.MemberID != "" {
+		userID, memberID, orgID = nil, s.MemberID, s.OrganizationID
+	}
 	_, err = db.pool.Exec(ctx, `
-		INSERT INTO sessions (id, project_id, user_id, token_hash, token_enc, started_at, last_accessed_at, expires_at,
-			attributes, factors, custom_claims, revoked_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10::jsonb, $11::jsonb, $12)`,
-		s.ID, s.ProjectID, s.UserID, s.TokenHash, tokenEnc, s.StartedAt, s.LastAccessedAt, s.ExpiresAt,
+		INSERT INTO sessions (id, project_id, user_id, member_id, organization_id, token_hash, token_enc, started_at,
+			last_accessed_at, expires_at, attributes, factors, custom_claims, revoked_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12::jsonb, $13::jsonb, $14)`,
+		s.ID, s.ProjectID, userID, memberID, orgID, s.TokenHash, tokenEnc, s.StartedAt, s.LastAccessedAt, s.ExpiresAt,
 		attrs, factors, claims, s.RevokedAt)
 	if err != nil {
-		return mapErr(err)
+		return mapB2BErr(err)
 	}
 	return nil
 }
@@ -145,9 +154,13 @@ func (db *DB) UpdateSession(ctx context.Context, s *auth.Session) error {
 // ListSessions returns the user's live sessions, newest first, and their
 // encrypted tokens in the same order.
 func (db *DB) ListSessions(ctx context.Context, projectID, userID string) ([]*auth.Session, [][]byte, error) {
-	rows, err := db.pool.Query(ctx, `SELECT `+sessionColumns+` FROM sessions
+	return db.listSessions(ctx, `SELECT `+sessionColumns+` FROM sessions
 		WHERE project_id = $1 AND user_id = $2 AND revoked_at IS NULL AND expires_at > $3
 		ORDER BY started_at DESC, id DESC`, projectID, userID, db.clock())
+}
+
+func (db *DB) listSessions(ctx context.Context, sql string, args ...any) ([]*auth.Session, [][]byte, error) {
+	rows, err := db.pool.Query(ctx, sql, args...)
 	if err != nil {
 		return nil, nil, internal(err)
 	}

@@ -1,0 +1,409 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/sesame-auth/sesame/internal/auth"
+)
+
+var errOrganizationNotFound = &auth.Error{Code: auth.EOrganizationNotFound, Field: "organization_id", Message: "Organization not found."}
+
+// orgSettings are the organization settings stored (in the settings jsonb
+// column) and returned without effect in Sesame.
+type orgSettings struct {
+	SSOJITProvisioning                   string                `json:"sso_jit_provisioning"`
+	SSOJITProvisioningAllowedConnections []string              `json:"sso_jit_provisioning_allowed_connections"`
+	SSODefaultConnectionID               string                `json:"sso_default_connection_id"`
+	RBACEmailImplicitRoleAssignments     []auth.RoleAssignment `json:"rbac_email_implicit_role_assignments"`
+	OAuthTenantJITProvisioning           string                `json:"oauth_tenant_jit_provisioning"`
+	AllowedOAuthTenants                  json.RawMessage       `json:"allowed_oauth_tenants"`
+	FirstPartyConnectedAppsAllowedType   string                `json:"first_party_connected_apps_allowed_type"`
+	AllowedFirstPartyConnectedApps       []string              `json:"allowed_first_party_connected_apps"`
+	ThirdPartyConnectedAppsAllowedType   string                `json:"third_party_connected_apps_allowed_type"`
+	AllowedThirdPartyConnectedApps       []string              `json:"allowed_third_party_connected_apps"`
+}
+
+// orgColumns lists the columns scanOrg reads, for a table aliased o.
+const orgColumns = `o.id, o.project_id, o.name, o.slug, o.logo_url, o.external_id, o.trusted_metadata,
+	o.email_allowed_domains, o.email_jit_provisioning, o.email_invites, o.auth_methods, o.allowed_auth_methods,
+	o.mfa_policy, o.mfa_methods, o.allowed_mfa_methods, o.claimed_email_domains, o.settings, o.created_at, o.updated_at`
+
+// orgTargets returns the scan targets of orgColumns for o, and a function
+// that finishes o after the scan.
+func orgTargets(o *auth.Organization) ([]any, func() error) {
+	var trusted, settings []byte
+	targets := []any{&o.ID, &o.ProjectID, &o.Name, &o.Slug, &o.LogoURL, &o.ExternalID, &trusted,
+		&o.EmailAllowedDomains, &o.EmailJITProvisioning, &o.EmailInvites, &o.AuthMethods, &o.AllowedAuthMethods,
+		&o.MFAPolicy, &o.MFAMethods, &o.AllowedMFAMethods, &o.ClaimedEmailDomains, &settings, &o.CreatedAt, &o.UpdatedAt}
+	return targets, func() error {
+		o.TrustedMetadata = rawObject(trusted)
+		var s orgSettings
+		if len(settings) > 0 {
+			if err := json.Unmarshal(settings, &s); err != nil {
+				return err
+			}
+		}
+		o.SSOJITProvisioning = s.SSOJITProvisioning
+		o.SSOJITProvisioningAllowedConnections = s.SSOJITProvisioningAllowedConnections
+		o.SSODefaultConnectionID = s.SSODefaultConnectionID
+		o.RBACEmailImplicitRoleAssignments = s.RBACEmailImplicitRoleAssignments
+		o.OAuthTenantJITProvisioning = s.OAuthTenantJITProvisioning
+		o.AllowedOAuthTenants = s.AllowedOAuthTenants
+		o.FirstPartyConnectedAppsAllowedType = s.FirstPartyConnectedAppsAllowedType
+		o.AllowedFirstPartyConnectedApps = s.AllowedFirstPartyConnectedApps
+		o.ThirdPartyConnectedAppsAllowedType = s.ThirdPartyConnectedAppsAllowedType
+		o.AllowedThirdPartyConnectedApps = s.AllowedThirdPartyConnectedApps
+		normalizeOrg(o)
+		return nil
+	}
+}
+
+func scanOrg(row pgx.Row) (*auth.Organization, error) {
+	var o auth.Organization
+	targets, finish := orgTargets(&o)
+	if err := row.Scan(targets...); err != nil {
+		return nil, err
+	}
+	if err := finish(); err != nil {
+		return nil, err
+	}
+	return &o, nil
+}
+
+// normalizeOrg gives every unset setting of o its documented default and
+// every nil list or object its empty value.
+func normalizeOrg(o *auth.Organization) {
+	def := func(s *string, v string) {
+		if *s == "" {
+			*s = v
+		}
+	}
+	def(&o.EmailJITProvisioning, auth.NotAllowed)
+	def(&o.EmailInvites, auth.AllAllowed)
+	def(&o.AuthMethods, auth.AllAllowed)
+	def(&o.MFAPolicy, auth.MFAOptional)
+	def(&o.MFAMethods, auth.AllAllowed)
+	def(&o.SSOJITProvisioning, auth.AllAllowed)
+	def(&o.OAuthTenantJITProvisioning, auth.NotAllowed)
+	def(&o.FirstPartyConnectedAppsAllowedType, auth.AllAllowed)
+	def(&o.ThirdPartyConnectedAppsAllowedType, auth.AllAllowed)
+	for _, l := range []*[]string{&o.EmailAllowedDomains, &o.AllowedAuthMethods, &o.AllowedMFAMethods,
+		&o.SSOJITProvisioningAllowedConnections, &o.ClaimedEmailDomains, &o.AllowedFirstPartyConnectedApps,
+		&o.AllowedThirdPartyConnectedApps} {
+		if *l == nil {
+			*l = []string{}
+		}
+	}
+	if o.RBACEmailImplicitRoleAssignments == nil {
+		o.RBACEmailImplicitRoleAssignments = []auth.RoleAssignment{}
+	}
+	o.TrustedMetadata = rawObject(o.TrustedMetadata)
+	o.AllowedOAuthTenants = rawObject(o.AllowedOAuthTenants)
+}
+
+// orgArgs returns the values of the stored columns of o, in the order
+// id, project_id, name, slug, logo_url, external_id, trusted_metadata,
+// email_allowed_domains, email_jit_provisioning, email_invites,
+// auth_methods, allowed_auth_methods, mfa_policy, mfa_methods,
+// allowed_mfa_methods, claimed_email_domains, settings.
+func orgArgs(o *auth.Organization) ([]any, error) {
+	settings, err := json.Marshal(orgSettings{
+		SSOJITProvisioning:                   o.SSOJITProvisioning,
+		SSOJITProvisioningAllowedConnections: o.SSOJITProvisioningAllowedConnections,
+		SSODefaultConnectionID:               o.SSODefaultConnectionID,
+		RBACEmailImplicitRoleAssignments:     o.RBACEmailImplicitRoleAssignments,
+		OAuthTenantJITProvisioning:           o.OAuthTenantJITProvisioning,
+		AllowedOAuthTenants:                  o.AllowedOAuthTenants,
+		FirstPartyConnectedAppsAllowedType:   o.FirstPartyConnectedAppsAllowedType,
+		AllowedFirstPartyConnectedApps:       o.AllowedFirstPartyConnectedApps,
+		ThirdPartyConnectedAppsAllowedType:   o.ThirdPartyConnectedAppsAllowedType,
+		AllowedThirdPartyConnectedApps:       o.AllowedThirdPartyConnectedApps,
+	})
+	if err != nil {
+		return nil, auth.Invalid("allowed_oauth_tenants", "allowed_oauth_tenants must be a JSON object.")
+	}
+	return []any{o.ID, o.ProjectID, o.Name, o.Slug, o.LogoURL, o.ExternalID, jsonObject(o.TrustedMetadata),
+		o.EmailAllowedDomains, o.EmailJITProvisioning, o.EmailInvites, o.AuthMethods, o.AllowedAuthMethods,
+		o.MFAPolicy, o.MFAMethods, o.AllowedMFAMethods, o.ClaimedEmailDomains, string(settings)}, nil
+}
+
+// CreateOrganization inserts o (id set by the caller). Zero timestamps are
+// set to now, unset settings to their defaults. One statement.
+// EDuplicateSlug, EDuplicateExternalID, ENotFound (no such project).
+func (db *DB) CreateOrganization(ctx context.Context, o *auth.Organization) error {
+	if o.CreatedAt.IsZero() {
+		o.CreatedAt = db.clock()
+	}
+	if o.UpdatedAt.IsZero() {
+		o.UpdatedAt = o.CreatedAt
+	}
+	normalizeOrg(o)
+	args, err := orgArgs(o)
+	if err != nil {
+		return err
+	}
+	args = append(args, o.CreatedAt, o.UpdatedAt)
+	_, err = db.pool.Exec(ctx, `
+		INSERT INTO organizations (id, project_id, name, slug, logo_url, external_id, trusted_metadata,
+			email_allowed_domains, email_jit_provisioning, email_invites, auth_methods, allowed_auth_methods,
+			mfa_policy, mfa_methods, allowed_mfa_methods, claimed_email_domains, settings, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8::text[], $9, $10, $11, $12::text[], $13, $14, $15::text[],
+			$16::text[], $17::jsonb, $18, $19)`, args...)
+	if err != nil {
+		return mapB2BErr(err)
+	}
+	return nil
+}
+
+// orgRefCond is the condition (over organizations o) matching an
+// organization by id, slug or external id given as refArg, and orgRefOrder
+// orders such matches by that preference. Repeating the predicate of the
+// partial unique index on external_id lets the planner use it.
+func orgRefCond(refArg string) string {
+	return `(o.id = ` + refArg + ` OR o.slug = ` + refArg + ` OR (o.external_id = ` + refArg + ` AND o.external_id <> ''))`
+}
+
+func orgRefOrder(refArg string) string {
+	return `(o.id = ` + refArg + `) DESC, (o.slug = ` + refArg + `) DESC`
+}
+
+// FindOrganization returns the organization whose id, slug or external id
+// is ref (preferred in that order). One statement. EOrganizationNotFound.
+func (db *DB) FindOrganization(ctx context.Context, projectID, ref string) (*auth.Organization, error) {
+	o, err := scanOrg(db.pool.QueryRow(ctx, `SELECT `+orgColumns+` FROM organizations o
+		WHERE o.project_id = $1 AND `+orgRefCond("$2")+` ORDER BY `+orgRefOrder("$2")+` LIMIT 1`, projectID, ref))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, errOrganizationNotFound
+	}
+	if err != nil {
+		return nil, internal(err)
+	}
+	return o, nil
+}
+
+// UpdateOrganization stores every field of o (found by project and o.ID)
+// and sets o.UpdatedAt to now. One statement. EOrganizationNotFound,
+// EDuplicateSlug, EDuplicateExternalID.
+func (db *DB) UpdateOrganization(ctx context.Context, o *auth.Organization) error {
+	normalizeOrg(o)
+	args, err := orgArgs(o)
+	if err != nil {
+		return err
+	}
+	now := db.clock()
+	args = append(args, now)
+	tag, err := db.pool.Exec(ctx, `
+		UPDATE organizations SET name = $3, slug = $4, logo_url = $5, external_id = $6, trusted_metadata = $7::jsonb,
+			email_allowed_domains = $8::text[], email_jit_provisioning = $9, email_invites = $10, auth_methods = $11,
+			allowed_auth_methods = $12::text[], mfa_policy = $13, mfa_methods = $14, allowed_mfa_methods = $15::text[],
+			claimed_email_domains = $16::text[], settings = $17::jsonb, updated_at = $18
+		WHERE id = $1 AND project_id = $2`, args...)
+	if err != nil {
+		return mapB2BErr(err)
+	}
+	if tag.RowsAffected() == 0 {
+		return errOrganizationNotFound
+	}
+	o.UpdatedAt = now
+	return nil
+}
+
+// DeleteOrganization deletes the organization and, by cascade, its
+// members and their codes, links, messages, sessions and intermediate
+// sessions. One statement. EOrganizationNotFound.
+func (db *DB) DeleteOrganization(ctx context.Context, projectID, orgID string) error {
+	tag, err := db.pool.Exec(ctx, `DELETE FROM organizations WHERE project_id = $1 AND id = $2`, projectID, orgID)
+	if err != nil {
+		return internal(err)
+	}
+	if tag.RowsAffected() == 0 {
+		return errOrganizationNotFound
+	}
+	return nil
+}
+
+// CountMembers returns the number of non-deleted members of the
+// organization (0 for an unknown organization). One statement.
+func (db *DB) CountMembers(ctx context.Context, projectID, orgID string) (int, error) {
+	var n int
+	if err := db.pool.QueryRow(ctx, `SELECT count(*) FROM members
+		WHERE project_id = $1 AND organization_id = $2 AND status <> 'deleted'`, projectID, orgID).Scan(&n); err != nil {
+		return 0, internal(err)
+	}
+	return n, nil
+}
+
+// OrganizationsByAllowedDomain returns the project's organizations whose
+// email_allowed_domains contains domain, oldest first. One statement.
+func (db *DB) OrganizationsByAllowedDomain(ctx context.Context, projectID, domain string) ([]*auth.Organization, error) {
+	rows, err := db.pool.Query(ctx, `SELECT `+orgColumns+` FROM organizations o
+		WHERE o.project_id = $1 AND o.email_allowed_domains @> ARRAY[$2::text]
+		ORDER BY o.created_at, o.id`, projectID, strings.ToLower(domain))
+	if err != nil {
+		return nil, internal(err)
+	}
+	return collectOrgs(rows)
+}
+
+func collectOrgs(rows pgx.Rows) ([]*auth.Organization, error) {
+	defer rows.Close()
+	orgs := []*auth.Organization{}
+	for rows.Next() {
+		o, err := scanOrg(rows)
+		if err != nil {
+			return nil, internal(err)
+		}
+		orgs = append(orgs, o)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, internal(err)
+	}
+	return orgs, nil
+}
+
+// maxFuzzy bounds the length of a fuzzy search string.
+const maxFuzzy = 256
+
+// fuzzyArg returns the ILIKE pattern of a fuzzy filter, or EInvalid naming
+// field when s is too long.
+func fuzzyArg(field, s string) (string, error) {
+	if len(s) > maxFuzzy {
+		return "", auth.Invalid(field, "%s must be at most %d characters.", field, maxFuzzy)
+	}
+	return likePattern(s), nil
+}
+
+func lowerAll(ss []string) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = strings.ToLower(strings.TrimSpace(s))
+	}
+	return out
+}
+
+// searchLimit checks a page size: 0 means DefaultSearchLimit.
+func searchLimit(limit int) (int, error) {
+	if limit == 0 {
+		limit = DefaultSearchLimit
+	}
+	if limit < 1 || limit > MaxSearchLimit {
+		return 0, auth.Invalid("limit", "limit must be between 1 and %d.", MaxSearchLimit)
+	}
+	return limit, nil
+}
+
+// SearchOrganizations returns one page of the project's organizations
+// matching q, ordered by (created_at, id), with Total the number of all
+// matches. Filters are ANDed, or ORed when q.Or is set. MemberEmails and
+// MemberEmailFuzzy match organizations with a non-deleted member of such
+// an email. One round trip (count and page in a batch). EInvalid for a
+// bad limit, cursor or fuzzy string.
+func (db *DB) SearchOrganizations(ctx context.Context, projectID string, q auth.OrganizationQuery) (*auth.OrganizationPage, error) {
+	limit, err := searchLimit(q.Limit)
+	if err != nil {
+		return nil, err
+	}
+	var p params
+	p.add(projectID)
+	member := func(cond string) string {
+		return `EXISTS (SELECT 1 FROM members m WHERE m.project_id = o.project_id AND m.organization_id = o.id
+			AND m.status <> 'deleted' AND ` + cond + `)`
+	}
+	var conds []string
+	if len(q.OrganizationIDs) > 0 {
+		conds = append(conds, "o.id = ANY("+p.add(q.OrganizationIDs)+"::text[])")
+	}
+	if len(q.OrganizationSlugs) > 0 {
+		conds = append(conds, "o.slug = ANY("+p.add(q.OrganizationSlugs)+"::text[])")
+	}
+	if len(q.MemberEmails) > 0 {
+		conds = append(conds, member("m.email = ANY("+p.add(lowerAll(q.MemberEmails))+"::text[])"))
+	}
+	if len(q.AllowedDomains) > 0 {
+		conds = append(conds, "o.email_allowed_domains && "+p.add(lowerAll(q.AllowedDomains))+"::text[]")
+	}
+	if len(q.ClaimedEmailDomains) > 0 {
+		conds = append(conds, "o.claimed_email_domains && "+p.add(lowerAll(q.ClaimedEmailDomains))+"::text[]")
+	}
+	fuzzy := []struct {
+		field, value string
+		cond         func(arg string) string
+	}{
+		{"organization_name_fuzzy", q.OrganizationNameFuzzy, func(a string) string { return "o.name ILIKE " + a }},
+		{"organization_slug_fuzzy", q.OrganizationSlugFuzzy, func(a string) string { return "o.slug ILIKE " + a }},
+		{"member_email_fuzzy", q.MemberEmailFuzzy, func(a string) string { return member("m.email ILIKE " + a) }},
+		{"allowed_domain_fuzzy", q.AllowedDomainFuzzy, func(a string) string {
+			return "EXISTS (SELECT 1 FROM unnest(o.email_allowed_domains) d WHERE d ILIKE " + a + ")"
+		}},
+	}
+	for _, f := range fuzzy {
+		if f.value == "" {
+			continue
+		}
+		pat, err := fuzzyArg(f.field, f.value)
+		if err != nil {
+			return nil, err
+		}
+		conds = append(conds, f.cond(p.add(pat)))
+	}
+	if q.SSOConnectionID != "" {
+		conds = append(conds, "false") // no SSO connections in Sesame
+	}
+	if q.HasActiveSSOConnection != nil {
+		if *q.HasActiveSSOConnection {
+			conds = append(conds, "false")
+		} else {
+			conds = append(conds, "true")
+		}
+	}
+	where := "o.project_id = $1"
+	if len(conds) > 0 {
+		op := " AND "
+		if q.Or {
+			op = " OR "
+		}
+		where += " AND (" + strings.Join(conds, op) + ")"
+	}
+	countArgs := append([]any(nil), p...)
+	pageWhere := where
+	if q.Cursor != "" {
+		at, id, err := decodeCursor(q.Cursor)
+		if err != nil {
+			return nil, err
+		}
+		pageWhere += " AND (o.created_at, o.id) > (" + p.add(at) + ", " + p.add(id) + ")"
+	}
+	pageSQL := `SELECT ` + orgColumns + ` FROM organizations o WHERE ` + pageWhere +
+		` ORDER BY o.created_at, o.id LIMIT ` + p.add(limit+1)
+
+	page := &auth.OrganizationPage{Organizations: []*auth.Organization{}}
+	b := &pgx.Batch{}
+	b.Queue(`SELECT count(*) FROM organizations o WHERE `+where, countArgs...)
+	b.Queue(pageSQL, p...)
+	br := db.pool.SendBatch(ctx, b)
+	defer br.Close()
+	if err := br.QueryRow().Scan(&page.Total); err != nil {
+		return nil, internal(err)
+	}
+	rows, err := br.Query()
+	if err != nil {
+		return nil, internal(err)
+	}
+	if page.Organizations, err = collectOrgs(rows); err != nil {
+		return nil, err
+	}
+	if err := br.Close(); err != nil {
+		return nil, internal(err)
+	}
+	if len(page.Organizations) > limit {
+		page.Organizations = page.Organizations[:limit]
+		last := page.Organizations[limit-1]
+		page.NextCursor = encodeCursor(last.CreatedAt, last.ID)
+	}
+	return page, nil
+}
