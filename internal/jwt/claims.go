@@ -9,19 +9,59 @@ import (
 // SessionClaim is the JWT claim that carries the session, as Stytch's.
 const SessionClaim = "https://stytch.com/session"
 
+// OrganizationClaim is the JWT claim that carries a B2B member session's
+// organization ({"organization_id", "slug"}), as Stytch's. Stytch's B2B
+// SDK cannot validate a member JWT locally without it.
+const OrganizationClaim = "https://stytch.com/organization"
+
 // StytchUserRole is the only role of a B2C session.
 const StytchUserRole = "stytch_user"
+
+// StytchMemberRole is the role every B2B member holds.
+const StytchMemberRole = "stytch_member"
 
 // reservedClaims are the top-level claims a session's custom claims can
 // never set or override.
 var reservedClaims = map[string]bool{
 	"iss": true, "sub": true, "aud": true, "exp": true, "nbf": true, "iat": true, "jti": true,
-	SessionClaim: true,
+	SessionClaim: true, OrganizationClaim: true,
 }
 
-// IsReservedClaim reports whether name is a registered JWT claim or the
-// session claim, which custom claims cannot set.
+// IsReservedClaim reports whether name is a registered JWT claim, the
+// session claim or the organization claim, which custom claims cannot set.
 func IsReservedClaim(name string) bool { return reservedClaims[name] }
+
+// IsMemberSession reports whether s is a B2B member session.
+func IsMemberSession(s *auth.Session) bool { return s.MemberID != "" }
+
+// Subject returns the sub claim of s: its member id for a member session,
+// its user id otherwise.
+func Subject(s *auth.Session) string {
+	if IsMemberSession(s) {
+		return s.MemberID
+	}
+	return s.UserID
+}
+
+// SessionRoles returns the roles of s: ["stytch_user"] for a consumer
+// session; for a member session s.Roles, or ["stytch_member"] when the
+// service filled none. The result is freshly allocated.
+func SessionRoles(s *auth.Session) []string {
+	switch {
+	case !IsMemberSession(s):
+		return []string{StytchUserRole}
+	case len(s.Roles) == 0:
+		return []string{StytchMemberRole}
+	}
+	return append([]string(nil), s.Roles...)
+}
+
+// StytchOrganizationClaim returns the value of the
+// "https://stytch.com/organization" claim of a member session:
+// {"organization_id": s.OrganizationID, "slug": s.OrganizationSlug}.
+func StytchOrganizationClaim(s *auth.Session) map[string]any {
+	return map[string]any{"organization_id": s.OrganizationID, "slug": s.OrganizationSlug}
+}
 
 // Issuer returns the iss claim of a project's session JWTs.
 func Issuer(projectID string) string { return "stytch.com/" + projectID }
@@ -76,7 +116,9 @@ func StytchFactors(fs []auth.Factor) []map[string]any {
 // StytchSessionClaim returns the value of the "https://stytch.com/session"
 // claim for s: id, started_at, last_accessed_at, expires_at (RFC 3339 UTC),
 // attributes{ip_address, user_agent}, authentication_factors and roles
-// ["stytch_user"]. The result is freshly allocated and may be modified.
+// (SessionRoles: ["stytch_user"] for a consumer session, the member's
+// roles for a member session). The result is freshly allocated and may be
+// modified.
 func StytchSessionClaim(s *auth.Session) map[string]any {
 	m := map[string]any{
 		"id": s.ID,
@@ -85,7 +127,7 @@ func StytchSessionClaim(s *auth.Session) map[string]any {
 			"user_agent": s.Attributes.UserAgent,
 		},
 		"authentication_factors": StytchFactors(s.Factors),
-		"roles":                  []string{StytchUserRole},
+		"roles":                  SessionRoles(s),
 	}
 	putTime(m, "started_at", s.StartedAt)
 	putTime(m, "last_accessed_at", s.LastAccessedAt)

@@ -105,9 +105,11 @@ func (s *Signer) now() time.Time { return s.opts.Now() }
 // SignSession returns a JWT for s signed with the project's current key,
 // issued now and valid for auth.JWTLifetime. The header is {"alg":"RS256",
 // "kid":…, "typ":"JWT"}; the payload has iss "stytch.com/{project_id}", aud
-// [project_id], sub (user id), iat = nbf = now, exp = now + 5 minutes, the
+// [project_id], sub (user or member id), iat = nbf = now, exp = now + 5 minutes, the
 // session claim (see StytchSessionClaim) and s.CustomClaims at the top
-// level, except those named like a reserved claim, which are ignored. The
+// level, except those named like a reserved claim, which are ignored. A
+// B2B member session has sub = member id, the member's roles in the
+// session claim and the organization claim (see StytchOrganizationClaim). The
 // project's first keys are created, and a due rotation done, as needed.
 func (s *Signer) SignSession(ctx context.Context, sess *auth.Session) (string, error) {
 	if sess == nil || sess.ProjectID == "" {
@@ -143,11 +145,14 @@ func (s *Signer) claims(sess *auth.Session) map[string]any {
 	}
 	c["iss"] = Issuer(sess.ProjectID)
 	c["aud"] = []string{sess.ProjectID}
-	c["sub"] = sess.UserID
+	c["sub"] = Subject(sess)
 	c["iat"] = iat
 	c["nbf"] = iat
 	c["exp"] = iat + int64(auth.JWTLifetime/time.Second)
 	c[SessionClaim] = StytchSessionClaim(sess)
+	if IsMemberSession(sess) {
+		c[OrganizationClaim] = StytchOrganizationClaim(sess)
+	}
 	return c
 }
 

@@ -98,6 +98,7 @@ func TestSigner(t *testing.T) {
 		{"Rotate_ProjectWithoutKeysGetsCurrentAndNext", testRotate_ProjectWithoutKeysGetsCurrentAndNext},
 		{"MissingProjectFailsWithStoreError", testMissingProjectFailsWithStoreError},
 		{"IsReservedClaim_NamesRegisteredAndSessionClaims", testIsReservedClaim_NamesRegisteredAndSessionClaims},
+		{"SignSession_MemberSessionHasOrganizationClaimMemberSubAndRoles", testSignSession_MemberSessionHasOrganizationClaimMemberSubAndRoles},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -1062,11 +1063,69 @@ func testMissingProjectFailsWithStoreError(t *testing.T, dsn string) {
 func testIsReservedClaim_NamesRegisteredAndSessionClaims(t *testing.T, dsn string) {
 	for name, want := range map[string]bool{
 		"iss": true, "sub": true, "aud": true, "exp": true, "nbf": true, "iat": true, "jti": true,
-		"https://stytch.com/session": true, "claim1": false, "": false, "ISS": false,
+		"https://stytch.com/session": true, "https://stytch.com/organization": true,
+		"claim1": false, "": false, "ISS": false,
 	} {
 		if got := jwt.IsReservedClaim(name); got != want {
 			t.Errorf("IsReservedClaim(%q) = %v, want %v", name, got, want)
 		}
+	}
+}
+
+func testSignSession_MemberSessionHasOrganizationClaimMemberSubAndRoles(t *testing.T, dsn string) {
+	e := newEnv(t, dsn)
+	p := &auth.Project{ID: e.project}
+	member := func(roles []string) *auth.Session {
+		s := e.session(e.project)
+		s.ID = auth.NewID(auth.PrefixMemberSession, p)
+		s.UserID = ""
+		s.MemberID = auth.NewID(auth.PrefixMember, p)
+		s.OrganizationID = auth.NewID(auth.PrefixOrganization, p)
+		s.OrganizationSlug = "acme"
+		s.Roles = roles
+		s.CustomClaims = map[string]any{"https://stytch.com/organization": "evil", "claim1": "value1"}
+		return s
+	}
+	tests := []struct {
+		name      string
+		session   *auth.Session
+		wantSub   func(s *auth.Session) string
+		wantRoles []any
+		wantOrg   bool
+	}{
+		{"MemberSessionAdminRoles", member([]string{"stytch_member", "stytch_admin"}), func(s *auth.Session) string { return s.MemberID }, []any{"stytch_member", "stytch_admin"}, true},
+		{"MemberSessionWithoutRolesIsStytchMember", member(nil), func(s *auth.Session) string { return s.MemberID }, []any{"stytch_member"}, true},
+		{"ConsumerSessionUnchanged", e.session(e.project), func(s *auth.Session) string { return s.UserID }, []any{"stytch_user"}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tok := e.sign(t, tt.session)
+			_, payload := decode(t, tok)
+			if got := payload["sub"]; got != tt.wantSub(tt.session) {
+				t.Errorf("sub = %v, want %v", got, tt.wantSub(tt.session))
+			}
+			sc := payload[jwt.SessionClaim].(map[string]any)
+			if got := sc["roles"]; !reflect.DeepEqual(got, tt.wantRoles) {
+				t.Errorf("roles = %#v, want %#v", got, tt.wantRoles)
+			}
+			org, ok := payload[jwt.OrganizationClaim]
+			if ok != tt.wantOrg {
+				t.Fatalf("organization claim present = %v, want %v (payload %v)", ok, tt.wantOrg, payload)
+			}
+			if tt.wantOrg {
+				want := map[string]any{"organization_id": tt.session.OrganizationID, "slug": "acme"}
+				if !reflect.DeepEqual(org, want) {
+					t.Errorf("organization claim = %#v, want %#v", org, want)
+				}
+				if payload["claim1"] != "value1" {
+					t.Errorf("claim1 = %v", payload["claim1"])
+				}
+			}
+			// The JWT names the session for the service's lookup.
+			if id, err := e.signer.ParseSessionJWT(e.ctx, e.project, tok); err != nil || id != tt.session.ID {
+				t.Errorf("ParseSessionJWT = %q, %v; want %q", id, err, tt.session.ID)
+			}
+		})
 	}
 }
 
