@@ -36,3 +36,48 @@ type IntermediateSessionStore interface {
 	// if it was consumed concurrently or has expired.
 	ConsumeIntermediateSession(ctx context.Context, projectID, istID string) error
 }
+
+// maxISTLen bounds the intermediate session tokens looked up.
+const maxISTLen = 512
+
+// newIST stores a fresh intermediate session for the factors proven so far
+// and returns it with its plaintext token (returned once, never stored).
+// orgID and memberID are "" for a discovery IST bound to email only.
+func (s *Service) newIST(ctx context.Context, p *Project, email, orgID, memberID string, factors []Factor) (*IntermediateSession, string, error) {
+	now := s.now().UTC()
+	token := NewToken()
+	ist := &IntermediateSession{
+		ID: NewID(PrefixIntermediate, p), ProjectID: p.ID, TokenHash: s.keys.TokenHash(token),
+		EmailAddress: email, OrganizationID: orgID, MemberID: memberID, Factors: factors,
+		ExpiresAt: now.Add(ISTLifetime), CreatedAt: now,
+	}
+	if err := s.store.CreateIntermediateSession(ctx, ist); err != nil {
+		return nil, "", err
+	}
+	return ist, token, nil
+}
+
+// findIST returns the live IST of token. EISTNotFound.
+func (s *Service) findIST(ctx context.Context, p *Project, token string) (*IntermediateSession, error) {
+	if token == "" || len(token) > maxISTLen {
+		return nil, Errorf(EISTNotFound, "Intermediate session could not be found.")
+	}
+	return s.store.FindIntermediateSession(ctx, p.ID, s.keys.TokenHashes(token))
+}
+
+// checkISTFor checks that ist may continue an authentication of member m
+// of organization o: an IST bound to a member must be bound to m and o; a
+// discovery IST (bound to an email only) must carry m's email.
+// EISTOrgMismatch.
+func checkISTFor(ist *IntermediateSession, o *Organization, m *Member) error {
+	if ist.MemberID == "" && ist.OrganizationID == "" {
+		if ist.EmailAddress != m.EmailAddress {
+			return Errorf(EISTOrgMismatch, "The intermediate session token belongs to another email address.")
+		}
+		return nil
+	}
+	if ist.OrganizationID != o.ID || ist.MemberID != m.ID {
+		return Errorf(EISTOrgMismatch, "The intermediate session token belongs to another organization or member.")
+	}
+	return nil
+}
