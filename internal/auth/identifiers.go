@@ -3,6 +3,7 @@ package auth
 import (
 	"net/mail"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/nyaruka/phonenumbers"
@@ -46,7 +47,9 @@ func PhoneRegion(e164 string) string {
 
 // NormalizeEmail validates a bare email address (no display name) and
 // returns it lower-cased, so that addresses are unique per project
-// regardless of case.
+// regardless of case. Invalid UTF-8, control characters, non-ASCII spaces
+// and invisible or bidirectional-control (Unicode format) characters are
+// refused, so two addresses that render alike cannot become two users.
 func NormalizeEmail(s string) (string, error) {
 	s = strings.TrimSpace(s)
 	bad := &Error{Code: EInvalidEmail, Field: "email", Message: "Email format is invalid."}
@@ -55,6 +58,14 @@ func NormalizeEmail(s string) (string, error) {
 	}
 	if len(s) > 254 || strings.ContainsAny(s, " <>\"\r\n\t\x00") || !utf8.ValidString(s) {
 		return "", bad
+	}
+	for _, r := range s {
+		// Invisible and bidirectional-control characters (format, Cf),
+		// other controls and non-ASCII spaces would make two addresses
+		// that look the same become two users.
+		if unicode.Is(unicode.Cf, r) || unicode.IsControl(r) || unicode.IsSpace(r) || r == utf8.RuneError {
+			return "", &Error{Code: EInvalidEmail, Field: "email", Message: "Email must not contain invisible, control or bidirectional characters."}
+		}
 	}
 	a, err := mail.ParseAddress(s)
 	if err != nil || a.Address != s || a.Name != "" {

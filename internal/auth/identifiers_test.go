@@ -46,6 +46,13 @@ func TestNormalizeEmail(t *testing.T) {
 		{"ErrEmpty", "", "", auth.EInvalidEmail},
 		{"ErrTooLong", strings.Repeat("a", 250) + "@x.com", "", auth.EInvalidEmail},
 		{"ErrNewline", "ada@example.com\nBcc: x@y.z", "", auth.EInvalidEmail},
+		{"ErrZeroWidthSpace", "ada\u200b@example.com", "", auth.EInvalidEmail},
+		{"ErrZeroWidthJoiner", "ad\u200da@example.com", "", auth.EInvalidEmail},
+		{"ErrRightToLeftOverride", "\u202eada@example.com", "", auth.EInvalidEmail},
+		{"ErrBOM", "\ufeffada@example.com", "", auth.EInvalidEmail},
+		{"ErrNoBreakSpace", "ada\u00a0@example.com", "", auth.EInvalidEmail},
+		{"ErrInvalidUTF8", "ad\xffa@example.com", "", auth.EInvalidEmail},
+		{"ErrSoftHyphen", "ada@exam\u00adple.com", "", auth.EInvalidEmail},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode"
 )
 
 // Bounds and defaults of magic link lifetimes, as Stytch defines them.
@@ -28,15 +29,59 @@ func linkExpiration(field string, d, def time.Duration) (time.Duration, error) {
 	return d, nil
 }
 
+// scriptSchemes are URL schemes that run code or read local data in a
+// browser; a magic link never points at one.
+var scriptSchemes = map[string]bool{"javascript": true, "data": true, "file": true, "vbscript": true, "blob": true, "about": true, "filesystem": true}
+
+// checkRedirectURL accepts an absolute http or https URL with a host, or
+// an app scheme (myapp://...). It refuses script and local schemes
+// (javascript:, data:, file:, vbscript:, blob:, about:, in any case), URLs
+// with control characters or credentials, and URLs over 2048 bytes.
 func checkRedirectURL(field, raw string) error {
 	if raw == "" {
 		return nil
 	}
+	badURL := Invalid(field, "%s must be an absolute URL (http, https or an app scheme).", field)
+	if len(raw) > maxRedirectURL || validText(field, raw) != nil {
+		return badURL
+	}
+	for _, r := range raw {
+		if r < 0x20 || r == 0x7f || unicode.Is(unicode.Cf, r) || unicode.IsSpace(r) {
+			return badURL
+		}
+	}
 	u, err := url.Parse(raw)
-	bad := err != nil || len(raw) > maxRedirectURL || u.Scheme == "" ||
-		((u.Scheme == "http" || u.Scheme == "https") && u.Host == "")
-	if bad {
-		return Invalid(field, "%s must be an absolute URL (http, https or an app scheme).", field)
+	if err != nil || u.Scheme == "" || u.Opaque != "" && (u.Scheme == "http" || u.Scheme == "https") {
+		return badURL
+	}
+	scheme := strings.ToLower(u.Scheme)
+	if scriptSchemes[scheme] {
+		return Invalid(field, "%s must not use the %s: scheme.", field, scheme)
+	}
+	if (scheme == "http" || scheme == "https") && u.Host == "" {
+		return badURL
+	}
+	if u.User != nil {
+		return Invalid(field, "%s must not carry credentials.", field)
+	}
+	return nil
+}
+
+// checkPKCEChallenge accepts "" or a PKCE code challenge as RFC 7636
+// defines it: 43 to 128 characters of A-Z a-z 0-9 - . _ ~ (an S256
+// challenge is 43).
+func checkPKCEChallenge(field, v string) error {
+	if v == "" {
+		return nil
+	}
+	if len(v) < 43 || len(v) > 128 {
+		return Invalid(field, "%s must be 43 to 128 characters (RFC 7636).", field)
+	}
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~') {
+			return Invalid(field, "%s may only hold A-Z, a-z, 0-9, '-', '.', '_' and '~' (RFC 7636).", field)
+		}
 	}
 	return nil
 }
@@ -90,8 +135,8 @@ func (s *Service) sendMagicLink(ctx context.Context, p *Project, in SendMagicLin
 	if err := checkRedirectURL("signup_magic_link_url", in.SignupURL); err != nil {
 		return nil, err
 	}
-	if len(in.CodeChallenge) > 128 || validText("code_challenge", in.CodeChallenge) != nil {
-		return nil, Invalid("code_challenge", "code_challenge must be at most 128 characters.")
+	if err := checkPKCEChallenge("code_challenge", in.CodeChallenge); err != nil {
+		return nil, err
 	}
 	if err := s.checkSendLimit(ctx, p, email); err != nil {
 		return nil, err

@@ -302,6 +302,11 @@ func (s *Service) RevokeSession(ctx context.Context, p *Project, in RevokeSessio
 		return Errorf(ETooManySessionArgs, "Only one of session_id, session_token or session_jwt may be given.")
 	}
 	id := in.SessionID
+	if id != "" {
+		if err := validID("session_id", id, EInvalid); err != nil {
+			return err
+		}
+	}
 	if id == "" {
 		sess, err := s.findSession(ctx, p, in.Token, in.JWT)
 		if err != nil {

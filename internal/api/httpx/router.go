@@ -7,42 +7,49 @@ import (
 )
 
 // Router is an http.ServeMux that answers the requests none of its routes
-// take in JSON, through the dialect's own error writer: 405 with an Allow
+// take in JSON, through the caller's own error writer: 405 with an Allow
 // header when the path is served under other methods, 404 otherwise.
 type Router struct {
 	mux     *http.ServeMux
-	allowed map[string][]string
+	methods []string // every method some route uses
 }
 
 // NewRouter returns an empty Router.
-func NewRouter() *Router {
-	return &Router{mux: http.NewServeMux(), allowed: map[string][]string{}}
-}
+func NewRouter() *Router { return &Router{mux: http.NewServeMux()} }
 
 // HandleFunc registers fn for pattern, which must be "METHOD /path".
 func (rt *Router) HandleFunc(pattern string, fn http.HandlerFunc) {
-	method, path, ok := strings.Cut(pattern, " ")
+	method, _, ok := strings.Cut(pattern, " ")
 	if !ok {
 		panic("httpx: Router patterns are \"METHOD /path\": " + pattern)
 	}
 	rt.mux.HandleFunc(pattern, fn)
-	rt.allowed[path] = append(rt.allowed[path], method)
+	if !slices.Contains(rt.methods, method) {
+		rt.methods = append(rt.methods, method)
+	}
 }
 
-// Handler returns the routes with the fallbacks installed. fail writes an
-// error answer with the status (404 or 405) in the caller's JSON shape.
+// Handler returns the routes with the fallback installed. fail writes an
+// error answer with the status (404 or 405) in the caller's JSON shape;
+// for 405 the Allow header is already set.
 func (rt *Router) Handler(fail func(w http.ResponseWriter, r *http.Request, status int)) http.Handler {
-	paths := http.NewServeMux()
-	for path, methods := range rt.allowed {
-		allow := strings.Join(slices.Sorted(slices.Values(methods)), ", ")
-		paths.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Allow", allow)
-			fail(w, r, http.StatusMethodNotAllowed)
-		})
-	}
-	paths.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		fail(w, r, http.StatusNotFound)
+	rt.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		// Ask the mux which other methods would have matched this path.
+		var allow []string
+		for _, m := range rt.methods {
+			probe := r.Clone(r.Context())
+			probe.Method = m
+			if _, pattern := rt.mux.Handler(probe); pattern != "" && pattern != "/" {
+				allow = append(allow, m)
+			}
+		}
+		if len(allow) == 0 {
+			fail(w, r, http.StatusNotFound)
+			return
+		}
+		slices.Sort(allow)
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		fail(w, r, http.StatusMethodNotAllowed)
 	})
-	rt.mux.Handle("/", paths)
 	return rt.mux
 }

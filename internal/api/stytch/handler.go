@@ -18,7 +18,6 @@ package stytch
 import (
 	"log/slog"
 	"net/http"
-	"slices"
 	"strings"
 
 	"github.com/sesame-auth/sesame/internal/api/httpx"
@@ -40,7 +39,6 @@ type handler struct {
 	svc  *auth.Service
 	opts Options
 	log  *slog.Logger
-	mux  *http.ServeMux
 }
 
 // endpoint serves one authenticated route and returns the success body.
@@ -61,19 +59,14 @@ func (m *meta) setMeta(id string) { m.RequestID, m.StatusCode = id, http.StatusO
 // NewHandler returns the Stytch dialect's routes. Unknown paths answer 404
 // and known paths with another method 405, both as Stytch error bodies.
 func NewHandler(svc *auth.Service, opts Options) http.Handler {
-	h := &handler{svc: svc, opts: opts, log: opts.Logger, mux: http.NewServeMux()}
+	h := &handler{svc: svc, opts: opts, log: opts.Logger}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
-	// paths answers requests no route took: 405 when the path exists under
+	// rt answers requests no route took: 405 when the path exists under
 	// another method, else 404.
-	paths := http.NewServeMux()
-	allowed := map[string][]string{}
-	route := func(pattern string, fn http.HandlerFunc) {
-		method, path, _ := strings.Cut(pattern, " ")
-		h.mux.HandleFunc(pattern, fn)
-		allowed[path] = append(allowed[path], method)
-	}
+	rt := httpx.NewRouter()
+	route := rt.HandleFunc
 
 	route("POST /v1/users", h.api(h.createUser))
 	route("POST /v1/users/search", h.api(h.searchUsers))
@@ -105,18 +98,13 @@ func NewHandler(svc *auth.Service, opts Options) http.Handler {
 
 	h.routeB2B(route)
 
-	for path, methods := range allowed {
-		allow := strings.Join(slices.Sorted(slices.Values(methods)), ", ")
-		paths.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Allow", allow)
-			h.writeError(w, r, requestIDFor(r, nil), errMethodNotAllowed)
-		})
-	}
-	paths.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		h.writeError(w, r, requestIDFor(r, nil), errRouteNotFound)
+	return rt.Handler(func(w http.ResponseWriter, r *http.Request, status int) {
+		err := errRouteNotFound
+		if status == http.StatusMethodNotAllowed {
+			err = errMethodNotAllowed
+		}
+		h.writeError(w, r, requestIDFor(r, nil), err)
 	})
-	h.mux.Handle("/", paths)
-	return h.mux
 }
 
 // api wraps an endpoint with Basic authentication and the JSON envelope.

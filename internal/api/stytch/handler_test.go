@@ -55,8 +55,11 @@ func TestUnknownRoutesAreJSON404AndWrongMethodsJSON405(t *testing.T) {
 		allow        string
 	}{
 		{"GET", "/v1/nothing", 404, "not_found", ""},
-		{"POST", "/v1/b2b/organizations", 404, "not_found", ""},
-		{"POST", "/v1/b2b/magic_links/email/login_or_signup", 404, "not_found", ""},
+		{"POST", "/v1/b2b/nope", 404, "not_found", ""},
+		{"GET", "/v1/b2b/magic_links/email/login_or_signup", 405, "method_not_allowed", "POST"},
+		{"PATCH", "/v1/b2b/organizations/org-1", 405, "method_not_allowed", "DELETE, GET, POST, PUT"},
+		{"GET", "/v1/b2b/organizations/o/members/mfa_phone_numbers/m", 405, "method_not_allowed", "DELETE"},
+		{"GET", "/v1/b2b/organizations/o/members/m/reactivate", 405, "method_not_allowed", "PUT"},
 		{"POST", "/v1/auth/users/create", 404, "not_found", ""},
 		{"DELETE", "/v1/users/totps/totp-test-1/extra", 404, "not_found", ""},
 		{"GET", "/v1/otps/sms/send", 405, "method_not_allowed", "POST"},
