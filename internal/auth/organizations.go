@@ -287,7 +287,8 @@ func slugChar(c byte) bool {
 
 // slugFromName derives a slug from an organization name: lower-cased,
 // every run of other characters replaced by one "-", no "-" at either
-// end, at most maxSlug characters. It may be shorter than minSlug.
+// end (nor "."), at most maxSlug characters. It may be shorter than
+// minSlug.
 func slugFromName(name string) string {
 	var b strings.Builder
 	dash := false
@@ -302,11 +303,11 @@ func slugFromName(name string) string {
 			dash = true
 		}
 	}
-	s := strings.TrimRight(b.String(), "-")
+	s := b.String()
 	if len(s) > maxSlug {
-		s = strings.TrimRight(s[:maxSlug], "-")
+		s = s[:maxSlug]
 	}
-	return s
+	return strings.Trim(s, "-.")
 }
 
 // validSetting checks that v is one of allowed.
