@@ -71,9 +71,10 @@ func memberMFASet(p *params, upd auth.MemberMFAUpdate, now, emailCond, phoneCond
 // them and applies upd to the challenge's member (VerifyEmail only when
 // the code went to the member's email id, VerifyPhone only when it went
 // to the current MFA phone id), and returns the updated member. Nothing is
-// consumed otherwise: EISTNotFound if the IST is not live, else
-// EOTPExpired (the code was consumed, concurrently or before, or is not a
-// member's). Expiry and attempts are AttemptChallenge's business.
+// consumed otherwise: EOTPExpired if the code is not there (consumed,
+// concurrently or before, or not a member's), else EISTNotFound (the IST
+// is unknown, expired, used or another member's). Expiry and attempts are
+// AttemptChallenge's business.
 func (db *DB) ConsumeMemberChallenge(ctx context.Context, projectID, challengeID, istID string, upd auth.MemberMFAUpdate) (*auth.Member, error) {
 	var p params
 	p.add(projectID)
@@ -114,10 +115,12 @@ func (db *DB) ConsumeMemberChallenge(ctx context.Context, projectID, challengeID
 		return nil, internal(err)
 	}
 	switch {
+	case !chLive:
+		return nil, errOTPExpired
 	case !istLive:
 		return nil, errISTNotFound
-	case !chLive || !found:
-		return nil, errOTPExpired
+	case !found:
+		return nil, errOTPExpired // the member is gone (cascade): cannot happen in one snapshot
 	}
 	finish()
 	return &m, nil
