@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sesame-auth/sesame/internal/api/stytch"
 	"github.com/sesame-auth/sesame/internal/auth"
 )
 
@@ -528,5 +529,34 @@ func TestOrganizationsOfAnotherProjectAreNotFound(t *testing.T) {
 	}
 	if n := a.ok("GET", "/v1/b2b/organizations/"+orgID+"/metrics", nil)["member_count"]; n != float64(1) {
 		t.Errorf("member_count = %v, want 1", n)
+	}
+}
+
+// TestB2BErrorTableUsesStytchNames pins the B2B error types and statuses
+// (§E): the SDK and its users branch on them.
+func TestB2BErrorTableUsesStytchNames(t *testing.T) {
+	for _, tc := range []struct {
+		code   auth.Code
+		status int
+		typ    string
+	}{
+		{auth.EOrganizationNotFound, 404, "organization_not_found"},
+		{auth.EMemberNotFound, 404, "member_not_found"},
+		{auth.EDuplicateSlug, 400, "organization_slug_already_used"},
+		{auth.EDuplicateMemberEmail, 400, "duplicate_member_email"},
+		{auth.EForbidden, 403, "unauthorized_action"},
+		{auth.EISTNotFound, 404, "intermediate_session_not_found"},
+		{auth.EISTOrgMismatch, 400, "invalid_intermediate_session_token_for_organization"},
+		{auth.EPrimaryRequired, 400, "action_available_only_once_primary_authentication_is_met"},
+		{auth.EInactiveMember, 400, "action_available_only_for_active_members"},
+		{auth.EMemberPhoneNotFound, 404, "member_phone_number_not_found"},
+		{auth.EInsufficientFactors, 400, "insufficient_factors"},
+		{auth.EInvalidOrganizationSlug, 400, "invalid_organization_slug"},
+		{auth.ECommonDomain, 400, "organization_settings_domain_too_common"},
+	} {
+		status, typ, _ := stytch.ErrorSpec(tc.code)
+		if status != tc.status || typ != tc.typ {
+			t.Errorf("%s → %d %s, want %d %s", tc.code, status, typ, tc.status, tc.typ)
+		}
 	}
 }
