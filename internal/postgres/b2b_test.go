@@ -1,6 +1,7 @@
 package postgres_test
 
 import (
+	"sync"
 	"testing"
 	"time"
 
@@ -299,6 +300,44 @@ func testConsumeMemberChallenge(t *testing.T, e *env) {
 		wantCode(t, err, "")
 		if got.ID != c.ID || got.MemberID != m.ID || got.UserID != "" || got.Attempts != 1 {
 			t.Fatalf("attempt %+v", got)
+		}
+	})
+	t.Run("ConcurrentConsumesSucceedOnce", func(t *testing.T) {
+		m := pending(t)
+		sms, _ := e.memberChallenge(t, p, m, m.MFAPhoneID, auth.ChannelSMS, time.Minute)
+		email, _ := e.memberChallenge(t, p, m, m.EmailID, auth.ChannelEmail, time.Minute)
+		ist := e.ist(t, p, m, "", auth.NewToken(), time.Minute)
+		// Eight racers on the SMS code and eight on the email code share
+		// one IST: exactly one of them may win.
+		const n = 16
+		errs := make(chan error, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			c := sms
+			if i%2 == 1 {
+				c = email
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, err := e.db.ConsumeMemberChallenge(ctx, p.ID, c.ID, ist.ID, upd)
+				errs <- err
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		won := 0
+		for err := range errs {
+			switch auth.ErrorCode(err) {
+			case "":
+				won++
+			case auth.EOTPExpired, auth.EISTNotFound:
+			default:
+				t.Fatalf("unexpected %v", err)
+			}
+		}
+		if won != 1 {
+			t.Fatalf("%d consumes won, want 1", won)
 		}
 	})
 	t.Run("OtherProjectCannotConsume", func(t *testing.T) {
