@@ -287,8 +287,6 @@ func (s *Service) B2BAuthenticateSMS(ctx context.Context, p *Project, in B2BAuth
 		return nil, Errorf(EInactiveMember, "You may not attach an MFA factor to a member that is not active.")
 	case !smsAllowed(o, m):
 		return nil, Errorf(EMFAMethodNotAllowed, "The organization does not allow SMS codes as a second factor.")
-	case m.MFAPhoneID == "":
-		return nil, &Error{Code: EMemberPhoneNotFound, Field: "member_id", Message: "The member has no MFA phone number."}
 	}
 	ist, sess, err := s.proveMember(ctx, p, o, m, r.IST, r.Token, r.JWT)
 	if err != nil {
@@ -296,6 +294,9 @@ func (s *Service) B2BAuthenticateSMS(ctx context.Context, p *Project, in B2BAuth
 	}
 	if ist != nil && !primaryOK(o, m, ist.Factors) {
 		return nil, Errorf(EPrimaryRequired, "You must complete the primary authentication requirements for an organization before completing an MFA flow.")
+	}
+	if m.MFAPhoneID == "" {
+		return nil, &Error{Code: EMemberPhoneNotFound, Field: "member_id", Message: "The member has no MFA phone number."}
 	}
 	upd := MemberMFAUpdate{VerifyPhone: true}
 	enroll := in.SetMFAEnrollment == "enroll"

@@ -136,7 +136,11 @@ func (s *Service) AuthenticateDiscoveryMagicLink(ctx context.Context, p *Project
 	}
 	s.metrics.Authenticated(FactorMagicLink, "ok")
 	now := s.now().UTC()
-	f := Factor{Type: FactorMagicLink, DeliveryMethod: DeliveryEmail, MethodID: ml.EmailID, Value: ml.Email,
+	emailID := ml.EmailID
+	if emailID == "" {
+		emailID = NewID(PrefixDiscoveryEmail, p)
+	}
+	f := Factor{Type: FactorMagicLink, DeliveryMethod: DeliveryEmail, MethodID: emailID, Value: ml.Email,
 		LastAuthenticatedAt: now, CreatedAt: now, UpdatedAt: now}
 	ist, istToken, err := s.newIST(ctx, p, ml.Email, "", "", []Factor{f})
 	if err != nil {
