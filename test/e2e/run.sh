@@ -171,7 +171,7 @@ echo "step 2 login_or_signup: $out"
 MEMBER_ID=$(echo "$out" | json "d['member_id']") || fail "step 2: login_or_signup"
 msg=$(curl -s "$FAKE_SG/messages?to=$B2B_EMAIL&wait=10s")
 MAGIC_LINKS_TOKEN=$(echo "$msg" | json "d[-1]['token']") || fail "no magic link reached the fake SendGrid"
-echo "$msg" | json "d[-1]['text'] + d[-1].get('html', '')" | grep -q "stytch_token_type=multi_tenant_magic_links" || fail "step 2: link type"
+echo "$msg" | json "d[-1]['text'] + d[-1].get('html', '')" | grep "stytch_token_type=multi_tenant_magic_links" >/dev/null || fail "step 2: link type"
 out=$(curl -s --request POST \
 --url $API/v1/b2b/magic_links/authenticate \
 -u "$SESAME_PROJECT_ID:$SESAME_SECRET" \
