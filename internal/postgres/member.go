@@ -118,20 +118,27 @@ func (db *DB) findMember(ctx context.Context, sql string, args ...any) (*auth.Me
 	return m, nil
 }
 
-// memberRefCond matches a member (aliased m) by id or, when not "", its
-// external id given as refArg. Repeating the predicate of the partial
-// unique index on external_id lets the planner use it.
-func memberRefCond(refArg string) string {
-	return `(m.id = ` + refArg + ` OR (m.external_id = ` + refArg + ` AND m.external_id <> ''))`
+// memberByRef is a subquery (to alias m) yielding the members of the
+// organization orgExpr whose id, or else external id, is refArg, with
+// ref_pref 0 for the id match; "ORDER BY m.ref_pref LIMIT 1" picks one.
+// Each branch is an index lookup (primary key; partial unique index on
+// external_id, whose predicate it repeats) whatever the size of the
+// organization.
+func memberByRef(projectExpr, orgExpr, refArg string) string {
+	return `(SELECT m.*, 0 AS ref_pref FROM members m
+			WHERE m.project_id = ` + projectExpr + ` AND m.organization_id = ` + orgExpr + ` AND m.id = ` + refArg + `
+		UNION ALL
+		SELECT m.*, 1 FROM members m
+			WHERE m.project_id = ` + projectExpr + ` AND m.organization_id = ` + orgExpr + ` AND m.external_id = ` + refArg + `
+				AND m.external_id <> '')`
 }
 
 // FindMember returns the organization's member whose id or external id is
 // ref (the id preferred), deleted members included. One statement.
 // EMemberNotFound.
 func (db *DB) FindMember(ctx context.Context, projectID, orgID, ref string) (*auth.Member, error) {
-	return db.findMember(ctx, `SELECT `+memberColumns("m", false)+` FROM members m
-		WHERE m.project_id = $1 AND m.organization_id = $2 AND `+memberRefCond("$3")+`
-		ORDER BY (m.id = $3) DESC LIMIT 1`, projectID, orgID, ref)
+	return db.findMember(ctx, `SELECT `+memberColumns("m", false)+` FROM `+memberByRef("$1", "$2", "$3")+` m
+		ORDER BY m.ref_pref LIMIT 1`, projectID, orgID, ref)
 }
 
 // FindMemberByEmail returns the organization's member with that email
@@ -159,9 +166,7 @@ func (db *DB) FindOrgMember(ctx context.Context, projectID, orgRef, memberRef st
 			ORDER BY `+orgRefOrder("$2")+` LIMIT 1
 		) o
 		LEFT JOIN LATERAL (
-			SELECT * FROM members m
-			WHERE m.project_id = o.project_id AND m.organization_id = o.id AND `+memberRefCond("$3")+`
-			ORDER BY (m.id = $3) DESC LIMIT 1
+			SELECT * FROM `+memberByRef("o.project_id", "o.id", "$3")+` m ORDER BY m.ref_pref LIMIT 1
 		) m ON true`, projectID, orgRef, memberRef).Scan(append(append(ot, &found), mt...)...)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil, errOrganizationNotFound

@@ -64,6 +64,17 @@ func testMembers(t *testing.T, e *env) {
 			})
 		}
 	})
+	t.Run("IDPreferredOverExternalID", func(t *testing.T) {
+		a := e.member(t, p, o, "pref-a@acme.test", "")
+		b := e.member(t, p, o, "pref-b@acme.test", "", func(m *auth.Member) { m.ExternalID = a.ID })
+		got, err := e.db.FindMember(ctx, p.ID, o.ID, a.ID)
+		wantCode(t, err, "")
+		_, viaOrg, err := e.db.FindOrgMember(ctx, p.ID, o.ID, a.ID)
+		wantCode(t, err, "")
+		if got.ID != a.ID || viaOrg.ID != a.ID || got.ID == b.ID {
+			t.Fatalf("found %s and %s, want %s", got.ID, viaOrg.ID, a.ID)
+		}
+	})
 	t.Run("UpdateStoresMutableFields", func(t *testing.T) {
 		m := e.member(t, p, o, "upd@acme.test", "")
 		e.clock.Advance(time.Second)
