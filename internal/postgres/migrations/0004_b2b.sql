@@ -102,8 +102,8 @@ ALTER TABLE challenges ADD CONSTRAINT challenges_member_fkey FOREIGN KEY (projec
 ALTER TABLE challenges ADD CONSTRAINT challenges_owner_check CHECK ((user_id IS NULL) <> (member_id IS NULL));
 CREATE INDEX challenges_member_idx ON challenges (project_id, member_id) WHERE member_id IS NOT NULL;
 
--- Member links (member_id, organization_id and email set) and discovery
--- links (email only).
+-- Member links (member_id and organization_id set, with the email sent
+-- to) and discovery links (email only).
 ALTER TABLE magic_links ALTER COLUMN user_id DROP NOT NULL;
 ALTER TABLE magic_links ADD COLUMN member_id text;
 ALTER TABLE magic_links ADD COLUMN organization_id text;
@@ -112,7 +112,7 @@ ALTER TABLE magic_links ADD CONSTRAINT magic_links_member_fkey FOREIGN KEY (proj
 	REFERENCES members (project_id, id) ON DELETE CASCADE;
 ALTER TABLE magic_links ADD CONSTRAINT magic_links_owner_check CHECK (
 	(user_id IS NOT NULL AND member_id IS NULL AND organization_id IS NULL)
-	OR (user_id IS NULL AND (member_id IS NULL) = (organization_id IS NULL) AND email <> ''));
+	OR (user_id IS NULL AND (member_id IS NULL) = (organization_id IS NULL) AND (member_id IS NOT NULL OR email <> '')));
 CREATE INDEX magic_links_member_idx ON magic_links (project_id, member_id) WHERE member_id IS NOT NULL;
 
 -- Member sessions.
