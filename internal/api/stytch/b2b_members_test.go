@@ -519,3 +519,29 @@ func TestMembersOfAnotherProjectAreNotFound(t *testing.T) {
 		t.Errorf("A's member changed: %v", got)
 	}
 }
+
+// FuzzB2BSearch: no search body makes the organization or member search
+// answer 5xx.
+func FuzzB2BSearch(f *testing.F) {
+	fx := newFixture(f)
+	orgID := str(mgmtOrg(f, fx.c, "Fuzzed", nil), "organization_id")
+	mgmtMember(f, fx.c, orgID, uniqueEmail("fuzz"), obj{"mfa_phone_number": uniquePhone()})
+	for _, seed := range []string{
+		`{}`, `null`, `[]`, `{"limit":-1}`, `{"limit":1e300}`, `{"cursor":"garbage"}`,
+		`{"cursor":"` + strings.Repeat("z", 2000) + `"}`,
+		`{"organization_ids":["` + orgID + `"]}`,
+		`{"organization_ids":["` + orgID + `"],"cursor":"garbage","limit":1}`,
+		`{"organization_ids":["` + orgID + `",""],"query":{"operator":"OR","operands":[{"filter_name":"member_ids","filter_value":["a"]},{"filter_name":"statuses","filter_value":["active"]}]}}`,
+		`{"organization_ids":["` + orgID + `"],"query":{"operands":[{"filter_name":"member_email_fuzzy","filter_value":"%_\\"}]}}`,
+		`{"organization_ids":["` + orgID + `"],"query":{"operands":[{"filter_name":"member_phone_numbers","filter_value":["+1","x\u0000"]}]}}`,
+		`{"query":{"operator":"AND","operands":[{"filter_name":"organization_name_fuzzy","filter_value":"%"},{"filter_name":"allowed_domains","filter_value":["` + strings.Repeat("d", 300) + `"]}]}}`,
+		`{"query":{"operator":"OR","operands":[{"filter_name":"has_active_sso_connection","filter_value":false},{"filter_name":"member_emails","filter_value":["A@B.C"]}]}}`,
+		`{"query":{"operands":[{"filter_name":null,"filter_value":null}]}}`,
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		fuzzPost(t, fx, "/v1/b2b/organizations/search", body)
+		fuzzPost(t, fx, "/v1/b2b/organizations/members/search", body)
+	})
+}
