@@ -454,3 +454,119 @@ test("b2b RBAC: a member session may not manage another organization, nor a non-
   await expectStatus(b2b.sessions.authenticate({ session_token: res.session_token, authorization_check: { organization_id: orgB.organization_id, resource_id: "stytch.member", action: "update" } }), 403);
   await b2b.sessions.revoke({ session_token: res.session_token });
 });
+
+test("b2b MFA guards: an enrolled member cannot send to a new phone unproven; an IST of another member or organization is refused", async () => {
+  const orgA = await newOrg("guard-a", { mfa_policy: "REQUIRED_FOR_ALL" });
+  const orgB = await newOrg("guard-b", { mfa_policy: "REQUIRED_FOR_ALL" });
+  const email = h.uniqueEmail("b2b-guard");
+  const phone = h.uniquePhone();
+  const a = await newMember(orgA, email, { mfa_phone_number: phone, mfa_enrolled: true });
+  const b = await newMember(orgB, email);
+  const other = await newMember(orgA, h.uniqueEmail("b2b-guard-other"));
+
+  // Anti-bypass: the member has an MFA phone, so a code to another number needs a proven factor.
+  const attacker = h.uniquePhone();
+  await expectStatus(b2b.otps.sms.send({ organization_id: orgA.organization_id, member_id: a.member_id, mfa_phone_number: attacker }), "4xx");
+  assert.equal(await h.count(attacker), 0, "a code went to the attacker's phone");
+  const still = await b2b.organizations.members.get({ organization_id: orgA.organization_id, member_id: a.member_id });
+  assert.equal(still.member.mfa_phone_number, phone);
+
+  // The member's primary factor in A: an IST (the phone is not verified yet,
+  // so no code goes out at once); the IST proves the factor for a send.
+  const { res } = await primaryByLink(orgA, email);
+  assert.equal(res.member_authenticated, false);
+  assert.ok(res.mfa_required);
+  const ist = res.intermediate_session_token;
+  const seen = await h.count(phone);
+  await b2b.otps.sms.send({ organization_id: orgA.organization_id, member_id: a.member_id, intermediate_session_token: ist });
+  const code = await h.nextCode(phone, seen);
+
+  // That IST does not serve another member of A, nor the same email's member in B.
+  const otherPhone = h.uniquePhone();
+  await b2b.otps.sms.send({ organization_id: orgA.organization_id, member_id: other.member_id, mfa_phone_number: otherPhone });
+  const otherCode = await h.nextCode(otherPhone);
+  await expectStatus(b2b.otps.sms.authenticate({ organization_id: orgA.organization_id, member_id: other.member_id, intermediate_session_token: ist, code: otherCode }), "4xx");
+  const bPhone = h.uniquePhone();
+  await b2b.otps.sms.send({ organization_id: orgB.organization_id, member_id: b.member_id, mfa_phone_number: bPhone });
+  const bCode = await h.nextCode(bPhone);
+  await expectStatus(b2b.otps.sms.authenticate({ organization_id: orgB.organization_id, member_id: b.member_id, intermediate_session_token: ist, code: bCode }), "4xx");
+  const bNow = await b2b.organizations.members.get({ organization_id: orgB.organization_id, member_id: b.member_id });
+  assert.equal(bNow.member.mfa_phone_number_verified, false);
+
+  // The IST still completes its own member's login.
+  const done = await b2b.otps.sms.authenticate({ organization_id: orgA.organization_id, member_id: a.member_id, intermediate_session_token: ist, code });
+  assert.equal(done.member_session.member_id, a.member_id);
+  assert.equal(done.member_session.organization_id, orgA.organization_id);
+  await b2b.sessions.revoke({ member_id: a.member_id });
+});
+
+test("b2b otps.email as the primary factor; magicLinks.email.invite then authenticate activates; PKCE", async () => {
+  const org = await newOrg("emailotp");
+  const email = h.uniqueEmail("b2b-eotp");
+  const member = await newMember(org, email);
+  const sent = await b2b.otps.email.loginOrSignup({ organization_id: org.organization_id, email_address: email });
+  assert.equal(sent.status_code, 200);
+  assert.equal(sent.member_id, member.member_id);
+  const code = await h.nextCode(email);
+  await h.expectStytchError(b2b.otps.email.authenticate({ organization_id: org.organization_id, email_address: email, code: code === "000001" ? "000002" : "000001" }), 404, "otp_code_not_found");
+  const res = await b2b.otps.email.authenticate({ organization_id: org.organization_id, email_address: email, code });
+  assert.equal(res.member_authenticated, true);
+  assert.equal(res.member_id, member.member_id);
+  h.assertMemberSession(res.member_session);
+  assert.deepEqual(res.member_session.authentication_factors.map((f) => [f.type, f.delivery_method]), [["otp", "email"]]);
+  await b2b.sessions.revoke({ session_token: res.session_token });
+
+  // invite → invited; the link activates the member.
+  const invitee = h.uniqueEmail("b2b-invite");
+  const inv = await b2b.magicLinks.email.invite({ organization_id: org.organization_id, email_address: invitee, name: "Ivy", invite_redirect_url: REDIRECT });
+  assert.equal(inv.status_code, 200);
+  assert.equal(inv.member.status, "invited");
+  assert.equal(inv.member.name, "Ivy");
+  const link = await h.nextB2BLink(invitee);
+  const accepted = await b2b.magicLinks.authenticate({ magic_links_token: link.token });
+  assert.equal(accepted.member_id, inv.member_id);
+  assert.equal(accepted.member.status, "active");
+  assert.equal(accepted.member_authenticated, true);
+  await expectStatus(b2b.magicLinks.email.invite({ organization_id: org.organization_id, email_address: invitee }), "4xx");
+  await b2b.sessions.revoke({ session_token: accepted.session_token });
+
+  // PKCE: the link authenticates only with the right verifier.
+  const crypto = require("node:crypto");
+  const verifier = crypto.randomBytes(32).toString("base64url");
+  const challenge = crypto.createHash("sha256").update(verifier).digest("base64url");
+  await b2b.magicLinks.email.loginOrSignup({ organization_id: org.organization_id, email_address: email, pkce_code_challenge: challenge });
+  const pk = await h.nextB2BLink(email, 1);
+  await expectStatus(b2b.magicLinks.authenticate({ magic_links_token: pk.token, pkce_code_verifier: "wrong-verifier-wrong-verifier-wrong-verifier" }), "4xx");
+  const pres = await b2b.magicLinks.authenticate({ magic_links_token: pk.token, pkce_code_verifier: verifier });
+  assert.equal(pres.member_authenticated, true);
+  await b2b.sessions.revoke({ session_token: pres.session_token });
+});
+
+test("b2b members: deleteMFAPhoneNumber, delete then reactivate, dangerouslyGet; B2B JWKS", async () => {
+  const org = await newOrg("lifecycle");
+  const phone = h.uniquePhone();
+  const m = await newMember(org, h.uniqueEmail("b2b-life"), { mfa_phone_number: phone, name: "Lin" });
+  assert.equal(m.mfa_phone_number, phone);
+  const cleared = await b2b.organizations.members.deleteMFAPhoneNumber({ organization_id: org.organization_id, member_id: m.member_id });
+  assert.equal(cleared.member.mfa_phone_number, "");
+  assert.equal(cleared.member.mfa_phone_number_verified, false);
+
+  await b2b.organizations.members.delete({ organization_id: org.organization_id, member_id: m.member_id });
+  const deleted = await b2b.organizations.members.dangerouslyGet({ member_id: m.member_id, include_deleted: true });
+  assert.equal(deleted.member.status, "deleted");
+  assert.equal(deleted.organization.organization_id, org.organization_id);
+  const back = await b2b.organizations.members.reactivate({ organization_id: org.organization_id, member_id: m.member_id });
+  assert.equal(back.member.status, "active");
+  assert.equal(back.member.name, "Lin");
+  const got = await b2b.organizations.members.dangerouslyGet({ member_id: m.member_id });
+  assert.equal(got.member.status, "active");
+  await h.expectStytchError(b2b.organizations.members.get({ organization_id: org.organization_id, member_id: "member-test-00000000-0000-4000-8000-000000000000" }), 404, "member_not_found");
+
+  const jwks = await b2b.sessions.getJWKS({ project_id: h.PROJECT_ID });
+  assert.ok(jwks.keys.length >= 1);
+  for (const k of jwks.keys) {
+    assert.equal(k.kty, "RSA");
+    assert.equal(k.alg, "RS256");
+    assert.equal(k.d, undefined, "private key material in the JWKS");
+  }
+});
