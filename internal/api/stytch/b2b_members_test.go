@@ -261,7 +261,7 @@ func TestMemberRejectsBadInput(t *testing.T) {
 		{"create without an email", "POST", members, obj{"name": "Nobody"}, 400, "bad_request"},
 		{"create with a malformed email", "POST", members, obj{"email_address": "not-an-email"}, 400, "invalid_email"},
 		{"create with the email of a member", "POST", members, obj{"email_address": strings.ToUpper(email)}, 400, "duplicate_member_email"},
-		{"create with the external id of a member", "POST", members, obj{"email_address": uniqueEmail("x"), "external_id": "ext-1"}, 400, "duplicate_external_id"},
+		{"create with the external id of a member", "POST", members, obj{"email_address": uniqueEmail("x"), "external_id": "ext-1"}, 400, "duplicate_member_external_id"},
 		{"create with a malformed phone", "POST", members, obj{"email_address": uniqueEmail("x"), "mfa_phone_number": "12"}, 400, "invalid_phone_number"},
 		{"create with an unknown role", "POST", members, obj{"email_address": uniqueEmail("x"), "roles": []string{"root"}}, 400, "bad_request"},
 		{"create with metadata not an object", "POST", members, obj{"email_address": uniqueEmail("x"), "trusted_metadata": "x"}, 400, "bad_request"},

@@ -1,6 +1,7 @@
 package stytch
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
 
@@ -103,6 +104,12 @@ var errorTable = map[auth.Code]errSpec{
 	codeInvalidSearchFilter: {400, "invalid_search_filter", ""},
 }
 
+// fieldTypes refine the error_type of a code by the field the error names,
+// where Stytch has a more precise type than the table's.
+var fieldTypes = map[auth.Code]map[string]string{
+	auth.EDuplicateExternalID: {"external_id": "duplicate_member_external_id"},
+}
+
 // errorBody is a Stytch error response. It has no "error" key on purpose.
 type errorBody struct {
 	StatusCode   int    `json:"status_code"`
@@ -118,6 +125,12 @@ func (h *handler) writeError(w http.ResponseWriter, r *http.Request, requestID s
 	spec, ok := errorTable[code]
 	if !ok {
 		spec = errorTable[auth.EInternal]
+	}
+	var e *auth.Error
+	if errors.As(err, &e) {
+		if typ, ok := fieldTypes[code][e.Field]; ok {
+			spec.typ = typ
+		}
 	}
 	msg := spec.message
 	if msg == "" {
