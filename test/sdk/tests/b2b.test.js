@@ -452,7 +452,28 @@ test("b2b RBAC: a member session may not manage another organization, nor a non-
   assert.equal(ok.organization.organization_name, "renamed");
   // authorization_check naming another organization: 403.
   await expectStatus(b2b.sessions.authenticate({ session_token: res.session_token, authorization_check: { organization_id: orgB.organization_id, resource_id: "stytch.member", action: "update" } }), 403);
+  // Built-in roles: a member may act on itself, not on other members.
+  const self = await b2b.sessions.authenticate({ session_token: res.session_token, authorization_check: { organization_id: orgA.organization_id, resource_id: "stytch.self", action: "update" } });
+  assert.deepEqual(self.verdict, { authorized: true, granting_roles: ["stytch_member"] });
+  await expectStatus(b2b.sessions.authenticate({ session_token: res.session_token, authorization_check: { organization_id: orgA.organization_id, resource_id: "stytch.member", action: "update" } }), 403);
+
+  // An admin of A (stytch_admin granted by the secret) may change A's settings and members with its session.
+  const promoted = await b2b.organizations.members.update({ organization_id: orgA.organization_id, member_id: other.member_id, roles: ["stytch_admin"] });
+  assert.equal(promoted.member.is_admin, true);
+  const adminLogin = (await primaryByLink(orgA, other.email_address)).res;
+  assert.ok(adminLogin.member_session.roles.includes("stytch_admin"), JSON.stringify(adminLogin.member_session.roles));
+  const asAdmin = { authorization: { session_jwt: adminLogin.session_jwt } };
+  const changed = await b2b.organizations.update({ organization_id: orgA.organization_id, organization_name: "renamed by admin" }, asAdmin);
+  assert.equal(changed.organization.organization_name, "renamed by admin");
+  const renamed = await b2b.organizations.members.update({ organization_id: orgA.organization_id, member_id: res.member_id, name: "set by admin" }, asAdmin);
+  assert.equal(renamed.member.name, "set by admin");
+  const adminCheck = await b2b.sessions.authenticate({ session_token: adminLogin.session_token, authorization_check: { organization_id: orgA.organization_id, resource_id: "stytch.member", action: "delete" } });
+  assert.equal(adminCheck.verdict.authorized, true);
+  assert.ok(adminCheck.verdict.granting_roles.includes("stytch_admin"));
+  // ...but still nothing in B.
+  await expectStatus(b2b.organizations.update({ organization_id: orgB.organization_id, organization_name: "x" }, asAdmin), 403);
   await b2b.sessions.revoke({ session_token: res.session_token });
+  await b2b.sessions.revoke({ member_id: other.member_id }, asAdmin);
 });
 
 test("b2b MFA guards: an enrolled member cannot send to a new phone unproven; an IST of another member or organization is refused", async () => {
