@@ -219,6 +219,9 @@ echo "step 5 sms authenticate: $out"
 [ "$(echo "$out" | json "(d['member_session']['member_id'], d['member_session']['organization_id'])")" = "('$MEMBER_ID', '$ORGANIZATION_ID')" ] || fail "step 6: member_session"
 [ -n "$(echo "$out" | json "d['session_token']")" ] && [ -n "$(echo "$out" | json "d['session_jwt']")" ] || fail "step 6: no session"
 [ "$(echo "$out" | json "d['status_code']")" = 200 ] || fail "step 6: status_code"
+claims=$(echo "$out" | json "__import__('json').dumps(__import__('json').loads(__import__('base64').urlsafe_b64decode(d['session_jwt'].split('.')[1] + '==')))")
+[ "$(echo "$claims" | json "(d['sub'], d['https://stytch.com/organization']['organization_id'], d['https://stytch.com/organization']['slug'], len(d['https://stytch.com/session']['authentication_factors']))")" \
+  = "('$MEMBER_ID', '$ORGANIZATION_ID', 'example-org', 2)" ] || fail "step 6: member JWT claims: $claims"
 echo "seed 004: member authenticated with magic_link/email PRIMARY then otp/sms SECONDARY"
 
 if [ -f test/sdk/package.json ]; then
