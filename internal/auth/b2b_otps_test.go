@@ -165,3 +165,18 @@ func TestB2BProjectsAreIsolated(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) { wantErr(t, tt.run(), tt.code) })
 	}
 }
+
+// TestB2BPrimaryNamesButDoesNotTextAnUnverifiedPhone: member_options
+// show the phone on file, but only a verified phone gets a code at once.
+func TestB2BPrimaryNamesButDoesNotTextAnUnverifiedPhone(t *testing.T) {
+	f := newFlowEnv(t)
+	o := f.org(requireMFA)
+	m := f.member(o, flowEmail("acme.test"), func(in *auth.MemberInput) { in.MFAPhoneNumber = flowStr("+14155550201") })
+	res := f.primary(o, m)
+	if res.MFARequired == nil || res.MFARequired.MFAPhoneNumber != "+14155550201" || res.MFARequired.SecondaryAuthInitiated != "" {
+		t.Fatalf("mfa_required = %+v", res.MFARequired)
+	}
+	if f.LastCode("+14155550201") != "" {
+		t.Fatal("a code was sent to an unverified phone")
+	}
+}

@@ -115,13 +115,10 @@ func smsAllowed(o *Organization, m *Member) bool {
 	return o.MFAMethods != Restricted || m.IsBreakglass || slices.Contains(o.AllowedMFAMethods, MFAMethodSMS)
 }
 
-// mfaOptions describes m's second factors for an mfa_required answer.
+// mfaOptions describes m's second factors for an mfa_required answer:
+// its MFA phone, verified or not ("" when none).
 func mfaOptions(m *Member) *MFARequired {
-	r := &MFARequired{}
-	if m.MFAPhoneVerified {
-		r.MFAPhoneNumber = m.MFAPhoneNumber
-	}
-	return r
+	return &MFARequired{MFAPhoneNumber: m.MFAPhoneNumber}
 }
 
 // memberCompletion is a proven set of factors for a member of an organization.
