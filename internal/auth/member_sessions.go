@@ -303,7 +303,8 @@ func checkAuthorization(a *AuthorizationCheck) error {
 	if err := validID("authorization_check.organization_id", a.OrganizationID, EInvalid); err != nil {
 		return err
 	}
-	for field, v := range map[string]string{"authorization_check.resource_id": a.ResourceID, "authorization_check.action": a.Action} {
+	for _, fv := range [][2]string{{"authorization_check.resource_id", a.ResourceID}, {"authorization_check.action", a.Action}} {
+		field, v := fv[0], fv[1]
 		if v == "" || len(v) > 256 {
 			return Invalid(field, "%s must be 1 to 256 characters.", field)
 		}
