@@ -273,13 +273,14 @@ type B2BAuthStore interface {
 	// statement, and consumes nothing if the IST is gone (EISTNotFound).
 	// EOTPExpired if the code was consumed concurrently.
 	ConsumeMemberChallenge(ctx context.Context, projectID, challengeID, istID string, upd MemberMFAUpdate) (*Member, error)
-	// ConsumeB2BMagicLink consumes the live B2B link (member or discovery)
-	// whose token hash is any of hashes. For a member link it applies upd
-	// to the member atomically and returns it; for a discovery link the
-	// member is nil. Consumer links never match here, and B2B links never
-	// match ConsumeMagicLink. EMagicLinkNotFound, EMagicLinkUsed,
-	// EPKCEMismatch.
-	ConsumeB2BMagicLink(ctx context.Context, projectID string, hashes [][]byte, verifierChallenge string, upd MemberMFAUpdate) (*MagicLink, *Member, error)
+	// ConsumeB2BMagicLink consumes the live B2B link whose token hash is
+	// any of hashes: a discovery link when discovery is set (member nil),
+	// else a member link, whose member gets upd atomically and is
+	// returned. A member link only matches while the member still has the
+	// address it was mailed to. Consumer links never match here, B2B links
+	// never match ConsumeMagicLink, and a link of the other kind is left
+	// unused. EMagicLinkNotFound, EMagicLinkUsed, EPKCEMismatch.
+	ConsumeB2BMagicLink(ctx context.Context, projectID string, hashes [][]byte, verifierChallenge string, discovery bool, upd MemberMFAUpdate) (*MagicLink, *Member, error)
 	// RevokeMemberInvites deletes the unconsumed invite links of a member.
 	RevokeMemberInvites(ctx context.Context, projectID, memberID string) (int, error)
 }

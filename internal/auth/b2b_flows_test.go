@@ -192,7 +192,7 @@ func TestB2BSeedFlowMagicLinkThenSMS(t *testing.T) {
 	if res.MethodID != m.EmailID || res.Member.Status != auth.MemberActive || !res.Member.EmailVerified {
 		t.Fatalf("method_id = %q (want %q), member = %+v", res.MethodID, m.EmailID, res.Member)
 	}
-	if d := res.ISTExpiresAt.Sub(time.Now()); d < 9*time.Minute || d > 10*time.Minute {
+	if d := time.Until(res.ISTExpiresAt); d < 9*time.Minute || d > 10*time.Minute {
 		t.Fatalf("IST expires in %v, want 10 minutes", d)
 	}
 	// Step 4: send a code to a new phone, without the IST (as the seed does).
@@ -290,8 +290,8 @@ func TestB2BAuthenticateSMSRefusals(t *testing.T) {
 			later := func() time.Time { return time.Now().Add(11 * time.Minute) }
 			f.Service.SetClock(later)
 			f.Store.SetClock(later)
-			code = f.sendSMS(o, m, "", "") // a live code: only the IST is dead
-			_, err := f.Service.B2BAuthenticateSMS(t.Context(), f.Project, auth.B2BAuthenticateSMSInput{OrganizationID: o.ID, MemberID: m.ID, Code: code, Session: auth.B2BSessionRequest{IST: ist}})
+			fresh := f.sendSMS(o, m, "", "") // a live code: only the IST is dead
+			_, err := f.Service.B2BAuthenticateSMS(t.Context(), f.Project, auth.B2BAuthenticateSMSInput{OrganizationID: o.ID, MemberID: m.ID, Code: fresh, Session: auth.B2BSessionRequest{IST: ist}})
 			return err
 		}, auth.EISTNotFound},
 		{"ErrISTOfAnotherMember", func(t *testing.T, f *flowEnv, o *auth.Organization, m *auth.Member, ist, code string) error {
@@ -516,7 +516,7 @@ func TestB2BPrimaryWithLiveSessionSkipsMFA(t *testing.T) {
 	if !res.Authenticated || res.Session.ID != first.Session.ID || res.IST != "" {
 		t.Fatalf("result = %+v, want the same session extended", res)
 	}
-	if got := res.Session.ExpiresAt.Sub(time.Now()); got < 119*time.Minute {
+	if got := time.Until(res.Session.ExpiresAt); got < 119*time.Minute {
 		t.Fatalf("session expires in %v, want 2h", got)
 	}
 	// A session of another member is refused.

@@ -43,12 +43,8 @@ func b2bEmail(raw string) (string, error) {
 	return addr, nil
 }
 
-func checkCodeChallenge(v string) error {
-	if len(v) > 128 || validText("pkce_code_challenge", v) != nil {
-		return Invalid("pkce_code_challenge", "pkce_code_challenge must be at most 128 characters.")
-	}
-	return nil
-}
+// checkCodeChallenge checks a B2B pkce_code_challenge (RFC 7636).
+func checkCodeChallenge(v string) error { return checkPKCEChallenge("pkce_code_challenge", v) }
 
 // b2bDomainAllowed reports whether email's domain is one of o's allowed domains.
 func b2bDomainAllowed(o *Organization, email string) bool {
@@ -388,7 +384,7 @@ func (s *Service) B2BAuthenticateMagicLink(ctx context.Context, p *Project, in B
 	if in.CodeVerifier != "" {
 		challenge = PKCEChallenge(in.CodeVerifier)
 	}
-	ml, m, err := s.store.ConsumeB2BMagicLink(ctx, p.ID, s.keys.TokenHashes(in.Token), challenge, MemberMFAUpdate{Activate: true, VerifyEmail: true})
+	ml, m, err := s.store.ConsumeB2BMagicLink(ctx, p.ID, s.keys.TokenHashes(in.Token), challenge, false, MemberMFAUpdate{Activate: true, VerifyEmail: true})
 	if err == nil && (ml.Kind == MagicLinkDiscovery || m == nil) {
 		err = Errorf(EMagicLinkNotFound, "The magic link could not be authenticated, try sending another magic link.")
 	}

@@ -126,7 +126,7 @@ func (s *Service) AuthenticateDiscoveryMagicLink(ctx context.Context, p *Project
 	if codeVerifier != "" {
 		challenge = PKCEChallenge(codeVerifier)
 	}
-	ml, _, err := s.store.ConsumeB2BMagicLink(ctx, p.ID, s.keys.TokenHashes(token), challenge, MemberMFAUpdate{})
+	ml, _, err := s.store.ConsumeB2BMagicLink(ctx, p.ID, s.keys.TokenHashes(token), challenge, true, MemberMFAUpdate{})
 	if err == nil && ml.Kind != MagicLinkDiscovery {
 		err = Errorf(EMagicLinkNotFound, "The magic link could not be authenticated, try sending another magic link.")
 	}

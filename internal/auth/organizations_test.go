@@ -318,11 +318,14 @@ func TestUpdateOrganization(t *testing.T) {
 	mustOrg(t, env, env.Project, auth.OrganizationInput{Name: ptr("Beta")})
 
 	t.Run("OKUnsetFieldsUnchanged", func(t *testing.T) {
-		got, err := env.Service.UpdateOrganization(ctx, env.Project, "acme", auth.OrganizationInput{Name: ptr("Acme Two")}, auth.Caller{})
+		updated, err := env.Service.UpdateOrganization(ctx, env.Project, "acme", auth.OrganizationInput{Name: ptr("Acme Two")}, auth.Caller{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, _ = env.Service.GetOrganization(ctx, env.Project, o.ID)
+		if updated.Name != "Acme Two" {
+			t.Fatalf("update returned name %q", updated.Name)
+		}
+		got, _ := env.Service.GetOrganization(ctx, env.Project, o.ID)
 		if got.Name != "Acme Two" || got.Slug != "acme" || got.MFAPolicy != auth.MFARequiredForAll ||
 			got.EmailJITProvisioning != auth.Restricted || !reflect.DeepEqual(got.EmailAllowedDomains, []string{"acme.test"}) ||
 			string(got.TrustedMetadata) != `{"a": 1}` && string(got.TrustedMetadata) != `{"a":1}` {

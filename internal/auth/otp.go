@@ -251,6 +251,10 @@ func (s *Service) AuthenticateOTP(ctx context.Context, p *Project, in Authentica
 	}
 	if userID == "" {
 		c, err := s.store.AttemptChallenge(ctx, p.ID, in.MethodID, s.cfg.MaxOTPAttempts)
+		if err == nil && c.MemberID != "" {
+			// A B2B member's code: only the B2B routes authenticate it.
+			err = Errorf(EOTPNotFound, "No one-time passcode was sent to this method.")
+		}
 		if err != nil {
 			s.metrics.Authenticated(FactorOTP, string(ErrorCode(err)))
 			return nil, err

@@ -56,6 +56,36 @@ func SessionRoles(s *auth.Session) []string {
 	return append([]string(nil), s.Roles...)
 }
 
+// Sequence orders of a member session's factors: the first is the primary
+// factor, every later one a secondary factor.
+const (
+	SequencePrimary   = "PRIMARY"
+	SequenceSecondary = "SECONDARY"
+)
+
+// StytchMemberFactors is StytchFactors for a member session: each factor
+// also carries "sequence_order", PRIMARY for the first and SECONDARY for
+// the others, as Stytch's B2B sessions do.
+func StytchMemberFactors(fs []auth.Factor) []map[string]any {
+	out := StytchFactors(fs)
+	for i, f := range out {
+		f["sequence_order"] = SequenceSecondary
+		if i == 0 {
+			f["sequence_order"] = SequencePrimary
+		}
+	}
+	return out
+}
+
+// sessionFactors returns the session claim's factors: with sequence_order
+// for a member session.
+func sessionFactors(s *auth.Session) []map[string]any {
+	if IsMemberSession(s) {
+		return StytchMemberFactors(s.Factors)
+	}
+	return StytchFactors(s.Factors)
+}
+
 // StytchOrganizationClaim returns the value of the
 // "https://stytch.com/organization" claim of a member session:
 // {"organization_id": s.OrganizationID, "slug": s.OrganizationSlug}.
@@ -126,7 +156,7 @@ func StytchSessionClaim(s *auth.Session) map[string]any {
 			"ip_address": s.Attributes.IPAddress,
 			"user_agent": s.Attributes.UserAgent,
 		},
-		"authentication_factors": StytchFactors(s.Factors),
+		"authentication_factors": sessionFactors(s),
 		"roles":                  SessionRoles(s),
 	}
 	putTime(m, "started_at", s.StartedAt)

@@ -1084,6 +1084,11 @@ func testSignSession_MemberSessionHasOrganizationClaimMemberSubAndRoles(t *testi
 		s.OrganizationSlug = "acme"
 		s.Roles = roles
 		s.CustomClaims = map[string]any{"https://stytch.com/organization": "evil", "claim1": "value1"}
+		now := e.clock.Now()
+		s.Factors = []auth.Factor{
+			{Type: auth.FactorMagicLink, DeliveryMethod: auth.DeliveryEmail, MethodID: "member-email-test-1", Value: "ada@acme.test", LastAuthenticatedAt: now},
+			{Type: auth.FactorOTP, DeliveryMethod: auth.DeliverySMS, MethodID: "member-phone-number-test-1", Value: "+12025550162", LastAuthenticatedAt: now},
+		}
 		return s
 	}
 	tests := []struct {
@@ -1119,6 +1124,19 @@ func testSignSession_MemberSessionHasOrganizationClaimMemberSubAndRoles(t *testi
 				}
 				if payload["claim1"] != "value1" {
 					t.Errorf("claim1 = %v", payload["claim1"])
+				}
+				// Member factors carry their order, as the B2B API shows them.
+				fs, _ := sc["authentication_factors"].([]any)
+				var order []any
+				for _, f := range fs {
+					order = append(order, f.(map[string]any)["sequence_order"])
+				}
+				if want := []any{"PRIMARY", "SECONDARY"}; !reflect.DeepEqual(order, want) {
+					t.Errorf("sequence_order = %v, want %v", order, want)
+				}
+			} else if fs, _ := sc["authentication_factors"].([]any); len(fs) > 0 {
+				if _, ok := fs[0].(map[string]any)["sequence_order"]; ok {
+					t.Errorf("consumer factor has sequence_order: %v", fs[0])
 				}
 			}
 			// The JWT names the session for the service's lookup.

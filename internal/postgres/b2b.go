@@ -127,7 +127,8 @@ func (db *DB) ConsumeMemberChallenge(ctx context.Context, projectID, challengeID
 }
 
 // ConsumeB2BMagicLink, in one statement, consumes the live B2B link (user
-// id NULL: member or discovery) whose token hash is any of hashes and whose
+// id NULL: a discovery link when discovery is set, else a member link whose
+// member still has the link's address) whose token hash is any of hashes and whose
 // code_challenge equals verifierChallenge, and for a member link applies
 // upd to the member (VerifyEmail only if the link went to the member's
 // current email) and returns it with the link, whose EmailID is the
@@ -135,7 +136,7 @@ func (db *DB) ConsumeMemberChallenge(ctx context.Context, projectID, challengeID
 // second query classifies like ConsumeMagicLink: EMagicLinkNotFound (no
 // such B2B token: consumer links never match), EMagicLinkUsed or
 // EPKCEMismatch.
-func (db *DB) ConsumeB2BMagicLink(ctx context.Context, projectID string, hashes [][]byte, verifierChallenge string, upd auth.MemberMFAUpdate) (*auth.MagicLink, *auth.Member, error) {
+func (db *DB) ConsumeB2BMagicLink(ctx context.Context, projectID string, hashes [][]byte, verifierChallenge string, discovery bool, upd auth.MemberMFAUpdate) (*auth.MagicLink, *auth.Member, error) {
 	if len(hashes) == 0 {
 		return nil, nil, errMagicLinkNotFound
 	}
@@ -146,6 +147,7 @@ func (db *DB) ConsumeB2BMagicLink(ctx context.Context, projectID string, hashes 
 	p.add(verifierChallenge)
 	now := p.add(at)
 	set := memberMFASet(&p, upd, now, "members.email = l.email", "true")
+	kind := b2bLinkKind(discovery)
 	var ml auth.MagicLink
 	var m auth.Member
 	var found bool
@@ -156,7 +158,7 @@ func (db *DB) ConsumeB2BMagicLink(ctx context.Context, projectID string, hashes 
 		WITH l AS (
 			UPDATE magic_links SET consumed_at = `+now+`
 			WHERE project_id = $1 AND token_hash = ANY($2::bytea[]) AND consumed_at IS NULL
-				AND expires_at > `+now+` AND code_challenge = $3 AND user_id IS NULL
+				AND expires_at > `+now+` AND code_challenge = $3 AND `+kind+`
 			RETURNING id, project_id, COALESCE(member_id, '') AS member_id, COALESCE(organization_id, '') AS organization_id,
 				email, kind, token_hash, code_challenge, expires_at, consumed_at, created_at
 		), m AS (
@@ -178,7 +180,19 @@ func (db *DB) ConsumeB2BMagicLink(ctx context.Context, projectID string, hashes 
 	if !errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil, internal(err)
 	}
-	return nil, nil, db.classifyMagicLink(ctx, projectID, hashes, verifierChallenge, at, "user_id IS NULL")
+	return nil, nil, db.classifyMagicLink(ctx, projectID, hashes, verifierChallenge, at, kind)
+}
+
+// b2bLinkKind is the condition on magic_links rows a B2B consume may match:
+// discovery links, or member links whose member still has the address the
+// link was sent to (a link mailed to an old address dies with the change).
+// Consumer links (user_id set) never match either.
+func b2bLinkKind(discovery bool) string {
+	if discovery {
+		return `user_id IS NULL AND kind = 'discovery'`
+	}
+	return `user_id IS NULL AND kind <> 'discovery' AND EXISTS (SELECT 1 FROM members mm
+		WHERE mm.project_id = magic_links.project_id AND mm.id = magic_links.member_id AND mm.email = magic_links.email)`
 }
 
 // RevokeMemberInvites deletes the unconsumed invite links of the member and

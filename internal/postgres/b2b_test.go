@@ -360,7 +360,7 @@ func testB2BMagicLinks(t *testing.T, e *env) {
 	t.Run("MemberLinkActivatesAndVerifies", func(t *testing.T) {
 		m := e.member(t, p, o, "ml1@acme.test", "", func(m *auth.Member) { m.Status = auth.MemberInvited })
 		ml, _ := e.memberLink(t, p, m, "", "b2b-tok1", "", auth.MagicLinkInvite, time.Hour)
-		got, mem, err := e.db.ConsumeB2BMagicLink(ctx, p.ID, [][]byte{hash("x"), hash("b2b-tok1")}, "", upd)
+		got, mem, err := e.db.ConsumeB2BMagicLink(ctx, p.ID, [][]byte{hash("x"), hash("b2b-tok1")}, "", false, upd)
 		wantCode(t, err, "")
 		if got.ID != ml.ID || got.MemberID != m.ID || got.OrganizationID != o.ID || got.Email != m.EmailAddress ||
 			got.EmailID != m.EmailID || got.UserID != "" || got.Kind != auth.MagicLinkInvite || got.ConsumedAt == nil {
@@ -369,12 +369,12 @@ func testB2BMagicLinks(t *testing.T, e *env) {
 		if mem == nil || mem.ID != m.ID || mem.Status != auth.MemberActive || !mem.EmailVerified {
 			t.Fatalf("member %+v", mem)
 		}
-		_, _, err = e.db.ConsumeB2BMagicLink(ctx, p.ID, [][]byte{hash("b2b-tok1")}, "", upd)
+		_, _, err = e.db.ConsumeB2BMagicLink(ctx, p.ID, [][]byte{hash("b2b-tok1")}, "", false, upd)
 		wantCode(t, err, auth.EMagicLinkUsed)
 	})
 	t.Run("DiscoveryLinkHasNoMember", func(t *testing.T) {
 		ml, _ := e.memberLink(t, p, nil, "who@acme.test", "disc-tok", "", auth.MagicLinkDiscovery, time.Hour)
-		got, mem, err := e.db.ConsumeB2BMagicLink(ctx, p.ID, [][]byte{hash("disc-tok")}, "", upd)
+		got, mem, err := e.db.ConsumeB2BMagicLink(ctx, p.ID, [][]byte{hash("disc-tok")}, "", true, upd)
 		wantCode(t, err, "")
 		if mem != nil || got.ID != ml.ID || got.Email != "who@acme.test" || got.MemberID != "" || got.OrganizationID != "" {
 			t.Fatalf("link %+v member %+v", got, mem)
@@ -388,15 +388,47 @@ func testB2BMagicLinks(t *testing.T, e *env) {
 			_, err := e.db.ConsumeMagicLink(ctx, p.ID, [][]byte{hash(tok)}, "")
 			wantCode(t, err, auth.EMagicLinkNotFound)
 		}
-		_, _, err := e.db.ConsumeB2BMagicLink(ctx, p.ID, [][]byte{hash("b2b-tok2")}, "", upd)
+		_, _, err := e.db.ConsumeB2BMagicLink(ctx, p.ID, [][]byte{hash("b2b-tok2")}, "", false, upd)
 		wantCode(t, err, "")
+	})
+	t.Run("LinkOfOtherKindLeftUnused", func(t *testing.T) {
+		m := e.member(t, p, o, "kind@acme.test", "")
+		e.memberLink(t, p, m, "", "kind-member", "", auth.MagicLinkLogin, time.Hour)
+		e.memberLink(t, p, nil, "kind@acme.test", "kind-disc", "", auth.MagicLinkDiscovery, time.Hour)
+		_, _, err := e.db.ConsumeB2BMagicLink(ctx, p.ID, [][]byte{hash("kind-member")}, "", true, upd)
+		wantCode(t, err, auth.EMagicLinkNotFound)
+		_, _, err = e.db.ConsumeB2BMagicLink(ctx, p.ID, [][]byte{hash("kind-disc")}, "", false, upd)
+		wantCode(t, err, auth.EMagicLinkNotFound)
+		// Both still work on their own path.
+		_, mem, err := e.db.ConsumeB2BMagicLink(ctx, p.ID, [][]byte{hash("kind-member")}, "", false, upd)
+		wantCode(t, err, "")
+		if mem == nil || mem.ID != m.ID {
+			t.Fatalf("member %+v", mem)
+		}
+		_, mem, err = e.db.ConsumeB2BMagicLink(ctx, p.ID, [][]byte{hash("kind-disc")}, "", true, upd)
+		wantCode(t, err, "")
+		if mem != nil {
+			t.Fatalf("discovery link returned member %+v", mem)
+		}
+	})
+	t.Run("LinkToOldAddressDiesWithEmailChange", func(t *testing.T) {
+		m := e.member(t, p, o, "old@acme.test", "", func(m *auth.Member) { m.Status = auth.MemberPending })
+		e.memberLink(t, p, m, "", "old-addr", "", auth.MagicLinkLogin, time.Hour)
+		m.EmailAddress = "new@acme.test"
+		wantCode(t, e.db.UpdateMember(ctx, m), "")
+		_, _, err := e.db.ConsumeB2BMagicLink(ctx, p.ID, [][]byte{hash("old-addr")}, "", false, upd)
+		wantCode(t, err, auth.EMagicLinkNotFound)
+		stored, _ := e.db.FindMember(ctx, p.ID, o.ID, m.ID)
+		if stored.Status != auth.MemberPending || stored.EmailVerified {
+			t.Fatalf("member changed by a stale link: %+v", stored)
+		}
 	})
 	t.Run("ConsumerLinkNeverConsumedByB2BPath", func(t *testing.T) {
 		u := e.user(t, p, "consumer@acme.test", "")
 		ml := &auth.MagicLink{ID: id(auth.PrefixMagicLink, p), ProjectID: p.ID, UserID: u.ID, EmailID: u.Emails[0].ID,
 			Kind: auth.MagicLinkLogin, TokenHash: hash("consumer-tok"), ExpiresAt: e.clock.Now().Add(time.Hour)}
 		wantCode(t, e.db.CreateMagicLink(ctx, ml, nil, nil), "")
-		_, _, err := e.db.ConsumeB2BMagicLink(ctx, p.ID, [][]byte{hash("consumer-tok")}, "", upd)
+		_, _, err := e.db.ConsumeB2BMagicLink(ctx, p.ID, [][]byte{hash("consumer-tok")}, "", false, upd)
 		wantCode(t, err, auth.EMagicLinkNotFound)
 		got, err := e.db.ConsumeMagicLink(ctx, p.ID, [][]byte{hash("consumer-tok")}, "")
 		wantCode(t, err, "")
@@ -423,7 +455,7 @@ func testB2BMagicLinks(t *testing.T, e *env) {
 			m := e.member(t, p, o, "pkce"+string(rune('a'+i))+"@acme.test", "", func(m *auth.Member) { m.Status = auth.MemberPending })
 			tok := auth.NewToken()
 			e.memberLink(t, p, m, "", tok, tt.challenge, auth.MagicLinkLogin, tt.ttl)
-			_, _, err := e.db.ConsumeB2BMagicLink(ctx, p.ID, [][]byte{hash(tok)}, tt.verifier, upd)
+			_, _, err := e.db.ConsumeB2BMagicLink(ctx, p.ID, [][]byte{hash(tok)}, tt.verifier, false, upd)
 			wantCode(t, err, tt.wantCode)
 			stored, _ := e.db.FindMember(ctx, p.ID, o.ID, m.ID)
 			if activated := stored.Status == auth.MemberActive; activated != (tt.wantCode == "") {
@@ -432,15 +464,15 @@ func testB2BMagicLinks(t *testing.T, e *env) {
 		})
 	}
 	t.Run("UnknownTokenNotFound", func(t *testing.T) {
-		_, _, err := e.db.ConsumeB2BMagicLink(ctx, p.ID, [][]byte{hash("nope")}, "", upd)
+		_, _, err := e.db.ConsumeB2BMagicLink(ctx, p.ID, [][]byte{hash("nope")}, "", false, upd)
 		wantCode(t, err, auth.EMagicLinkNotFound)
-		_, _, err = e.db.ConsumeB2BMagicLink(ctx, p.ID, nil, "", upd)
+		_, _, err = e.db.ConsumeB2BMagicLink(ctx, p.ID, nil, "", false, upd)
 		wantCode(t, err, auth.EMagicLinkNotFound)
 	})
 	t.Run("OtherProjectNotFound", func(t *testing.T) {
 		m := e.member(t, p, o, "mlp@acme.test", "")
 		e.memberLink(t, p, m, "", "b2b-proj", "", auth.MagicLinkLogin, time.Hour)
-		_, _, err := e.db.ConsumeB2BMagicLink(ctx, e.project(t).ID, [][]byte{hash("b2b-proj")}, "", upd)
+		_, _, err := e.db.ConsumeB2BMagicLink(ctx, e.project(t).ID, [][]byte{hash("b2b-proj")}, "", false, upd)
 		wantCode(t, err, auth.EMagicLinkNotFound)
 	})
 	t.Run("RevokeMemberInvitesDeletesUnusedInvites", func(t *testing.T) {
@@ -455,10 +487,10 @@ func testB2BMagicLinks(t *testing.T, e *env) {
 		if n != 2 {
 			t.Fatalf("revoked %d, want 2", n)
 		}
-		_, _, err = e.db.ConsumeB2BMagicLink(ctx, p.ID, [][]byte{hash("inv-1")}, "", upd)
+		_, _, err = e.db.ConsumeB2BMagicLink(ctx, p.ID, [][]byte{hash("inv-1")}, "", false, upd)
 		wantCode(t, err, auth.EMagicLinkNotFound)
 		for _, tok := range []string{"login-1", "inv-other"} {
-			_, _, err = e.db.ConsumeB2BMagicLink(ctx, p.ID, [][]byte{hash(tok)}, "", upd)
+			_, _, err = e.db.ConsumeB2BMagicLink(ctx, p.ID, [][]byte{hash(tok)}, "", false, upd)
 			wantCode(t, err, "")
 		}
 	})

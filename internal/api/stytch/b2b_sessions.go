@@ -99,12 +99,6 @@ func oneSessionArgument(required bool, ist, token, jwt string) error {
 	return nil
 }
 
-// Factor order of a member session: the first factor is the primary one.
-const (
-	sequencePrimary   = "PRIMARY"
-	sequenceSecondary = "SECONDARY"
-)
-
 // memberSessionJSON is the MemberSession object (§C.4).
 type memberSessionJSON struct {
 	MemberSessionID       string           `json:"member_session_id"`
@@ -124,14 +118,7 @@ func newMemberSessionJSON(s *auth.Session) *memberSessionJSON {
 	if s == nil {
 		return nil
 	}
-	fs := jwt.StytchFactors(s.Factors)
-	for i, f := range fs {
-		if i == 0 {
-			f["sequence_order"] = sequencePrimary
-		} else {
-			f["sequence_order"] = sequenceSecondary
-		}
-	}
+	fs := jwt.StytchMemberFactors(s.Factors)
 	roles := s.Roles
 	if len(roles) == 0 {
 		roles = []string{auth.RoleMember} // every member holds it

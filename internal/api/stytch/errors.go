@@ -66,8 +66,8 @@ var errorTable = map[auth.Code]errSpec{
 	auth.EPKCEMismatch:      {400, "pkce_mismatch", "The code_verifier does not match the code_challenge the magic link was sent with."},
 	auth.EInviteNotFound:    {404, "invite_not_found", "No pending invite was found for this email."},
 
-	auth.ETooManySessionArgs: {400, "too_many_session_arguments", "Only one of session_token and session_jwt may be given."},
-	auth.ENoSessionArgs:      {400, "no_session_arguments", "One of session_token or session_jwt is required."},
+	auth.ETooManySessionArgs: {400, "too_many_session_arguments", ""}, // the service names the arguments of each route
+	auth.ENoSessionArgs:      {400, "no_session_arguments", ""},
 	auth.EJWTInvalid:         {401, "unable_to_parse_session_jwt", "The session JWT could not be parsed or verified."},
 	auth.EIPMismatch:         {401, "attribute_mismatch", "Unable to authenticate because attributes on request don't match stored attributes."},
 	auth.EUserAgentMismatch:  {401, "attribute_mismatch", "Unable to authenticate because attributes on request don't match stored attributes."},
