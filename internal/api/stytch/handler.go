@@ -97,6 +97,7 @@ func NewHandler(svc *auth.Service, opts Options) http.Handler {
 	route("GET /v1/sessions/jwks/{project_id}", h.jwks)
 
 	h.routeB2B(route)
+	h.routeTOTP(route)
 
 	return rt.Handler(func(w http.ResponseWriter, r *http.Request, status int) {
 		err := errRouteNotFound
