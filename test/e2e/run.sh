@@ -14,7 +14,13 @@ GOBIN_DIR=$(go env GOPATH)/bin
 PGURL_ADMIN=${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable}
 DBNAME=sesame_e2e_$$
 DATABASE_URL=${PGURL_ADMIN/\/postgres\?/\/$DBNAME?}
-NATS_PORT=24222 API=http://127.0.0.1:28080 FAKE_TW=http://127.0.0.1:24010 FAKE_SG=http://127.0.0.1:24011
+# Free ports, chosen now (never a fixed port some other process may hold).
+read -r NATS_PORT API_PORT SMS_PORT EMAIL_PORT TW_PORT SG_PORT < <(python3 -c '
+import socket
+socks = [socket.socket() for _ in range(6)]
+for s in socks: s.bind(("127.0.0.1", 0))
+print(*[s.getsockname()[1] for s in socks])')
+API=http://127.0.0.1:$API_PORT FAKE_TW=http://127.0.0.1:$TW_PORT FAKE_SG=http://127.0.0.1:$SG_PORT
 PIDS=()
 
 fail() { echo "E2E FAIL: $*" >&2; for f in "$WORK"/*.log; do echo "--- $f" >&2; tail -30 "$f" >&2; done; exit 1; }
@@ -37,23 +43,23 @@ go build -o "$WORK/fakeproviders" ./test/fakeproviders
 psql "$PGURL_ADMIN" -qc "CREATE DATABASE $DBNAME" >/dev/null
 
 echo "== start fake providers, workers and api BEFORE nats-server: start order does not matter"
-"$WORK/fakeproviders" -twilio-addr 127.0.0.1:24010 -sendgrid-addr 127.0.0.1:24011 >"$WORK/fakes.log" 2>&1 & PIDS+=($!)
+"$WORK/fakeproviders" -twilio-addr 127.0.0.1:$TW_PORT -sendgrid-addr 127.0.0.1:$SG_PORT >"$WORK/fakes.log" 2>&1 & PIDS+=($!)
 wait_ready "$FAKE_TW/healthz"
 export DATABASE_URL NATS_URL=nats://127.0.0.1:$NATS_PORT SECRET_KEYS=$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')
-HTTP_ADDR=127.0.0.1:28081 SMS_PROVIDER=twilio TWILIO_ACCOUNT_SID=ACtest TWILIO_AUTH_TOKEN=token TWILIO_FROM=+15005550006 \
+HTTP_ADDR=127.0.0.1:$SMS_PORT SMS_PROVIDER=twilio TWILIO_ACCOUNT_SID=ACtest TWILIO_AUTH_TOKEN=token TWILIO_FROM=+15005550006 \
   TWILIO_BASE_URL=$FAKE_TW "$BIN/smsworker" >"$WORK/smsworker.log" 2>&1 & SMS_PID=$!; PIDS+=($SMS_PID)
-HTTP_ADDR=127.0.0.1:28082 EMAIL_PROVIDER=sendgrid SENDGRID_API_KEY=SG.test EMAIL_FROM=no-reply@sesame.test \
+HTTP_ADDR=127.0.0.1:$EMAIL_PORT EMAIL_PROVIDER=sendgrid SENDGRID_API_KEY=SG.test EMAIL_FROM=no-reply@sesame.test \
   SENDGRID_BASE_URL=$FAKE_SG "$BIN/emailworker" >"$WORK/emailworker.log" 2>&1 & PIDS+=($!)
 export SESAME_PROJECT_ID=project-test-5e5a11e0-0000-4000-8000-000000000001
 export SESAME_SECRET=sk_test_KJuRUZmh1XC342h1n39gH84MuSZDyD13NfhtDkaY6IfwpQA0H   # the seed's key, so its curls run verbatim
-HTTP_ADDR=127.0.0.1:28080 PUBLIC_URL=$API BOOTSTRAP_PROJECT_ID=$SESAME_PROJECT_ID BOOTSTRAP_PROJECT_SECRET=$SESAME_SECRET \
+HTTP_ADDR=127.0.0.1:$API_PORT PUBLIC_URL=$API BOOTSTRAP_PROJECT_ID=$SESAME_PROJECT_ID BOOTSTRAP_PROJECT_SECRET=$SESAME_SECRET \
   "$BIN/api" >"$WORK/api.log" 2>&1 & PIDS+=($!)
 wait_ready "$API/readyz"   # ready without NATS: sends wait in the outbox
 out=$(curl -s -X POST "$API/v1/otps/sms/login_or_create" -u "$SESAME_PROJECT_ID:$SESAME_SECRET" -H 'Content-Type: application/json' -d '{"phone_number":"+14155550107"}')
 echo "send accepted with NATS down: $out"
 echo "$out" | grep -q '"phone_id"' || fail "send while NATS is down"
 "$GOBIN_DIR/nats-server" -a 127.0.0.1 -p $NATS_PORT -js -sd "$WORK/js" >"$WORK/nats.log" 2>&1 & PIDS+=($!)
-wait_ready http://127.0.0.1:28081/readyz 300; wait_ready http://127.0.0.1:28082/readyz 300
+wait_ready http://127.0.0.1:$SMS_PORT/readyz 300; wait_ready http://127.0.0.1:$EMAIL_PORT/readyz 300
 [ "$(curl -s "$FAKE_TW/messages?to=%2B14155550107&wait=20s" | json "len(d)")" = 1 ] || fail "the send made while NATS was down was not delivered once"
 echo "delivered once after nats-server started"
 
@@ -135,7 +141,7 @@ echo "operator API lists $(echo "$out" | json "len(d['messages'])") sent message
 
 echo "== metrics"
 curl -fs "$API/metrics" | grep -q '^sesame_otp_requested_total{channel="sms"}' || fail "api metrics"
-curl -fs http://127.0.0.1:28081/metrics | grep -q 'sesame_worker_messages_total{consumer="smsworker",outcome="ack"}' || fail "worker metrics"
+curl -fs http://127.0.0.1:$SMS_PORT/metrics | grep -q 'sesame_worker_messages_total{consumer="smsworker",outcome="ack"}' || fail "worker metrics"
 
 echo "== seed 004: Stytch B2B, SMS OTP as MFA after an email magic link, verbatim"
 # Step 0 (the seed assumes an organization with a member using email magic links).
