@@ -67,6 +67,9 @@ type Member struct {
 	MFAPhoneVerified bool
 	MFAEnrolled      bool
 	DefaultMFAMethod string // "sms_otp", "totp" or ""
+	// TOTPRegistrationID is the member's verified TOTP registration, ""
+	// when none (filled by the store; UpdateMember does not write it).
+	TOTPRegistrationID string
 
 	TrustedMetadata   json.RawMessage // a JSON object, never nil after load
 	UntrustedMetadata json.RawMessage // a JSON object, never nil after load

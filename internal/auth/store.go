@@ -22,6 +22,7 @@ type Store interface {
 	MemberStore
 	IntermediateSessionStore
 	B2BAuthStore
+	TOTPStore
 	// HitRateLimit adds one hit to the fixed window of the given length that
 	// contains now for key and returns the hit count in that window.
 	HitRateLimit(ctx context.Context, key string, window time.Duration) (int, error)
@@ -74,6 +75,8 @@ type UserQuery struct {
 	PhoneFuzzy     string
 	EmailVerified  *bool
 	PhoneVerified  *bool
+	TOTPIDs        []string // users with any of these registrations
+	TOTPVerified   *bool    // users with (true) or without (false) a verified registration
 	// Cursor is the opaque next_cursor of a previous page; "" starts at the beginning.
 	Cursor string
 	// Limit is the page size (1..1000); 0 means 100.

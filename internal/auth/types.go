@@ -45,8 +45,16 @@ type User struct {
 	UntrustedMetadata json.RawMessage // a JSON object, never nil after load
 	Emails            []Email
 	Phones            []Phone
+	TOTPs             []TOTP // authenticator-app registrations, oldest first
 	CreatedAt         time.Time
 	UpdatedAt         time.Time
+}
+
+// TOTP is a user's authenticator-app registration as the user object
+// shows it; Verified once a code was accepted.
+type TOTP struct {
+	ID       string
+	Verified bool
 }
 
 // Email is an email address attached to one user. Unique within a project.
