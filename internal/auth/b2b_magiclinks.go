@@ -154,10 +154,10 @@ func (s *Service) B2BLoginOrSignup(ctx context.Context, p *Project, in B2BEmailL
 	if err != nil {
 		return nil, err
 	}
-	if err := checkRedirectURL("login_redirect_url", in.LoginURL); err != nil {
+	if err := s.checkProjectRedirect(ctx, p, RedirectLogin, "login_redirect_url", in.LoginURL); err != nil {
 		return nil, err
 	}
-	if err := checkRedirectURL("signup_redirect_url", in.SignupURL); err != nil {
+	if err := s.checkProjectRedirect(ctx, p, RedirectSignup, "signup_redirect_url", in.SignupURL); err != nil {
 		return nil, err
 	}
 	if err := checkCodeChallenge(in.CodeChallenge); err != nil {
@@ -174,9 +174,9 @@ func (s *Service) B2BLoginOrSignup(ctx context.Context, p *Project, in B2BEmailL
 	if err != nil {
 		return nil, err
 	}
-	kind, exp, base := MagicLinkLogin, loginExp, s.landing(in.LoginURL, s.cfg.DefaultLoginURL)
+	kind, exp, base := MagicLinkLogin, loginExp, s.landing(in.LoginURL, s.defaultRedirect(ctx, p, RedirectLogin))
 	if created || m.Status != MemberActive {
-		kind, exp, base = MagicLinkSignup, signupExp, s.landing(in.SignupURL, s.cfg.DefaultSignupURL)
+		kind, exp, base = MagicLinkSignup, signupExp, s.landing(in.SignupURL, s.defaultRedirect(ctx, p, RedirectSignup))
 	}
 	ml := &MagicLink{MemberID: m.ID, OrganizationID: o.ID, Email: email, EmailID: m.EmailID, Kind: kind, CodeChallenge: in.CodeChallenge}
 	msgID, err := s.issueMemberLink(ctx, p, ml, exp, base, TokenTypeMultiTenantMagicLinks, o.Slug, in.Locale)
@@ -208,7 +208,7 @@ func (s *Service) B2BInvite(ctx context.Context, p *Project, in B2BInviteInput) 
 	if err != nil {
 		return nil, err
 	}
-	if err := checkRedirectURL("invite_redirect_url", in.URL); err != nil {
+	if err := s.checkProjectRedirect(ctx, p, RedirectInvite, "invite_redirect_url", in.URL); err != nil {
 		return nil, err
 	}
 	if in.Name != nil {
@@ -288,7 +288,7 @@ func (s *Service) B2BInvite(ctx context.Context, p *Project, in B2BInviteInput) 
 		return nil, err
 	}
 	ml := &MagicLink{MemberID: m.ID, OrganizationID: o.ID, Email: email, EmailID: m.EmailID, Kind: MagicLinkInvite}
-	msgID, err := s.issueMemberLink(ctx, p, ml, exp, s.landing(in.URL, s.cfg.DefaultSignupURL), TokenTypeMultiTenantMagicLinks, o.Slug, in.Locale)
+	msgID, err := s.issueMemberLink(ctx, p, ml, exp, s.landing(in.URL, s.defaultRedirect(ctx, p, RedirectInvite)), TokenTypeMultiTenantMagicLinks, o.Slug, in.Locale)
 	if err != nil {
 		return nil, err
 	}

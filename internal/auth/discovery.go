@@ -32,7 +32,7 @@ func (s *Service) SendDiscoveryMagicLink(ctx context.Context, p *Project, in Dis
 	if err != nil {
 		return err
 	}
-	if err := checkRedirectURL("discovery_redirect_url", in.RedirectURL); err != nil {
+	if err := s.checkProjectRedirect(ctx, p, RedirectDiscovery, "discovery_redirect_url", in.RedirectURL); err != nil {
 		return err
 	}
 	if err := checkCodeChallenge(in.CodeChallenge); err != nil {
@@ -42,7 +42,7 @@ func (s *Service) SendDiscoveryMagicLink(ctx context.Context, p *Project, in Dis
 		return err
 	}
 	ml := &MagicLink{Email: email, EmailID: NewID(PrefixDiscoveryEmail, p), Kind: MagicLinkDiscovery, CodeChallenge: in.CodeChallenge}
-	_, err = s.issueMemberLink(ctx, p, ml, exp, s.landing(in.RedirectURL, s.cfg.DefaultLoginURL), TokenTypeDiscovery, "", in.Locale)
+	_, err = s.issueMemberLink(ctx, p, ml, exp, s.landing(in.RedirectURL, s.defaultRedirect(ctx, p, RedirectDiscovery)), TokenTypeDiscovery, "", in.Locale)
 	return err
 }
 

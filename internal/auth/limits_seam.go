@@ -16,8 +16,9 @@ type SendLimits struct {
 	AllowedCountries []string
 }
 
-// sendLimits returns the limits of project p: today the service-wide
-// Config; per-project settings (issue 8) replace this body.
+// sendLimits returns the limits of project p: its settings (settings.go),
+// each unset one following the service-wide Config, read from the
+// in-process settings cache.
 func (s *Service) sendLimits(p *Project) SendLimits {
-	return SendLimits{PerRecipient: s.cfg.SendLimit, PerIP: s.cfg.IPSendLimit, Window: s.cfg.SendWindow, AllowedCountries: s.cfg.AllowedCountries}
+	return s.projectSendLimits(p)
 }

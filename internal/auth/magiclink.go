@@ -129,10 +129,10 @@ func (s *Service) sendMagicLink(ctx context.Context, p *Project, in SendMagicLin
 	if err != nil {
 		return nil, err
 	}
-	if err := checkRedirectURL("login_magic_link_url", in.LoginURL); err != nil {
+	if err := s.checkProjectRedirect(ctx, p, RedirectLogin, "login_magic_link_url", in.LoginURL); err != nil {
 		return nil, err
 	}
-	if err := checkRedirectURL("signup_magic_link_url", in.SignupURL); err != nil {
+	if err := s.checkProjectRedirect(ctx, p, RedirectSignup, "signup_magic_link_url", in.SignupURL); err != nil {
 		return nil, err
 	}
 	if err := checkPKCEChallenge("code_challenge", in.CodeChallenge); err != nil {
@@ -145,9 +145,9 @@ func (s *Service) sendMagicLink(ctx context.Context, p *Project, in SendMagicLin
 	if err != nil {
 		return nil, err
 	}
-	kind, exp, base := MagicLinkLogin, loginExp, s.landing(in.LoginURL, s.cfg.DefaultLoginURL)
+	kind, exp, base := MagicLinkLogin, loginExp, s.landing(in.LoginURL, s.defaultRedirect(ctx, p, RedirectLogin))
 	if res.UserCreated {
-		kind, exp, base = MagicLinkSignup, signupExp, s.landing(in.SignupURL, s.cfg.DefaultSignupURL)
+		kind, exp, base = MagicLinkSignup, signupExp, s.landing(in.SignupURL, s.defaultRedirect(ctx, p, RedirectSignup))
 	}
 	if res.MessageID, err = s.issueLink(ctx, p, res.UserID, res.MethodID, email, kind, exp, base, in.CodeChallenge, in.Locale); err != nil {
 		return nil, err
@@ -192,7 +192,7 @@ func (s *Service) inviteMagicLink(ctx context.Context, p *Project, in InviteInpu
 	if err != nil {
 		return nil, err
 	}
-	if err := checkRedirectURL("invite_magic_link_url", in.URL); err != nil {
+	if err := s.checkProjectRedirect(ctx, p, RedirectInvite, "invite_magic_link_url", in.URL); err != nil {
 		return nil, err
 	}
 	if err := validName(&in.Name); err != nil {
@@ -222,7 +222,7 @@ func (s *Service) inviteMagicLink(ctx context.Context, p *Project, in InviteInpu
 	} else if status == UserActive {
 		return nil, Errorf(EConflict, "The user is already active; send a login link instead.")
 	}
-	msgID, err := s.issueLink(ctx, p, userID, emailID, email, MagicLinkInvite, exp, s.landing(in.URL, s.cfg.DefaultSignupURL), "", in.Locale)
+	msgID, err := s.issueLink(ctx, p, userID, emailID, email, MagicLinkInvite, exp, s.landing(in.URL, s.defaultRedirect(ctx, p, RedirectInvite)), "", in.Locale)
 	if err != nil {
 		return nil, err
 	}
