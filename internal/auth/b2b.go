@@ -49,7 +49,7 @@ func (c Caller) IsProject() bool { return c.SessionToken == "" && c.SessionJWT =
 // MFARequired says which second factor a member must still present.
 type MFARequired struct {
 	MFAPhoneNumber     string // the member's MFA phone, "" when none
-	TOTPRegistrationID string // always "" (no TOTP yet)
+	TOTPRegistrationID string // the member's verified TOTP registration, "" when none
 	// SecondaryAuthInitiated is "sms_otp" when a code was sent at once.
 	SecondaryAuthInitiated string
 }

@@ -154,12 +154,14 @@ func (s *Service) B2BSendSMS(ctx context.Context, p *Project, in B2BSendSMSInput
 	switch {
 	case m.MFAPhoneNumber == "" && phone == "":
 		return nil, &Error{Code: EMemberPhoneNotFound, Field: "mfa_phone_number", Message: "The member has no MFA phone number; mfa_phone_number is required."}
+	case m.MFAPhoneNumber == "" && m.TOTPRegistrationID != "" && !proven:
+		return nil, &Error{Code: EMFABypass, Field: "mfa_phone_number", Message: "The member already has an MFA factor; prove it with an intermediate session or a session before adding a phone number."}
 	case m.MFAPhoneNumber == "":
 		change = true
 	case phone == "" || phone == m.MFAPhoneNumber:
-	case (m.MFAPhoneVerified || m.MFAEnrolled) && !proven:
+	case hasMFAFactor(m) && !proven:
 		return nil, &Error{Code: EMFABypass, Field: "mfa_phone_number", Message: "The member already has an MFA factor; prove it with an intermediate session or a session before using another phone number."}
-	case m.MFAPhoneVerified || m.MFAEnrolled:
+	case hasMFAFactor(m):
 		return nil, &Error{Code: EMFAPhoneMismatch, Field: "mfa_phone_number", Message: "mfa_phone_number does not match the member's MFA phone number; delete it first to use another one."}
 	default:
 		change = true // an unverified phone is replaced

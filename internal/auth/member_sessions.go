@@ -73,9 +73,12 @@ func memberSMSFactor(m *Member, now time.Time) Factor {
 		LastAuthenticatedAt: now, CreatedAt: now, UpdatedAt: now}
 }
 
-// isSecondary reports whether f is an MFA factor (a code sent to a phone).
+// isSecondary reports whether f is an MFA factor: a code sent to a phone,
+// a TOTP code or a recovery code.
 func isSecondary(f Factor) bool {
-	return f.Type == FactorOTP && (f.DeliveryMethod == DeliverySMS || f.DeliveryMethod == DeliveryWhatsApp)
+	return (f.Type == FactorOTP && (f.DeliveryMethod == DeliverySMS || f.DeliveryMethod == DeliveryWhatsApp)) ||
+		(f.Type == FactorTOTP && f.DeliveryMethod == DeliveryAuthenticatorApp) ||
+		(f.Type == FactorRecoveryCodes && f.DeliveryMethod == DeliveryRecoveryCode)
 }
 
 // authMethodOf is the allowed_auth_methods value a primary factor counts as.
@@ -116,9 +119,32 @@ func smsAllowed(o *Organization, m *Member) bool {
 }
 
 // mfaOptions describes m's second factors for an mfa_required answer:
-// its MFA phone, verified or not ("" when none).
+// its MFA phone, verified or not ("" when none), and its verified TOTP
+// registration ("" when none).
 func mfaOptions(m *Member) *MFARequired {
-	return &MFARequired{MFAPhoneNumber: m.MFAPhoneNumber}
+	return &MFARequired{MFAPhoneNumber: m.MFAPhoneNumber, TOTPRegistrationID: m.TOTPRegistrationID}
+}
+
+// mfaOptionsIn is mfaOptions limited to the methods o allows m.
+func mfaOptionsIn(o *Organization, m *Member) *MFARequired {
+	r := mfaOptions(m)
+	if !smsAllowed(o, m) {
+		r.MFAPhoneNumber = ""
+	}
+	if !totpAllowed(o, m) {
+		r.TOTPRegistrationID = ""
+	}
+	return r
+}
+
+// autoSendSMS reports whether an SMS code goes out at once when MFA is
+// pending: m has a verified phone, o allows SMS, and m's default MFA
+// method is not a TOTP o allows and m has.
+func autoSendSMS(o *Organization, m *Member) bool {
+	if !m.MFAPhoneVerified || m.MFAPhoneNumber == "" || m.MFAPhoneID == "" || !smsAllowed(o, m) {
+		return false
+	}
+	return !(m.DefaultMFAMethod == MFAMethodTOTP && m.TOTPRegistrationID != "" && totpAllowed(o, m))
 }
 
 // memberCompletion is a proven set of factors for a member of an organization.
@@ -152,12 +178,12 @@ func (s *Service) completeMemberAuth(ctx context.Context, p *Project, c memberCo
 		return res, s.memberIST(ctx, p, res, c.factors)
 	}
 	if c.existing == nil && mfaRequired(c.org, c.member) && !slices.ContainsFunc(c.factors, isSecondary) {
-		res.MFARequired = mfaOptions(c.member)
+		res.MFARequired = mfaOptionsIn(c.org, c.member)
 		if err := s.memberIST(ctx, p, res, c.factors); err != nil {
 			return nil, err
 		}
 		m := c.member
-		if c.autoSend && m.MFAPhoneVerified && m.MFAPhoneNumber != "" && m.MFAPhoneID != "" && smsAllowed(c.org, m) {
+		if c.autoSend && autoSendSMS(c.org, m) {
 			if _, err := s.sendMemberSMS(ctx, p, m, c.locale); err != nil {
 				s.log.Warn("automatic MFA code not sent", "member_id", m.ID, "err", err)
 			} else {

@@ -559,7 +559,7 @@ func (s *Service) ReactivateMember(ctx context.Context, p *Project, orgRef, memb
 
 // DeleteMemberMFAPhone removes the member's MFA phone and its
 // verification (a member without one is returned unchanged). The phone
-// being the only MFA factor, the member is no longer mfa_enrolled unless
+// being the only MFA factor (no verified TOTP), the member is no longer mfa_enrolled unless
 // the organization is REQUIRED_FOR_ALL, and an sms_otp default MFA method
 // is cleared. Live sessions are kept. With a member-session caller, the
 // caller must be an admin of the organization or the member itself.
@@ -581,7 +581,7 @@ func (s *Service) DeleteMemberMFAPhone(ctx context.Context, p *Project, orgRef, 
 		return m, org, nil
 	}
 	m.MFAPhoneNumber, m.MFAPhoneID, m.MFAPhoneVerified = "", "", false
-	if org.MFAPolicy != MFARequiredForAll {
+	if org.MFAPolicy != MFARequiredForAll && m.TOTPRegistrationID == "" {
 		m.MFAEnrolled = false
 	}
 	if m.DefaultMFAMethod == MFAMethodSMS {

@@ -159,9 +159,10 @@ type TOTPStore interface {
 	// ReplaceRecoveryCodes deletes the registration's codes and inserts
 	// codes, in one transaction. ETOTPNotFound.
 	ReplaceRecoveryCodes(ctx context.Context, projectID, totpID string, codes []RecoveryCode) error
-	// DeleteTOTP deletes a registration with its codes and returns the
-	// owner (user id, or member id). ETOTPNotFound.
-	DeleteTOTP(ctx context.Context, projectID, totpID string) (userID, memberID string, err error)
+	// DeleteUserTOTP deletes a user's registration with its codes and
+	// returns the user id. A member's registration is not found.
+	// ETOTPNotFound.
+	DeleteUserTOTP(ctx context.Context, projectID, totpID string) (userID string, err error)
 	// DeleteMemberTOTP deletes every registration of the member. It
 	// reports whether one was verified.
 	DeleteMemberTOTP(ctx context.Context, projectID, memberID string) (hadVerified bool, err error)
@@ -257,109 +258,187 @@ type B2BRecoveryCodesResult struct {
 	RecoveryCodes []string
 }
 
-var errNotImplemented = Errorf(EInternal, "Not implemented yet.")
+// checkTOTPCode checks the shape of a 6-digit TOTP code.
+func checkTOTPCode(field, code string) error {
+	if len(code) != CodeLength || !allDigits(code) {
+		return Invalid(field, "The TOTP code must be %d digits.", CodeLength)
+	}
+	return nil
+}
 
-// CreateTOTP registers an authenticator app for an active user (by id or
-// external id): a new secret, its otpauth URL and QR code, and
-// RecoveryCodeCount recovery codes. An unverified registration is
-// replaced; a verified one must be deleted first (ETOTPExists). The
-// registration becomes verified by its first successful AuthenticateTOTP.
+// userAccount names the user in authenticator apps.
+func userAccount(u *User) string {
+	if len(u.Emails) > 0 {
+		return u.Emails[0].Address
+	}
+	if len(u.Phones) > 0 {
+		return u.Phones[0].Number
+	}
+	return u.ID
+}
+
+// markUserTOTPVerified shows t as verified on u (the store loaded u before).
+func markUserTOTPVerified(u *User, totpID string) {
+	for i := range u.TOTPs {
+		if u.TOTPs[i].ID == totpID {
+			u.TOTPs[i].Verified = true
+			return
+		}
+	}
+	u.TOTPs = append(u.TOTPs, TOTP{ID: totpID, Verified: true})
+}
+
+// CreateTOTP registers an authenticator app for a user: a new secret, its
+// otpauth URL and QR code, and RecoveryCodeCount recovery codes. An
+// unverified registration is replaced; a verified one must be deleted
+// first (ETOTPExists). The registration becomes verified by its first
+// successful AuthenticateTOTP; unverified, it dies after Expiration.
 // Returns EInvalidUserID, EInvalidExpiration, EUserNotFound, ETOTPExists.
 func (s *Service) CreateTOTP(ctx context.Context, p *Project, in CreateTOTPInput) (*TOTPCreateResult, error) {
-	return nil, errNotImplemented
+	if err := validID("user_id", in.UserID, EInvalidUserID); err != nil {
+		return nil, err
+	}
+	exp, err := checkTOTPExpiration(in.Expiration, DefaultTOTPExpiration)
+	if err != nil {
+		return nil, err
+	}
+	u, err := s.store.FindUser(ctx, p.ID, in.UserID)
+	if err != nil {
+		return nil, err
+	}
+	t, codes, res, err := s.newRegistration(p, userAccount(u), exp)
+	if err != nil {
+		return nil, err
+	}
+	t.UserID = u.ID
+	if err := s.store.CreateTOTP(ctx, t, codes); err != nil {
+		return nil, err
+	}
+	kept := u.TOTPs[:0]
+	for _, x := range u.TOTPs {
+		if x.Verified {
+			kept = append(kept, x)
+		}
+	}
+	u.TOTPs = append(kept, TOTP{ID: t.ID})
+	res.User = u
+	return res, nil
 }
 
 // AuthenticateTOTP checks a 6-digit code of the user's registration
-// (window ±1 step; a step accepted once; attempts capped). On success the
-// registration is verified and a session started or extended as
-// in.Session says, with the factor totp/authenticator_app; the result's
-// MethodID is the TOTP id. Returns EInvalid, EInvalidUserID,
-// EUserNotFound, ETOTPNotFound, ETOTPWrong, ETOTPUsed, ETOTPLocked and the
-// session errors.
+// (window ±1 step; a step is accepted once; after MaxOTPAttempts wrong or
+// replayed codes the registration refuses every code for TOTPLockout; a
+// success resets the count). On success the registration is verified and
+// a session started or extended as in.Session says, with the factor
+// totp/authenticator_app; the result's MethodID is the TOTP id. Returns
+// EInvalid, EInvalidUserID, EUserNotFound, ETOTPNotFound, ETOTPWrong,
+// ETOTPUsed, ETOTPLocked and the session errors.
 func (s *Service) AuthenticateTOTP(ctx context.Context, p *Project, in AuthenticateTOTPInput) (*AuthResult, error) {
-	return nil, errNotImplemented
+	if err := validID("user_id", in.UserID, EInvalidUserID); err != nil {
+		return nil, err
+	}
+	if err := checkTOTPCode("totp_code", in.Code); err != nil {
+		return nil, err
+	}
+	existing, err := s.beginSession(ctx, p, &in.Session)
+	if err != nil {
+		return nil, err
+	}
+	if existing != nil && existing.UserID != in.UserID {
+		return nil, Errorf(EUserMismatch, "The session belongs to another user.")
+	}
+	u, err := s.store.FindUser(ctx, p.ID, in.UserID)
+	if err != nil {
+		return nil, err
+	}
+	t, err := s.store.FindUserTOTP(ctx, p.ID, u.ID)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.attemptTOTP(ctx, p, t, in.Code, TOTPAttempt{}); err != nil {
+		return nil, err
+	}
+	markUserTOTPVerified(u, t.ID)
+	res := &AuthResult{User: u, MethodID: t.ID, Factor: totpFactor(t.ID, s.now().UTC())}
+	if err := s.finishSession(ctx, p, res, in.Session, existing); err != nil {
+		return nil, err
+	}
+	return res, nil
 }
 
 // TOTPRecoveryCodes returns the user's registrations with their unused
 // recovery codes. Returns EInvalidUserID, EUserNotFound.
 func (s *Service) TOTPRecoveryCodes(ctx context.Context, p *Project, userID string) ([]TOTPWithRecoveryCodes, error) {
-	return nil, errNotImplemented
+	if err := validID("user_id", userID, EInvalidUserID); err != nil {
+		return nil, err
+	}
+	u, err := s.store.FindUser(ctx, p.ID, userID)
+	if err != nil {
+		return nil, err
+	}
+	out := []TOTPWithRecoveryCodes{}
+	for _, t := range u.TOTPs {
+		rows, err := s.store.ListRecoveryCodes(ctx, p.ID, t.ID)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, TOTPWithRecoveryCodes{TOTPID: t.ID, Verified: t.Verified, RecoveryCodes: s.openRecoveryCodes(rows)})
+	}
+	return out, nil
 }
 
 // RecoverTOTP consumes one recovery code of the user's registration
-// (once) and starts or extends a session as in.Session says, with the
-// factor recovery_codes/recovery_code; the result's MethodID is the TOTP
-// id. Returns EInvalid, EInvalidUserID, EUserNotFound, ETOTPNotFound,
+// (single use, in one statement that also resets its attempts) and starts
+// or extends a session as in.Session says, with the factor
+// recovery_codes/recovery_code; the result's MethodID is the TOTP id.
+// Returns EInvalid, EInvalidUserID, EUserNotFound, ETOTPNotFound,
 // ERecoveryCodeWrong and the session errors.
 func (s *Service) RecoverTOTP(ctx context.Context, p *Project, in RecoverTOTPInput) (*AuthResult, error) {
-	return nil, errNotImplemented
+	if err := validID("user_id", in.UserID, EInvalidUserID); err != nil {
+		return nil, err
+	}
+	if err := checkRecoveryCode(in.RecoveryCode); err != nil {
+		return nil, err
+	}
+	existing, err := s.beginSession(ctx, p, &in.Session)
+	if err != nil {
+		return nil, err
+	}
+	if existing != nil && existing.UserID != in.UserID {
+		return nil, Errorf(EUserMismatch, "The session belongs to another user.")
+	}
+	u, err := s.store.FindUser(ctx, p.ID, in.UserID)
+	if err != nil {
+		return nil, err
+	}
+	t, err := s.store.FindUserTOTP(ctx, p.ID, u.ID)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now().UTC()
+	rc, _, _, err := s.store.ConsumeRecoveryCode(ctx, p.ID, t.ID, s.keys.TokenHashes(normalizeRecoveryCode(in.RecoveryCode)), "", nil, now)
+	if err != nil {
+		s.metrics.Authenticated(FactorRecoveryCodes, string(ErrorCode(err)))
+		return nil, err
+	}
+	s.metrics.Authenticated(FactorRecoveryCodes, "ok")
+	res := &AuthResult{User: u, MethodID: t.ID, Factor: recoveryFactor(rc.ID, now)}
+	if err := s.finishSession(ctx, p, res, in.Session, existing); err != nil {
+		return nil, err
+	}
+	return res, nil
 }
 
 // DeleteTOTP deletes a user's registration (users.deleteTOTP) with its
-// recovery codes and returns the user. Returns ETOTPNotFound.
+// recovery codes and returns the user. A member's registration is not
+// found here. Returns ETOTPNotFound.
 func (s *Service) DeleteTOTP(ctx context.Context, p *Project, totpID string) (*User, error) {
-	return nil, errNotImplemented
-}
-
-// B2BCreateTOTP registers an authenticator app for an active member (the
-// organization must allow totp). Like B2BSendSMS, a member who already has
-// an MFA factor (verified phone or TOTP, or mfa_enrolled) must prove it
-// with an IST or session of its own (EMFABypass otherwise); a verified
-// registration must be deleted first (ETOTPExists). Returns EInvalid,
-// EInvalidExpiration, EOrganizationNotFound, EMemberNotFound,
-// EMemberDeleted, EInactiveMember, EMFAMethodNotAllowed, EMFABypass,
-// ETOTPExists, EISTNotFound, EISTOrgMismatch, ESessionNotFound,
-// EJWTInvalid, EForbidden, ETooManySessionArgs.
-func (s *Service) B2BCreateTOTP(ctx context.Context, p *Project, in B2BCreateTOTPInput) (*TOTPCreateResult, error) {
-	return nil, errNotImplemented
-}
-
-// B2BAuthenticateTOTP checks a TOTP code of a member (second factor),
-// exactly like B2BAuthenticateSMS: an IST (consumed in the same statement
-// as the step) or a member session proves the primary factor; on success
-// the registration is verified, mfa_enrolled set (REQUIRED_FOR_ALL or
-// SetMFAEnrollment), default_mfa_method becomes totp with SetDefaultMFA or
-// when none, and a member session starts (or is extended) with the factor
-// totp/authenticator_app. Returns EInvalid, EPrimaryRequired,
-// ETooManySessionArgs, EOrganizationNotFound, EMemberNotFound,
-// EMemberDeleted, EInactiveMember, EMFAMethodNotAllowed, ETOTPNotFound,
-// ETOTPWrong, ETOTPUsed, ETOTPLocked, EISTNotFound, EISTOrgMismatch,
-// ESessionNotFound, EJWTInvalid, EForbidden, EInvalidDuration,
-// EInvalidClaims.
-func (s *Service) B2BAuthenticateTOTP(ctx context.Context, p *Project, in B2BAuthenticateTOTPInput) (*MemberAuthResult, error) {
-	return nil, errNotImplemented
-}
-
-// B2BRecover consumes one recovery code of the member's registration in
-// place of the second factor and completes the IST (consumed in the same
-// statement) or extends the member session, with the factor
-// recovery_codes/recovery_code. Returns the errors of
-// B2BAuthenticateTOTP with ERecoveryCodeWrong instead of the code errors.
-func (s *Service) B2BRecover(ctx context.Context, p *Project, in B2BRecoverInput) (*B2BRecoverResult, error) {
-	return nil, errNotImplemented
-}
-
-// B2BGetRecoveryCodes returns the member's unused recovery codes.
-// Returns EInvalid, EOrganizationNotFound, EMemberNotFound, ETOTPNotFound.
-func (s *Service) B2BGetRecoveryCodes(ctx context.Context, p *Project, orgRef, memberRef string) (*B2BRecoveryCodesResult, error) {
-	return nil, errNotImplemented
-}
-
-// B2BRotateRecoveryCodes replaces the member's recovery codes with
-// RecoveryCodeCount new ones (the old ones stop working) and returns them.
-// Returns EInvalid, EOrganizationNotFound, EMemberNotFound, ETOTPNotFound.
-func (s *Service) B2BRotateRecoveryCodes(ctx context.Context, p *Project, orgRef, memberRef string) (*B2BRecoveryCodesResult, error) {
-	return nil, errNotImplemented
-}
-
-// DeleteMemberTOTP deletes the member's TOTP registration (a member
-// without one is returned unchanged). Like DeleteMemberMFAPhone, when it
-// was the member's only MFA factor the member is no longer mfa_enrolled
-// (unless REQUIRED_FOR_ALL), and a totp default MFA method is cleared.
-// Live sessions are kept. With a member-session caller, the caller must be
-// an admin of the organization or the member itself. Returns EInvalid,
-// EOrganizationNotFound, EMemberNotFound, EMemberDeleted, and for a caller
-// EForbidden, ESessionNotFound, EJWTInvalid, ETooManySessionArgs.
-func (s *Service) DeleteMemberTOTP(ctx context.Context, p *Project, orgRef, memberRef string, caller Caller) (*Member, *Organization, error) {
-	return nil, nil, errNotImplemented
+	if err := validID("totp_id", totpID, ETOTPNotFound); err != nil {
+		return nil, err
+	}
+	userID, err := s.store.DeleteUserTOTP(ctx, p.ID, totpID)
+	if err != nil {
+		return nil, err
+	}
+	return s.store.FindUser(ctx, p.ID, userID)
 }

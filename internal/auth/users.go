@@ -225,7 +225,7 @@ func (s *Service) SearchUsers(ctx context.Context, p *Project, q UserQuery) (*Us
 	if q.Status != "" && q.Status != UserActive && q.Status != UserPending {
 		return nil, Invalid("status", "status must be active or pending.")
 	}
-	for _, list := range [][]string{q.UserIDs, q.EmailAddresses, q.EmailIDs, q.PhoneNumbers, q.PhoneIDs, {q.FullNameFuzzy, q.EmailFuzzy, q.PhoneFuzzy, q.Cursor}} {
+	for _, list := range [][]string{q.UserIDs, q.EmailAddresses, q.EmailIDs, q.PhoneNumbers, q.PhoneIDs, q.TOTPIDs, {q.FullNameFuzzy, q.EmailFuzzy, q.PhoneFuzzy, q.Cursor}} {
 		for _, v := range list {
 			if err := validText("query", v); err != nil {
 				return nil, err

@@ -33,7 +33,7 @@ func memberColumns(alias string, nullable bool) string {
 			cols[i] = alias + "." + c.name
 		}
 	}
-	return strings.Join(cols, ", ")
+	return strings.Join(cols, ", ") + ", " + memberTOTPColumn(alias)
 }
 
 // memberTargets returns the scan targets of memberColumns for m, and a
@@ -42,7 +42,8 @@ func memberTargets(m *auth.Member) ([]any, func()) {
 	var trusted, untrusted []byte
 	targets := []any{&m.ID, &m.ProjectID, &m.OrganizationID, &m.EmailAddress, &m.EmailID, &m.EmailVerified,
 		&m.Status, &m.Name, &m.ExternalID, &m.IsBreakglass, &m.RoleIDs, &m.MFAPhoneNumber, &m.MFAPhoneID,
-		&m.MFAPhoneVerified, &m.MFAEnrolled, &m.DefaultMFAMethod, &trusted, &untrusted, &m.CreatedAt, &m.UpdatedAt}
+		&m.MFAPhoneVerified, &m.MFAEnrolled, &m.DefaultMFAMethod, &trusted, &untrusted, &m.CreatedAt, &m.UpdatedAt,
+		&m.TOTPRegistrationID}
 	return targets, func() {
 		m.TrustedMetadata = rawObject(trusted)
 		m.UntrustedMetadata = rawObject(untrusted)

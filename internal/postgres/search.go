@@ -24,7 +24,7 @@ const (
 // ANDed, or ORed when q.Or is set; the project and the cursor always apply.
 // Fuzzy filters are case-insensitive substring matches. EmailVerified
 // (PhoneVerified) matches users having an email (phone) whose verified flag
-// equals the value. Two round trips: count and page, then the page's
+// equals the value; TOTPVerified likewise with a TOTP registration. Two round trips: count and page, then the page's
 // emails and phones. EInvalid for a bad limit or cursor.
 func (db *DB) SearchUsers(ctx context.Context, projectID string, q auth.UserQuery) (*auth.UserPage, error) {
 	limit := q.Limit
@@ -85,6 +85,12 @@ func (db *DB) SearchUsers(ctx context.Context, projectID string, q auth.UserQuer
 	}
 	if q.PhoneVerified != nil {
 		conds = append(conds, method("phone_numbers", "m.verified = "+arg(*q.PhoneVerified)))
+	}
+	if len(q.TOTPIDs) > 0 {
+		conds = append(conds, method("totps", "m.id = ANY("+arg(q.TOTPIDs)+"::text[])"))
+	}
+	if q.TOTPVerified != nil {
+		conds = append(conds, method("totps", "m.verified = "+arg(*q.TOTPVerified)))
 	}
 	where := "u.project_id = $1"
 	if len(conds) > 0 {

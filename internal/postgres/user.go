@@ -135,6 +135,7 @@ func queueMethods(b *pgx.Batch, projectID string, userIDs []string) {
 		WHERE project_id = $1 AND user_id = ANY($2::text[]) ORDER BY created_at, id`, projectID, userIDs)
 	b.Queue(`SELECT id, user_id, number, verified, created_at, updated_at FROM phone_numbers
 		WHERE project_id = $1 AND user_id = ANY($2::text[]) ORDER BY created_at, id`, projectID, userIDs)
+	queueUserTOTPs(b, projectID, userIDs)
 }
 
 func readMethods(br pgx.BatchResults, users map[string]*auth.User) error {
@@ -171,7 +172,10 @@ func readMethods(br pgx.BatchResults, users map[string]*auth.User) error {
 		}
 	}
 	rows.Close()
-	return rows.Err()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	return readUserTOTPs(br, users)
 }
 
 // UpdateUser applies upd in one transaction and returns the updated user.
