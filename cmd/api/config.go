@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sesame-auth/sesame/internal/api/webhooks"
+	"github.com/sesame-auth/sesame/internal/auth"
 	"github.com/sesame-auth/sesame/internal/nats"
 )
 
@@ -17,7 +18,9 @@ import (
 // mirror the most used ones).
 type config struct {
 	Dev           bool
-	Command       string // "" (serve) or "migrate"
+	Command       string   // "" (serve), "migrate" or "projects"
+	CommandArgs   []string // the arguments after "projects"
+	AdminKey      string   // ADMIN_API_KEY: the admin API's credential; "" turns it off
 	DatabaseURL   string
 	NATSURL       string
 	HTTPAddr      string
@@ -65,7 +68,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	fs.StringVar(&c.NATSURL, "nats-url", getenv("NATS_URL"), "NATS server URL(s) (NATS_URL)")
 	fs.StringVar(&c.DataDir, "data-dir", env("SESAME_DATA_DIR", ".dev"), "dev mode state: NATS store, generated keys and credentials (SESAME_DATA_DIR)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: api [-dev] [flags] [migrate]")
+		fmt.Fprintln(stderr, "usage: api [-dev] [flags] [migrate | projects ...]")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -75,13 +78,19 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	case len(rest) == 0:
 	case len(rest) == 1 && rest[0] == "migrate":
 		c.Command = "migrate"
+	case rest[0] == "projects":
+		c.Command, c.CommandArgs = "projects", rest[1:]
 	default:
-		return nil, fmt.Errorf("unknown command %q (want: migrate)", strings.Join(rest, " "))
+		return nil, fmt.Errorf("unknown command %q (want: migrate or projects)", strings.Join(rest, " "))
 	}
 	c.PublicURL = strings.TrimRight(env("PUBLIC_URL", ""), "/")
 	c.SecretKeys = getenv("SECRET_KEYS")
 	c.BootstrapID = getenv("BOOTSTRAP_PROJECT_ID")
 	c.BootstrapKey = getenv("BOOTSTRAP_PROJECT_SECRET")
+	c.AdminKey = strings.TrimSpace(getenv("ADMIN_API_KEY"))
+	if c.AdminKey != "" && (len(c.AdminKey) < 32 || len(c.AdminKey) > 512) {
+		return nil, errors.New("ADMIN_API_KEY must be 32 to 512 characters (generate one with: openssl rand -hex 32)")
+	}
 	c.LoginURL = getenv("MAGIC_LINK_LOGIN_URL")
 	c.SignupURL = getenv("MAGIC_LINK_SIGNUP_URL")
 	c.LogLevel = env("LOG_LEVEL", "info")
@@ -135,8 +144,17 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 		}
 		c.PublicURL = "http://" + host
 	}
-	if c.Command == "" && !c.Dev && c.SecretKeys == "" {
+	if c.Command != "migrate" && !c.Dev && c.SecretKeys == "" {
 		return nil, errors.New("SECRET_KEYS is required: comma-separated 64-hex-character keys, newest first (generate one with: openssl rand -hex 32)")
 	}
 	return c, nil
+}
+
+// serviceConfig is the service-wide configuration: the defaults of every
+// project that does not set its own value.
+func serviceConfig(c *config) auth.Config {
+	return auth.Config{
+		PublicURL: c.PublicURL, DefaultLoginURL: c.LoginURL, DefaultSignupURL: c.SignupURL,
+		SendLimit: c.SendLimit, SendWindow: c.SendWindow, IPSendLimit: c.IPSendLimit, AllowedCountries: c.Countries,
+	}
 }

@@ -17,6 +17,7 @@ import (
 	natsgo "github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/sesame-auth/sesame/internal/api/admin"
 	"github.com/sesame-auth/sesame/internal/api/httpx"
 	"github.com/sesame-auth/sesame/internal/api/operator"
 	"github.com/sesame-auth/sesame/internal/api/streambird"
@@ -43,6 +44,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	log := newLogger(stderr, cfg.LogLevel)
+	if cfg.Command == "projects" {
+		return runProjects(ctx, cfg, cfg.CommandArgs, stdout, stderr)
+	}
+
+	// Bind the port before anything else: a second instance (a second
+	// `make dev`) must fail here, before it touches the database, the dev
+	// state or the embedded NATS store of the running one.
+	var ln net.Listener
+	if cfg.Command == "" {
+		if ln, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
+			return listenHelp(cfg, err)
+		}
+		defer ln.Close()
+	}
 
 	if cfg.Dev {
 		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
@@ -123,10 +138,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	reg := metrics.New()
 	signer := jwt.New(db, keys, jwt.Options{})
 	pub := nats.NewPublisher(js)
-	svc := auth.NewService(db, pub, keys, signer, reg, log, auth.Config{
-		PublicURL: cfg.PublicURL, DefaultLoginURL: cfg.LoginURL, DefaultSignupURL: cfg.SignupURL,
-		SendLimit: cfg.SendLimit, SendWindow: cfg.SendWindow, IPSendLimit: cfg.IPSendLimit, AllowedCountries: cfg.Countries,
-	})
+	svc := auth.NewService(db, pub, keys, signer, reg, log, serviceConfig(cfg))
+	svc.SetDevMode(cfg.Dev)
+	if err := svc.SetAdminKey(cfg.AdminKey); err != nil {
+		return err
+	}
 
 	if cfg.Dev && cfg.BootstrapID == "" {
 		if cfg.BootstrapID, err = devFile(cfg.DataDir, "project_id", func() string { return "project-test-" + auth.NewUUID() }); err != nil {
@@ -138,9 +154,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return err
 		}
 	}
+	// The port is ours (bound above): only now apply the bootstrap project.
 	if cfg.BootstrapID != "" {
 		if err := svc.EnsureProject(ctx, cfg.BootstrapID, cfg.BootstrapKey); err != nil {
-			return fmt.Errorf("bootstrap project: %w", err)
+			return fmt.Errorf("bootstrap project: %w", cliError(err))
+		}
+	}
+	if cfg.Dev {
+		if err := writeDevCredentials(cfg); err != nil {
+			return err
 		}
 	}
 
@@ -169,11 +191,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		PublicURL: cfg.PublicURL, TwilioAuthToken: cfg.TwilioAuthToken, SendGridVerificationKey: cfg.SendGridWebhookKey, Logger: log,
 	}))
 	mux.HandleFunc("GET /v1/magic_links/redirect", landingPage)
-
-	ln, err := net.Listen("tcp", cfg.HTTPAddr)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
-	}
+	mux.Handle("/v1/admin/", admin.NewHandler(svc, admin.Options{Logger: log}))
 	// The client IP (per-IP send limits) and the Idempotency-Key header
 	// (send once per key) ride in the context, for both dialects; metrics
 	// sit inside so they see the route pattern the muxes set on the request.
@@ -194,6 +212,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	relay := &auth.Relay{Store: db, Publisher: pub, Keys: keys, Metrics: reg, Log: log}
 	goRun(func() { relay.Run(ctx) })
 	goRun(func() { svc.Maintain(ctx, 10*time.Minute) })
+	// Project changes (secrets revoked, settings) made by any process reach
+	// this one's cache through LISTEN/NOTIFY.
+	watching := make(chan struct{})
+	goRun(func() { svc.WatchProjects(ctx, watching) })
+	select {
+	case <-watching:
+	case <-time.After(5 * time.Second):
+		log.Warn("project change listener not ready yet; cached credentials and settings expire after 30 s meanwhile")
+	}
 
 	if cfg.Dev {
 		for _, w := range []struct {
@@ -271,9 +298,11 @@ Sesame dev mode is running at %[1]s
   NATS:       embedded JetStream (store in %[3]s/nats), smsworker and emailworker in-process
   Delivery:   SMS via %[4]s, email via %[5]s (console prints every message, code and link included)
 
-Bootstrap project (saved in %[3]s):
+Bootstrap project (saved in %[3]s/credentials.env; load it with: . %[3]s/credentials.env):
   project_id: %[6]s
   secret:     %[7]s
+  export PROJECT_ID=%[6]s
+  export SECRET=%[7]s
 
 Try it (Streambird style):
   curl -s %[1]s/v1/auth/otps/sms/login_or_create -H 'Authorization: Bearer %[7]s' -H 'Content-Type: application/json' -d '{"phone_number":"+14152222222"}'
