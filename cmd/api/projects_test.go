@@ -113,7 +113,9 @@ func startDev(t *testing.T, env map[string]string, addr string) (base, secret st
 	stdout = &syncBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"-dev", "-http-addr", addr}, func(k string) string { return env[k] }, stdout, io.Discard) }()
+	go func() {
+		done <- run(ctx, []string{"-dev", "-http-addr", addr}, func(k string) string { return env[k] }, stdout, io.Discard)
+	}()
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		if m := regexp.MustCompile(`running at (http://\S+)`).FindStringSubmatch(stdout.String()); m != nil {
 			secret = regexp.MustCompile(`export SECRET=(\S+)`).FindStringSubmatch(stdout.String())[1]
