@@ -2,6 +2,7 @@ package auth_test
 
 import (
 	"encoding/base64"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -406,6 +407,8 @@ func TestSearchUsersByTOTP(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got := ids(tt.q)
+			slices.Sort(got)
+			slices.Sort(tt.want)
 			if strings.Join(got, ",") != strings.Join(tt.want, ",") {
 				t.Fatalf("got %v, want %v", got, tt.want)
 			}

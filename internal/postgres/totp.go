@@ -79,8 +79,8 @@ func queueRecoveryCodes(b *pgx.Batch, projectID, totpID string, codes []auth.Rec
 	for i, c := range codes {
 		ids[i], hashes[i], encs[i] = c.ID, c.CodeHash, c.CodeEnc
 	}
-	b.Queue(`INSERT INTO totp_recovery_codes (id, project_id, totp_id, code_hash, code_enc, created_at)
-		SELECT id, $1, $2, h, e, $6 FROM unnest($3::text[], $4::bytea[], $5::bytea[]) AS u(id, h, e)`,
+	b.Queue(`INSERT INTO totp_recovery_codes (id, project_id, totp_id, code_hash, code_enc, position, created_at)
+		SELECT id, $1, $2, h, e, n, $6 FROM unnest($3::text[], $4::bytea[], $5::bytea[]) WITH ORDINALITY AS u(id, h, e, n)`,
 		projectID, totpID, ids, hashes, encs, now)
 }
 
@@ -214,10 +214,11 @@ func (db *DB) classifyTOTP(ctx context.Context, projectID string, at auth.TOTPAt
 	return errISTNotFound
 }
 
-// ListRecoveryCodes returns the registration's unused codes, oldest first.
+// ListRecoveryCodes returns the registration's unused codes in the order
+// they were issued.
 func (db *DB) ListRecoveryCodes(ctx context.Context, projectID, totpID string) ([]auth.RecoveryCode, error) {
 	rows, err := db.pool.Query(ctx, `SELECT id, totp_id, code_hash, code_enc, created_at FROM totp_recovery_codes
-		WHERE project_id = $1 AND totp_id = $2 AND used_at IS NULL ORDER BY created_at, id`, projectID, totpID)
+		WHERE project_id = $1 AND totp_id = $2 AND used_at IS NULL ORDER BY position, id`, projectID, totpID)
 	if err != nil {
 		return nil, internal(err)
 	}

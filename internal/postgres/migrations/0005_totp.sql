@@ -35,6 +35,7 @@ CREATE TABLE totp_recovery_codes (
 	totp_id    text NOT NULL CONSTRAINT totp_recovery_codes_totp_fkey REFERENCES totps (id) ON DELETE CASCADE,
 	code_hash  bytea NOT NULL,
 	code_enc   bytea NOT NULL,
+	position   smallint NOT NULL DEFAULT 0, -- the order they were shown in
 	used_at    timestamptz,
 	created_at timestamptz NOT NULL DEFAULT now()
 );
