@@ -63,9 +63,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 			return fmt.Errorf("dev data dir: %w", err)
 		}
-		if err := postgres.EnsureDatabase(ctx, cfg.DatabaseURL); err != nil {
-			return postgresHelp(cfg.DatabaseURL, err)
+		stopPG, err := devDatabase(ctx, cfg, getenv, stdout)
+		if err != nil {
+			return err
 		}
+		defer stopPG()
 	}
 	db, err := postgres.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
@@ -172,6 +174,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	})
 
 	mux := http.NewServeMux()
+	inbox := newDevInbox(ctx, cfg.Dev)
+	mountDevInbox(mux, inbox)
 	health.Register(mux, map[string]health.Check{"postgres": db.Ping}, map[string]health.Check{
 		// Optional: while NATS is away sends wait in the outbox.
 		"nats": func(context.Context) error {
@@ -231,6 +235,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			if err != nil {
 				return err
 			}
+			sender = devInboxSender(inbox, provider, sender)
 			wk := worker.New(worker.Config{Consumer: w.consumer, JS: js, Store: db, Stream: cfg.Stream, Sender: reg.InstrumentSender(provider, sender), AppName: cfg.AppName, Logger: log, Metrics: reg})
 			goRun(func() {
 				if err := wk.Run(ctx); err != nil && ctx.Err() == nil {
@@ -297,6 +302,7 @@ Sesame dev mode is running at %[1]s
   Postgres:   %[2]s
   NATS:       embedded JetStream (store in %[3]s/nats), smsworker and emailworker in-process
   Delivery:   SMS via %[4]s, email via %[5]s (console prints every message, code and link included)
+  Inbox:      %[1]s/dev/inbox (every console message, live; JSON at %[1]s/dev/inbox.json)
 
 Bootstrap project (saved in %[3]s/credentials.env; load it with: . %[3]s/credentials.env):
   project_id: %[6]s
