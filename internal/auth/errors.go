@@ -3,6 +3,7 @@ package auth
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Code classifies an Error. Dialect adapters map each Code to a status and an
@@ -110,6 +111,9 @@ type Error struct {
 	Message string
 	// Field names the offending input field for EInvalid errors, if any.
 	Field string
+	// RetryAfter, for ERateLimited, is how long the client should wait
+	// (the dialects send it as a Retry-After header); 0 when unknown.
+	RetryAfter time.Duration
 	// Err is the wrapped cause (never shown to clients).
 	Err error
 }

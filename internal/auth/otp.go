@@ -3,7 +3,6 @@ package auth
 import (
 	"context"
 	"encoding/json"
-	"strings"
 	"time"
 )
 
@@ -36,47 +35,6 @@ func WithClientIP(ctx context.Context, ip string) context.Context {
 func clientIP(ctx context.Context) string {
 	ip, _ := ctx.Value(clientIPKey{}).(string)
 	return ip
-}
-
-// checkSendLimit counts a send to a recipient (and from the client IP when
-// a per-IP limit is set) and refuses it over the limit.
-func (s *Service) checkSendLimit(ctx context.Context, p *Project, value string) error {
-	if s.cfg.IPSendLimit > 0 {
-		if ip := clientIP(ctx); ip != "" {
-			n, err := s.store.HitRateLimit(ctx, "send-ip:"+p.ID+":"+ip, s.cfg.SendWindow)
-			if err != nil {
-				return err
-			}
-			if n > s.cfg.IPSendLimit {
-				s.metrics.RateLimited("send_per_ip")
-				return Errorf(ERateLimited, "Too many requests have been made.")
-			}
-		}
-	}
-	n, err := s.store.HitRateLimit(ctx, "send:"+p.ID+":"+value, s.cfg.SendWindow)
-	if err != nil {
-		return err
-	}
-	if n > s.cfg.SendLimit {
-		s.metrics.RateLimited("send_per_recipient")
-		return Errorf(ERateLimited, "Too many requests have been made.")
-	}
-	return nil
-}
-
-// checkCountry refuses phone numbers outside the SMS allow-list.
-func (s *Service) checkCountry(number string) error {
-	if len(s.cfg.AllowedCountries) == 0 {
-		return nil
-	}
-	region := PhoneRegion(number)
-	for _, c := range s.cfg.AllowedCountries {
-		if strings.EqualFold(c, region) {
-			return nil
-		}
-	}
-	s.metrics.RateLimited("country_not_allowed")
-	return &Error{Code: ECountryNotAllowed, Field: "phone_number", Message: "Codes cannot be sent to phone numbers of this country."}
 }
 
 // resolveRecipient finds or creates the user and method a send goes to.

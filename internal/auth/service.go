@@ -32,6 +32,10 @@ type Config struct {
 	// SMS and WhatsApp codes may go to. Default empty: every country. A
 	// short list is the simplest defence against SMS pumping.
 	AllowedCountries []string
+	// Abuse configures the SMS velocity limits per country calling code and
+	// per number prefix, and the SMS-pumping guard (limits.go, pumping.go).
+	// Default DefaultAbuseConfig().
+	Abuse AbuseConfig
 	// PublishTimeout bounds the inline publish after the commit; on timeout
 	// the outbox relay publishes later. Default 3s.
 	PublishTimeout time.Duration
@@ -50,6 +54,7 @@ func (c Config) withDefaults() Config {
 	if c.SendWindow <= 0 {
 		c.SendWindow = 10 * time.Minute
 	}
+	c.Abuse = c.Abuse.withDefaults()
 	if c.PublishTimeout <= 0 {
 		c.PublishTimeout = 3 * time.Second
 	}

@@ -23,9 +23,8 @@ type Store interface {
 	IntermediateSessionStore
 	B2BAuthStore
 	TOTPStore
-	// HitRateLimit adds one hit to the fixed window of the given length that
-	// contains now for key and returns the hit count in that window.
-	HitRateLimit(ctx context.Context, key string, window time.Duration) (int, error)
+	LimitStore
+	PumpingStore
 	// Prune deletes expired challenges, magic links, sessions, rate-limit
 	// windows and old message payloads. It returns how many rows it removed.
 	Prune(ctx context.Context, now time.Time) (int64, error)

@@ -5,30 +5,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-
-	"github.com/sesame-auth/sesame/internal/auth"
 )
-
-// HitRateLimit adds one hit to key's fixed window of length window that
-// contains now (windows are aligned on the Unix epoch with date_bin) and
-// returns the hits counted in that window, this one included. One
-// statement. Windows are pruned a day after they start, so windows longer
-// than 24 hours are not supported (EInvalid), nor are non-positive ones.
-func (db *DB) HitRateLimit(ctx context.Context, key string, window time.Duration) (int, error) {
-	if window <= 0 || window > 24*time.Hour {
-		return 0, auth.Invalid("window", "The rate-limit window must be between 1µs and 24h.")
-	}
-	var n int
-	err := db.pool.QueryRow(ctx, `
-		INSERT INTO rate_limits (key, window_start, n)
-		VALUES ($1, date_bin($2::bigint * interval '1 microsecond', $3::timestamptz, timestamptz 'epoch'), 1)
-		ON CONFLICT (key, window_start) DO UPDATE SET n = rate_limits.n + 1
-		RETURNING n`, key, window.Microseconds(), db.clock()).Scan(&n)
-	if err != nil {
-		return 0, internal(err)
-	}
-	return n, nil
-}
 
 // Retention used by Prune.
 const (
@@ -40,6 +17,9 @@ const (
 	RateLimitRetention = 24 * time.Hour
 	// MessageRetention is how long the delivery record of a message is kept.
 	MessageRetention = 30 * 24 * time.Hour
+	// SMSTrafficRetention is how long SMS traffic buckets, and guard rows
+	// that are ok and untouched, are kept (the longest pumping window).
+	SMSTrafficRetention = 24 * time.Hour
 )
 
 // Prune, in one transaction, with now as the clock:
@@ -51,6 +31,9 @@ const (
 //   - deletes intermediate sessions expired or consumed more than
 //     PruneGrace ago;
 //   - deletes rate-limit windows that started more than RateLimitRetention ago;
+//   - deletes GCRA states whose TAT has passed (the same as no state);
+//   - deletes SMS traffic buckets, and ok guard rows untouched, for more
+//     than SMSTrafficRetention;
 //   - drops the payload of every message whose expires_at has passed (a
 //     message still queued then becomes skipped, "expired");
 //   - deletes messages created more than MessageRetention ago.
@@ -69,6 +52,9 @@ func (db *DB) Prune(ctx context.Context, now time.Time) (int64, error) {
 	b.Queue(`DELETE FROM sessions WHERE expires_at < $1 OR revoked_at < $1`, grace)
 	b.Queue(`DELETE FROM intermediate_sessions WHERE expires_at < $1 OR consumed_at < $1`, grace)
 	b.Queue(`DELETE FROM rate_limits WHERE window_start < $1`, now.Add(-RateLimitRetention))
+	b.Queue(`DELETE FROM rate_limit_tats WHERE tat < $1`, now)
+	b.Queue(`DELETE FROM sms_traffic WHERE bucket < $1`, now.Add(-SMSTrafficRetention))
+	b.Queue(`DELETE FROM sms_guards WHERE state = 'ok' AND updated_at < $1`, now.Add(-SMSTrafficRetention))
 	b.Queue(`UPDATE messages SET payload = NULL,
 			status = CASE WHEN status = 'queued' THEN 'skipped' ELSE status END,
 			last_error = CASE WHEN status = 'queued' THEN 'expired' ELSE last_error END,

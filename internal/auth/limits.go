@@ -1,0 +1,225 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nyaruka/phonenumbers"
+)
+
+// This file holds the send limits: per recipient, per client IP, and for
+// SMS and WhatsApp per country calling code and per number prefix. Each is
+// a GCRA limit kept in the store, so every api replica shares it; see
+// Rate for the guarantee. The SMS-pumping guard is in pumping.go.
+
+// Rate is a limit of Limit events per Window, of which up to Burst may
+// come at once (0: all of Limit). It is enforced with GCRA: one event per
+// Window/(Limit-Burst+1) on average, with a burst tolerance of Burst-1 such
+// intervals, so that no interval of length Window ever holds more than
+// Limit events (a fixed window lets up to 2×Limit through across its
+// edge). The smaller the burst, the higher the sustained rate: with the
+// whole Limit as burst, a subject that used it all gets one more event per
+// Window. A Limit of 0 or less is no limit.
+type Rate struct {
+	Limit  int
+	Window time.Duration
+	Burst  int
+}
+
+// On reports whether the rate limits anything.
+func (r Rate) On() bool { return r.Limit > 0 && r.Window > 0 }
+
+// burst is the effective burst: 1..Limit.
+func (r Rate) burst() int {
+	b := r.Burst
+	if b <= 0 {
+		b = r.Limit
+	}
+	return min(max(b, 1), r.Limit)
+}
+
+// GCRA returns the emission interval and burst tolerance of the rate.
+// The interval is rounded up, so rounding never lets more through.
+func (r Rate) GCRA() (emission, tolerance time.Duration) {
+	b := r.burst()
+	slots := time.Duration(r.Limit - b + 1)
+	emission = (r.Window + slots - 1) / slots
+	return emission, time.Duration(b-1) * emission
+}
+
+func (r Rate) key(key, name string) LimitKey {
+	e, t := r.GCRA()
+	return LimitKey{Key: key, Name: name, Emission: e, Tolerance: t}
+}
+
+// LimitKey is one GCRA limit a request must conform to.
+type LimitKey struct {
+	// Key names the limited subject, project id included.
+	Key string
+	// Name is the limit's name in metrics ("send_per_recipient", ...).
+	Name string
+	// Emission is the interval one event moves the key's TAT by;
+	// Tolerance how far ahead of now the TAT may be for an event to pass.
+	Emission  time.Duration
+	Tolerance time.Duration
+}
+
+// LimitStore keeps GCRA limit states shared by every api replica.
+type LimitStore interface {
+	// HitLimits checks keys in order, in one statement. The first key that
+	// does not conform refuses the request and then no key is changed. It
+	// returns that key's index (-1 when the request conforms) and how long
+	// until it conforms again.
+	HitLimits(ctx context.Context, keys []LimitKey) (denied int, retryAfter time.Duration, err error)
+}
+
+// AbuseConfig configures the SMS velocity limits and the SMS-pumping
+// guard, service-wide. Zero fields take their documented defaults.
+type AbuseConfig struct {
+	// PrefixDigits is how many digits after "+" make a number prefix, for
+	// the per-prefix limit and the pumping guard (4..9). Default 6
+	// (+447700, +141555).
+	PrefixDigits int
+	// PerCountry limits SMS and WhatsApp sends per country calling code
+	// in a project. Default 3000 per hour, 1000 of them at once (so about
+	// 2000 an hour sustained). Limit -1: off.
+	PerCountry Rate
+	// PerPrefix limits SMS and WhatsApp sends per number prefix in a
+	// project. Default 300 per hour, 100 of them at once (about 200 an
+	// hour sustained). Limit -1: off.
+	PerPrefix Rate
+	// Pumping configures the SMS-pumping guard (pumping.go).
+	Pumping PumpingConfig
+}
+
+// DefaultAbuseConfig returns the documented defaults.
+func DefaultAbuseConfig() AbuseConfig { return AbuseConfig{}.withDefaults() }
+
+func (c AbuseConfig) withDefaults() AbuseConfig {
+	if c.PrefixDigits == 0 {
+		c.PrefixDigits = 6
+	}
+	c.PrefixDigits = min(max(c.PrefixDigits, 4), 9)
+	if c.PerCountry.Limit == 0 {
+		c.PerCountry = Rate{Limit: 3000, Window: time.Hour, Burst: 1000}
+	}
+	if c.PerCountry.Window <= 0 {
+		c.PerCountry.Window = time.Hour
+	}
+	if c.PerPrefix.Limit == 0 {
+		c.PerPrefix = Rate{Limit: 300, Window: time.Hour, Burst: 100}
+	}
+	if c.PerPrefix.Window <= 0 {
+		c.PerPrefix.Window = time.Hour
+	}
+	c.Pumping = c.Pumping.withDefaults()
+	return c
+}
+
+// rateLimited is the 429 every send limit answers, with its Retry-After.
+func rateLimited(wait time.Duration) *Error {
+	return &Error{Code: ERateLimited, Message: "Too many requests have been made.", RetryAfter: max(wait, time.Second)}
+}
+
+// RetryAfter returns how long the client should wait before retrying
+// err (0 when err says nothing about it).
+func RetryAfter(err error) time.Duration {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.RetryAfter
+	}
+	return 0
+}
+
+// RetryAfterSeconds is RetryAfter as the value of a Retry-After header:
+// whole seconds, rounded up; "" when there is none.
+func RetryAfterSeconds(err error) string {
+	d := RetryAfter(err)
+	if d <= 0 {
+		return ""
+	}
+	return strconv.FormatInt(int64((d+time.Second-1)/time.Second), 10)
+}
+
+// isPhoneValue reports whether a normalized recipient is a phone number.
+func isPhoneValue(v string) bool { return strings.HasPrefix(v, "+") }
+
+// CallingCode returns "+" and the country calling code of an E.164
+// number ("+44"), or "" when it has none.
+func CallingCode(e164 string) string {
+	n, err := phonenumbers.Parse(e164, "")
+	if err != nil || n.GetCountryCode() == 0 {
+		return ""
+	}
+	return "+" + strconv.Itoa(int(n.GetCountryCode()))
+}
+
+// NumberPrefix returns the first digits of an E.164 number with its "+"
+// ("+447700" for 6 digits), or "" when the number is shorter.
+func NumberPrefix(e164 string, digits int) string {
+	if len(e164) < digits+2 || e164[0] != '+' || !allDigits(e164[1:digits+1]) {
+		return ""
+	}
+	return e164[:digits+1]
+}
+
+// checkSendLimit counts a send to a recipient against its limits, in one
+// statement: per recipient and per client IP (SendLimits of the project),
+// and for a phone number per country calling code and per number prefix
+// (Config.Abuse). A phone send then passes the SMS-pumping guard (one more
+// statement). A refusal is ERateLimited with RetryAfter set, and counts
+// nothing.
+func (s *Service) checkSendLimit(ctx context.Context, p *Project, value string) error {
+	l := s.sendLimits(p)
+	keys := make([]LimitKey, 0, 4)
+	if r := (Rate{Limit: l.PerRecipient, Window: l.Window}); r.On() {
+		keys = append(keys, r.key("send:"+p.ID+":"+value, "send_per_recipient"))
+	}
+	if r := (Rate{Limit: l.PerIP, Window: l.Window}); r.On() {
+		if ip := clientIP(ctx); ip != "" {
+			keys = append(keys, r.key("send-ip:"+p.ID+":"+ip, "send_per_ip"))
+		}
+	}
+	var cc, prefix string
+	a := s.cfg.Abuse
+	if isPhoneValue(value) {
+		cc, prefix = CallingCode(value), NumberPrefix(value, a.PrefixDigits)
+		if prefix != "" && a.PerPrefix.On() {
+			keys = append(keys, a.PerPrefix.key("send-prefix:"+p.ID+":"+prefix, "send_per_prefix"))
+		}
+		if cc != "" && a.PerCountry.On() {
+			keys = append(keys, a.PerCountry.key("send-country:"+p.ID+":"+cc, "send_per_country"))
+		}
+	}
+	i, wait, err := s.store.HitLimits(ctx, keys)
+	if err != nil {
+		return err
+	}
+	if i >= 0 && i < len(keys) {
+		s.metrics.RateLimited(keys[i].Name)
+		return rateLimited(wait)
+	}
+	if isPhoneValue(value) {
+		return s.checkPumping(ctx, p, value, cc, prefix)
+	}
+	return nil
+}
+
+// checkCountry refuses phone numbers outside the SMS allow-list of the
+// project.
+func (s *Service) checkCountry(number string) error {
+	if len(s.cfg.AllowedCountries) == 0 {
+		return nil
+	}
+	region := PhoneRegion(number)
+	for _, c := range s.cfg.AllowedCountries {
+		if strings.EqualFold(c, region) {
+			return nil
+		}
+	}
+	s.metrics.RateLimited("country_not_allowed")
+	return &Error{Code: ECountryNotAllowed, Field: "phone_number", Message: "Codes cannot be sent to phone numbers of this country."}
+}
