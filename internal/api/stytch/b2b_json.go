@@ -106,7 +106,7 @@ type roleSourceJSON struct {
 }
 
 // memberJSON is the Member object (§C.3). Every required field is present
-// and every required array non-nil. SSO, OAuth, TOTP, passwords, SCIM and
+// and every required array non-nil. SSO, OAuth, passwords, SCIM and
 // locks do not exist in Sesame: their ids are "", their lists [] and
 // their optional objects null.
 type memberJSON struct {
@@ -155,6 +155,7 @@ func newMemberJSON(m *auth.Member, o *auth.Organization) memberJSON {
 		EmailAddressVerified:   m.EmailVerified,
 		MFAPhoneNumberVerified: m.MFAPhoneVerified,
 		IsAdmin:                m.IsAdmin(o),
+		TOTPRegistrationID:     m.TOTPRegistrationID,
 		RetiredEmailAddresses:  none{},
 		MFAEnrolled:            m.MFAEnrolled,
 		MFAPhoneNumber:         m.MFAPhoneNumber,

@@ -25,7 +25,8 @@ func (h *handler) routeB2B(route func(pattern string, fn http.HandlerFunc)) {
 	route("PUT /v1/b2b/organizations/{organization_id}/members/{member_id}", h.api(h.updateMember))
 	route("DELETE /v1/b2b/organizations/{organization_id}/members/{member_id}", h.api(h.deleteMember))
 	route("PUT /v1/b2b/organizations/{organization_id}/members/{member_id}/reactivate", h.api(h.reactivateMember))
-	route("DELETE /v1/b2b/organizations/{organization_id}/members/mfa_phone_numbers/{member_id}", h.api(h.deleteMemberMFAPhone))
+	// DELETE …/members/mfa_phone_numbers/{member_id} (deleteMemberMFAPhone)
+	// is routed with …/members/{member_id}/totp in totp_routes.go.
 	route("POST /v1/b2b/organizations/members/search", h.api(h.searchMembers))
 	route("GET /v1/b2b/organizations/members/dangerously_get/{member_id}", h.api(h.dangerouslyGetMember))
 

@@ -97,6 +97,15 @@ var errorTable = map[auth.Code]errSpec{
 	auth.EInvalidOrganizationSlug: {400, "invalid_organization_slug", ""},
 	auth.ECommonDomain:            {400, "organization_settings_domain_too_common", ""},
 
+	// TOTP and recovery codes. A locked registration (too many wrong
+	// codes) is a 429: waiting, or a recovery code, is the way out.
+	auth.ETOTPNotFound:      {404, "totp_not_found", "No usable TOTP registration was found: create one, or the unverified one expired."},
+	auth.ETOTPExists:        {400, "active_totp_exists", "An active TOTP registration already exists: delete it before creating another."},
+	auth.ETOTPWrong:         {401, "unable_to_authenticate_totp", "The TOTP code could not be authenticated."},
+	auth.ETOTPUsed:          {401, "totp_code_already_authenticated", "This TOTP code was already used: wait for the next code."},
+	auth.ETOTPLocked:        {429, "too_many_requests", "Too many wrong TOTP codes: wait before trying again, or use a recovery code."},
+	auth.ERecoveryCodeWrong: {401, "unable_to_authenticate_recovery_code", "The recovery code could not be authenticated: it is wrong or was already used."},
+
 	codeRouteNotFound:       {404, "not_found", ""},
 	codeMethodNotAllowed:    {405, "method_not_allowed", ""},
 	codeNoRevokeArgs:        {400, "no_session_revoke_arguments", "One of session_id, session_token or session_jwt is required."},

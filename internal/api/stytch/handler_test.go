@@ -59,7 +59,8 @@ func TestUnknownRoutesAreJSON404AndWrongMethodsJSON405(t *testing.T) {
 		{"GET", "/v1/b2b/magic_links/email/login_or_signup", 405, "method_not_allowed", "POST"},
 		{"PATCH", "/v1/b2b/organizations/org-1", 405, "method_not_allowed", "DELETE, GET, POST, PUT"},
 		{"GET", "/v1/b2b/organizations/o/members/mfa_phone_numbers/m", 405, "method_not_allowed", "DELETE"},
-		{"GET", "/v1/b2b/organizations/o/members/m/reactivate", 405, "method_not_allowed", "PUT"},
+		// DELETE …/members/{x}/{y} serves deleteMFAPhoneNumber and deleteTOTP (totp_routes.go).
+		{"GET", "/v1/b2b/organizations/o/members/m/reactivate", 405, "method_not_allowed", "DELETE, PUT"},
 		{"POST", "/v1/auth/users/create", 404, "not_found", ""},
 		{"DELETE", "/v1/users/totps/totp-test-1/extra", 404, "not_found", ""},
 		{"GET", "/v1/otps/sms/send", 405, "method_not_allowed", "POST"},

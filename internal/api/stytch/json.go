@@ -12,7 +12,7 @@ import (
 )
 
 // none is a required array of a factor kind Sesame does not have
-// (webauthn, OAuth, TOTP, crypto wallets, biometrics): always [].
+// (webauthn, OAuth, crypto wallets, biometrics): always [].
 type none = []struct{}
 
 // attributesJSON is Stytch's Attributes object.
@@ -24,6 +24,12 @@ type attributesJSON struct {
 type emailJSON struct {
 	EmailID  string `json:"email_id"`
 	Email    string `json:"email"`
+	Verified bool   `json:"verified"`
+}
+
+// totpJSON is a user's TOTP registration in the User object.
+type totpJSON struct {
+	TOTPID   string `json:"totp_id"`
 	Verified bool   `json:"verified"`
 }
 
@@ -41,7 +47,7 @@ type userJSON struct {
 	PhoneNumbers           []phoneJSON     `json:"phone_numbers"`
 	WebAuthnRegistrations  none            `json:"webauthn_registrations"`
 	Providers              none            `json:"providers"`
-	TOTPs                  none            `json:"totps"`
+	TOTPs                  []totpJSON      `json:"totps"`
 	CryptoWallets          none            `json:"crypto_wallets"`
 	BiometricRegistrations none            `json:"biometric_registrations"`
 	Password               *struct{}       `json:"password"`
@@ -64,7 +70,7 @@ func newUserJSON(u *auth.User) userJSON {
 		PhoneNumbers:           make([]phoneJSON, 0, len(u.Phones)),
 		WebAuthnRegistrations:  none{},
 		Providers:              none{},
-		TOTPs:                  none{},
+		TOTPs:                  make([]totpJSON, 0, len(u.TOTPs)),
 		CryptoWallets:          none{},
 		BiometricRegistrations: none{},
 		Roles:                  []string{jwt.StytchUserRole},
@@ -79,6 +85,9 @@ func newUserJSON(u *auth.User) userJSON {
 	}
 	for _, ph := range u.Phones {
 		out.PhoneNumbers = append(out.PhoneNumbers, phoneJSON{PhoneID: ph.ID, PhoneNumber: ph.Number, Verified: ph.Verified})
+	}
+	for _, t := range u.TOTPs {
+		out.TOTPs = append(out.TOTPs, totpJSON{TOTPID: t.ID, Verified: t.Verified})
 	}
 	return out
 }

@@ -34,10 +34,11 @@ type searchResponse struct {
 
 // POST /v1/users/search
 //
-// Filters on factors Sesame does not have (oauth_provider,
-// webauthn_registration_id, crypto_wallet_id, crypto_wallet_address,
-// totp_id and the webauthn/crypto wallet/totp *_verified flags) match no
-// user, and password_exists matches every user when false and none when
+// totp_id matches users with any of the TOTP registrations named;
+// totp_verified, like email_verified, users with a registration whose
+// verified flag is the value. Filters on factors Sesame does not have (oauth_provider,
+// webauthn_registration_id, crypto_wallet_id, crypto_wallet_address and
+// the webauthn/crypto wallet *_verified flags) match no user, and password_exists matches every user when false and none when
 // true: exactly what Stytch answers for a project where no user has such a
 // factor. Each filter may appear once; an unknown filter_name, a value of
 // the wrong type, or created_at_between under OR with other filters is a
@@ -250,6 +251,10 @@ func applyFilter(q *auth.UserQuery, name string, raw json.RawMessage, used map[s
 		return flag(&q.EmailVerified)
 	case "phone_verified":
 		return flag(&q.PhoneVerified)
+	case "totp_id":
+		return list(&q.TOTPIDs)
+	case "totp_verified":
+		return flag(&q.TOTPVerified)
 
 	// Factors Sesame does not have: no user has one.
 	case "oauth_provider":
@@ -257,12 +262,12 @@ func applyFilter(q *auth.UserQuery, name string, raw json.RawMessage, used map[s
 			return 0, err
 		}
 		return matchNone, nil
-	case "webauthn_registration_id", "crypto_wallet_id", "crypto_wallet_address", "totp_id":
+	case "webauthn_registration_id", "crypto_wallet_id", "crypto_wallet_address":
 		if err := decode(&strs, "an array of strings"); err != nil {
 			return 0, err
 		}
 		return matchNone, nil
-	case "webauthn_registration_verified", "crypto_wallet_verified", "totp_verified":
+	case "webauthn_registration_verified", "crypto_wallet_verified":
 		if err := decode(&b, "a boolean"); err != nil {
 			return 0, err
 		}
