@@ -33,6 +33,8 @@ type Registry struct {
 	providerTime   *prometheus.HistogramVec
 	httpRequests   *prometheus.CounterVec
 	httpDuration   *prometheus.HistogramVec
+	pumpingState   *prometheus.CounterVec
+	pumpingRefused *prometheus.CounterVec
 }
 
 // New returns a registry with the Go and process collectors.
@@ -52,6 +54,10 @@ func New() *Registry {
 	r.providerTime = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "sesame_provider_request_duration_seconds", Help: "Provider send call latency.", Buckets: prometheus.DefBuckets}, []string{"provider"})
 	r.httpRequests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sesame_http_requests_total", Help: "HTTP requests by route pattern and status code."}, []string{"route", "code"})
 	r.httpDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "sesame_http_request_duration_seconds", Help: "HTTP request latency by route pattern.", Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5}}, []string{"route"})
+	r.pumpingState = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sesame_sms_pumping_decisions_total", Help: "SMS-pumping guard state changes, by subject kind (prefix, country) and new state (ok, throttled, blocked, lifted)."}, []string{"kind", "state"})
+	r.pumpingRefused = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sesame_sms_pumping_refused_total", Help: "SMS sends refused by the SMS-pumping guard, by subject kind and state (throttled, blocked)."}, []string{"kind", "state"})
+	f(r.pumpingState)
+	f(r.pumpingRefused)
 	for _, c := range []prometheus.Collector{r.otpRequested, r.linkRequested, r.authenticated, r.published, r.rateLimited, r.deliveryStatus, r.workerMessages, r.workerDuration, r.providerCalls, r.providerTime, r.httpRequests, r.httpDuration} {
 		f(c)
 	}
@@ -86,9 +92,22 @@ func (r *Registry) Authenticated(factor, res string) {
 }
 func (r *Registry) Published(path, res string) { r.published.WithLabelValues(path, res).Inc() }
 func (r *Registry) RateLimited(limit string)   { r.rateLimited.WithLabelValues(limit).Inc() }
+
+// PumpingDecision counts an SMS-pumping guard state change (auth.PumpingMetrics).
+func (r *Registry) PumpingDecision(kind, state string) {
+	r.pumpingState.WithLabelValues(kind, state).Inc()
+}
+
+// PumpingRefused counts a send the SMS-pumping guard refused (auth.PumpingMetrics).
+func (r *Registry) PumpingRefused(kind, state string) {
+	r.pumpingRefused.WithLabelValues(kind, state).Inc()
+}
+
 func (r *Registry) DeliveryStatus(provider, status string) {
 	r.deliveryStatus.WithLabelValues(provider, status).Inc()
 }
+
+var _ auth.PumpingMetrics = (*Registry)(nil)
 
 // ---- nats.Metrics ----
 
