@@ -3,6 +3,7 @@ package auth_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -309,5 +310,79 @@ func TestProjects_RedirectURLsRegisteredPerType(t *testing.T) {
 	}
 	if ev := env.Publisher.Last("invitee@example.com", auth.KindMagicLink); ev == nil || !strings.HasPrefix(ev.URL, "https://app.example/welcome?") {
 		t.Fatalf("invite link = %v", ev)
+	}
+}
+
+// TestProjects_SettingsAddNoRoundTrip: once a request has authenticated
+// (which loads the project's settings in the same statement), resolving
+// the project and its settings again costs no database round trip, and a
+// send in a project with registered redirect URLs and its own limits costs
+// exactly what one in a project without settings does.
+func TestProjects_SettingsAddNoRoundTrip(t *testing.T) {
+	c := &stmtCounter{}
+	db := pgtest.MustOpenDB(t, postgres.WithTracer(c))
+	keys, err := auth.NewKeyring([]byte("0123456789abcdef0123456789abcdef"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := auth.NewService(db, &authtest.Publisher{}, keys, jwt.New(db, keys, jwt.Options{}), nil, nil, auth.Config{SendLimit: 1000})
+	ctx := t.Context()
+	plain, _, plainSecret, err := svc.CreateProject(ctx, auth.CreateProjectInput{Name: "Plain", Environment: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, _, setSecret, err := svc.CreateProject(ctx, auth.CreateProjectInput{Name: "Set", Environment: "test", Settings: &auth.Settings{
+		SendLimit: 900, SMSAllowedCountries: []string{"US"},
+		RedirectURLs: []auth.RedirectURL{{URL: "https://app.example/cb", ValidTypes: []auth.RedirectURLType{{Type: "login", IsDefault: true}, {Type: "signup"}}}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sendCost := func(id, secret, url string, i int) cost {
+		var p *auth.Project
+		first := c.count(t, func() (err error) { p, err = svc.AuthenticateBasic(ctx, id, secret); return err })
+		if first.trips != 1 {
+			t.Fatalf("first authentication = %d round trips, want 1 (secret and settings together)", first.trips)
+		}
+		if again := c.count(t, func() error { _, err := svc.AuthenticateBasic(ctx, id, secret); return err }); again.trips != 0 {
+			t.Fatalf("cached authentication = %d round trips", again.trips)
+		}
+		if st := c.count(t, func() error { svc.SettingsOf(ctx, p); return nil }); st.trips != 0 {
+			t.Fatalf("cached settings = %d round trips", st.trips)
+		}
+		email := fmt.Sprintf("cost%d@example.com", i)
+		if _, err := svc.SendMagicLink(ctx, p, auth.SendMagicLinkInput{Email: email, LoginOrCreate: true}); err != nil { // warm-up: creates the user
+			t.Fatal(err)
+		}
+		return c.count(t, func() error {
+			_, err := svc.SendMagicLink(ctx, p, auth.SendMagicLinkInput{Email: email, LoginURL: url})
+			return err
+		})
+	}
+	cPlain := sendCost(plain.ID, plainSecret, "", 1)
+	cSet := sendCost(set.ID, setSecret, "https://app.example/cb?x=1", 2)
+	if cSet != cPlain {
+		t.Fatalf("send with settings = %+v, without = %+v", cSet, cPlain)
+	}
+}
+
+// BenchmarkProjectResolve measures resolving a project from its secret
+// and reading its send limits and redirect rules, the per-request cost of
+// projects on a send or verify once the process has seen the secret (0
+// database round trips; compare with a one-row Postgres query, ~100 µs).
+func BenchmarkProjectResolve(b *testing.B) {
+	env := authtest.New(b)
+	ctx := context.Background()
+	if _, err := env.Service.UpdateProject(ctx, env.Project.ID, auth.UpdateProjectInput{Settings: &auth.Settings{SendLimit: 9, SMSAllowedCountries: []string{"US"}}}); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		p, err := env.Service.AuthenticateBasic(ctx, env.Project.ID, env.Secret)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if env.Service.SettingsOf(ctx, p).SendLimit != 9 {
+			b.Fatal("settings not applied")
+		}
 	}
 }
