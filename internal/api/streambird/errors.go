@@ -100,6 +100,9 @@ func (h *handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 		h.log.ErrorContext(r.Context(), "streambird: request failed",
 			"method", r.Method, "route", r.Pattern, "code", string(code), "status", row.status, "error", err.Error())
 	}
+	if ra := auth.RetryAfterSeconds(err); ra != "" {
+		w.Header().Set("Retry-After", ra)
+	}
 	writeErrorBody(w, row.status, row.typ, msg)
 }
 

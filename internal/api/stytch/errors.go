@@ -148,6 +148,9 @@ func (h *handler) writeError(w http.ResponseWriter, r *http.Request, requestID s
 	if spec.status >= 500 {
 		h.log.Error("stytch api error", "request_id", requestID, "method", r.Method, "path", r.URL.Path, "code", string(code), "err", err)
 	}
+	if ra := auth.RetryAfterSeconds(err); ra != "" {
+		w.Header().Set("Retry-After", ra)
+	}
 	httpx.WriteJSON(w, spec.status, errorBody{
 		StatusCode:   spec.status,
 		RequestID:    requestID,
