@@ -311,9 +311,9 @@ Bootstrap project (saved in %[3]s/credentials.env; load it with: . %[3]s/credent
   export SECRET=%[7]s
 
 Try it (Streambird style):
-  curl -s %[1]s/v1/auth/otps/sms/login_or_create -H 'Authorization: Bearer %[7]s' -H 'Content-Type: application/json' -d '{"phone_number":"+14152222222"}'
+  curl -s %[1]s/v1/auth/otps/sms/login_or_create -H 'Authorization: Bearer %[7]s' -H 'Content-Type: application/json' -d '{"phone_number":"+14155550123"}'
 Stytch style:
-  curl -s %[1]s/v1/otps/sms/login_or_create -u '%[6]s:%[7]s' -H 'Content-Type: application/json' -d '{"phone_number":"+14152222222"}'
+  curl -s %[1]s/v1/otps/sms/login_or_create -u '%[6]s:%[7]s' -H 'Content-Type: application/json' -d '{"phone_number":"+14155550123"}'
 
 `, base, redactDSN(cfg.DatabaseURL), cfg.DataDir, cfg.SMSProvider, cfg.EmailProvider, cfg.BootstrapID, cfg.BootstrapKey)
 }
