@@ -306,6 +306,11 @@ func (s *Service) CreateTOTP(ctx context.Context, p *Project, in CreateTOTPInput
 	if err != nil {
 		return nil, err
 	}
+	for _, x := range u.TOTPs {
+		if x.Verified {
+			return nil, Errorf(ETOTPExists, "The user already has a verified TOTP registration; delete it first.")
+		}
+	}
 	t, codes, res, err := s.newRegistration(p, userAccount(u), exp)
 	if err != nil {
 		return nil, err
