@@ -112,8 +112,10 @@ func putTime(m map[string]any, key string, t time.Time) {
 // UTC, omitted when zero) and exactly one detail object chosen by the
 // delivery method: email → email_factor{email_id, email_address},
 // sms/whatsapp → phone_number_factor{phone_id, phone_number}, embedded →
-// embeddable_magic_link_factor{embedded_id}. Unknown delivery methods get no
-// detail object. The result is freshly allocated and may be modified.
+// embeddable_magic_link_factor{embedded_id}, authenticator_app →
+// authenticator_app_factor{totp_id}, recovery_code →
+// recovery_code_factor{totp_recovery_code_id}. Unknown delivery methods get
+// no detail object. The result is freshly allocated and may be modified.
 func StytchFactor(f auth.Factor) map[string]any {
 	m := map[string]any{
 		"type":            f.Type,
@@ -129,6 +131,10 @@ func StytchFactor(f auth.Factor) map[string]any {
 		m["phone_number_factor"] = map[string]any{"phone_id": f.MethodID, "phone_number": f.Value}
 	case auth.DeliveryEmbedded:
 		m["embeddable_magic_link_factor"] = map[string]any{"embedded_id": f.MethodID}
+	case auth.DeliveryAuthenticatorApp:
+		m["authenticator_app_factor"] = map[string]any{"totp_id": f.MethodID}
+	case auth.DeliveryRecoveryCode:
+		m["recovery_code_factor"] = map[string]any{"totp_recovery_code_id": f.MethodID}
 	}
 	return m
 }
