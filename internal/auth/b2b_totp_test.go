@@ -294,3 +294,40 @@ func TestDeleteMemberTOTP(t *testing.T) {
 	// No factor left: a new registration needs no proof.
 	e.createTOTP(o, m, "", "")
 }
+
+func TestB2BDefaultMFAMethodDecidesTheAutomaticSMS(t *testing.T) {
+	tests := []struct {
+		name        string
+		setDefault  bool
+		wantDefault string
+		wantSMS     bool
+	}{
+		{"sms_otp stays the default: a code is texted at once", false, auth.MFAMethodSMS, true},
+		{"totp made the default: nothing is texted", true, auth.MFAMethodTOTP, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newB2BTOTPEnv(t)
+			o := e.org(requireMFA)
+			m := e.member(o, flowEmail("acme.test"), nil)
+			enrolled := e.enroll(o, m, "+12025550142")
+			e.now = e.now.Add(30 * time.Second)
+			reg := e.createTOTP(o, m, "", enrolled.SessionToken)
+			res, err := e.Service.B2BAuthenticateTOTP(t.Context(), e.Project, auth.B2BAuthenticateTOTPInput{OrganizationID: o.ID, MemberID: m.ID,
+				Code: e.code(reg.Secret), SetDefaultMFA: tt.setDefault, Session: auth.B2BSessionRequest{Token: enrolled.SessionToken}})
+			if err != nil || res.Member.DefaultMFAMethod != tt.wantDefault {
+				t.Fatalf("authenticate: %v, default %q", err, res.Member.DefaultMFAMethod)
+			}
+			sent := len(e.Events())
+			next := e.primary(o, m)
+			mr := next.MFARequired
+			if mr == nil || mr.MFAPhoneNumber != "+12025550142" || mr.TOTPRegistrationID != reg.TOTPID {
+				t.Fatalf("mfa_required = %+v, want both factors named", mr)
+			}
+			texted := len(e.Events()) == sent+2 // the link and a code
+			if texted != tt.wantSMS || (mr.SecondaryAuthInitiated == auth.MFAMethodSMS) != tt.wantSMS {
+				t.Fatalf("texted=%v initiated=%q, want texted=%v", texted, mr.SecondaryAuthInitiated, tt.wantSMS)
+			}
+		})
+	}
+}
