@@ -35,7 +35,8 @@ const (
 // at least ThrottleMinSends codes sent in the window and fewer than
 // ThrottleBelow of them (a fraction, 0..1) verified, it is throttled; with
 // at least BlockMinSends sent and fewer than BlockBelow verified, blocked.
-// A MinSends of -1 turns that step off.
+// A MinSends of -1 turns that step off. A subject is always throttled
+// before it is blocked, unless throttling is off.
 type PumpingThresholds struct {
 	ThrottleMinSends int
 	ThrottleBelow    float64
@@ -58,6 +59,11 @@ type PumpingConfig struct {
 	// Country applies to each country calling code. Default: throttle at
 	// ≥ 200 sends with < 20 % verified, block at ≥ 500 sends with < 5 %.
 	Country PumpingThresholds
+	// Settle is how old a send must be before it is judged: a code just
+	// sent may still be typed in. Sends are counted in one-minute buckets,
+	// so a send is judged once Settle to Settle+1m old. Default 30s; -1
+	// judges every send at once.
+	Settle time.Duration
 	// ThrottleEvery is how often a throttled subject may be sent a code.
 	// Default 1m.
 	ThrottleEvery time.Duration
@@ -75,6 +81,10 @@ func (c PumpingConfig) withDefaults() PumpingConfig {
 	if c.ThrottleEvery <= 0 {
 		c.ThrottleEvery = time.Minute
 	}
+	if c.Settle == 0 {
+		c.Settle = 30 * time.Second
+	}
+	c.Settle = max(c.Settle, 0)
 	if c.BlockFor <= 0 {
 		c.BlockFor = 24 * time.Hour
 	}

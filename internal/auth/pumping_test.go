@@ -179,9 +179,11 @@ func TestPumpingGuard_BlocksAPumpedPrefixWhileNormalTrafficFlows(t *testing.T) {
 	if normalRefused != 0 || normalSent != normalTried || normalTried < 230 {
 		t.Fatalf("normal traffic: %d tried, %d refused; want ≥ 230 tried and none refused", normalTried, normalRefused)
 	}
-	// Throttled after 20 unverified sends, then one a minute until 30: blocked.
-	if pumpedSent > 30 || pumpedSent < 20 {
-		t.Fatalf("%d pumped sends got through, want between 20 (the throttle) and 30 (the block)", pumpedSent)
+	// Sends are judged once 30 s to 1m30s old (Settle): about 45 attack
+	// sends pass before the prefix is throttled, one more before it is
+	// blocked. The floor catches a guard that refuses everything.
+	if pumpedSent > 50 || pumpedSent < 20 {
+		t.Fatalf("%d pumped sends got through, want between 20 and 50", pumpedSent)
 	}
 	guards, err := g.svc.ListSMSGuards(t.Context(), g.Project, auth.GuardFilter{})
 	if err != nil {
@@ -190,7 +192,7 @@ func TestPumpingGuard_BlocksAPumpedPrefixWhileNormalTrafficFlows(t *testing.T) {
 	if len(guards) != 1 || guards[0].Subject != "+447400" || guards[0].Kind != auth.GuardPrefix || guards[0].State != auth.GuardBlocked || guards[0].BlockedUntil == nil {
 		t.Fatalf("guards = %+v, want the one prefix +447400 blocked", guardsString(guards))
 	}
-	if g.m.decisions["prefix/throttled"] != 1 || g.m.decisions["prefix/blocked"] != 1 || g.m.refused["prefix/blocked"] == 0 || g.m.refused["prefix/throttled"] == 0 {
+	if g.m.decisions["prefix/throttled"] != 1 || g.m.decisions["prefix/blocked"] != 1 || g.m.refused["prefix/blocked"] == 0 {
 		t.Fatalf("metrics: decisions %v, refused %v", g.m.decisions, g.m.refused)
 	}
 	all, err := g.svc.ListSMSGuards(t.Context(), g.Project, auth.GuardFilter{All: true})

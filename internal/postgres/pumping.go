@@ -14,7 +14,8 @@ import (
 // clock, in one statement (the sesame_sms_send function of migration
 // 0007): each subject's guard row is locked, its state recomputed from its
 // sent and verified counts over the window (one-minute buckets of the
-// UNLOGGED table sms_traffic, not before the row's since), and the send is
+// UNLOGGED table sms_traffic, not before the row's since; sends younger
+// than cfg.Settle are not judged yet), and the send is
 // counted for every subject unless one refuses it. Verifications are
 // counted by the trigger challenges_sms_verified when a code is consumed.
 func (db *DB) JudgeSMSSend(ctx context.Context, projectID, region string, subjects []auth.GuardSubject, cfg auth.PumpingConfig) ([]auth.GuardVerdict, error) {
@@ -34,9 +35,9 @@ func (db *DB) JudgeSMSSend(ctx context.Context, projectID, region string, subjec
 		SELECT kind, subject, old_state, new_state, sent, verified, refused, retry_after_us
 		FROM sesame_sms_send($1, $2::text[], $3::text[], $4, $5::timestamptz, $6::bigint * interval '1 microsecond',
 			$7::integer[], $8::float8[], $9::integer[], $10::float8[],
-			$11::bigint * interval '1 microsecond', $12::bigint * interval '1 microsecond')`,
+			$11::bigint * interval '1 microsecond', $12::bigint * interval '1 microsecond', $13::bigint * interval '1 microsecond')`,
 		projectID, kinds, names, region, db.clock(), cfg.Window.Microseconds(),
-		tMin, tBelow, bMin, bBelow, cfg.ThrottleEvery.Microseconds(), cfg.BlockFor.Microseconds())
+		tMin, tBelow, bMin, bBelow, cfg.ThrottleEvery.Microseconds(), cfg.BlockFor.Microseconds(), max(cfg.Settle, 0).Microseconds())
 	if err != nil {
 		return nil, internal(err)
 	}

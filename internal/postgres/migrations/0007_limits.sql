@@ -124,11 +124,15 @@ CREATE TRIGGER challenges_sms_verified
 
 -- sesame_sms_send judges one SMS send against the guard of each subject
 -- (kinds[i], subjects[i]) at now_, over the sliding window of win
--- (one-minute buckets, not before the subject's since). A subject is
+-- (one-minute buckets, not before the subject's since). Sends younger than
+-- settle (bucket-wise) are not judged yet: their codes may still be on
+-- the way to being typed in (verifications count whenever they happen). A
+-- subject is
 -- blocked when it has at least block_min[i] sends in the window and
 -- fewer than block_below[i] of them verified (a fraction), throttled
 -- when the same holds for throttle_min[i] and throttle_below[i]; a
--- threshold of 0 sends is off. A block lasts block_for (or until an
+-- threshold of 0 sends is off. A subject is throttled before it is
+-- blocked (unless throttling is off). A block lasts block_for (or until an
 -- operator lifts it); a throttled subject gets one send per throttle_every.
 -- The send is allowed when no subject refuses it; only then is it counted
 -- as sent. Returns one row per subject: its state before and after, the
@@ -136,7 +140,7 @@ CREATE TRIGGER challenges_sms_verified
 CREATE FUNCTION sesame_sms_send(
 	project text, kinds text[], subjects text[], region_ text, now_ timestamptz, win interval,
 	throttle_min integer[], throttle_below float8[], block_min integer[], block_below float8[],
-	throttle_every interval, block_for interval)
+	throttle_every interval, block_for interval, settle interval)
 RETURNS TABLE (kind text, subject text, old_state text, new_state text, sent bigint, verified bigint, refused boolean, retry_after_us bigint)
 LANGUAGE plpgsql AS $$
 #variable_conflict use_column
@@ -177,15 +181,18 @@ BEGIN
 			bu := NULL;
 			ch := now_;
 		END IF;
-		SELECT coalesce(sum(t.sent), 0), coalesce(sum(t.verified), 0) INTO s, v
+		SELECT coalesce(sum(t.sent) FILTER (WHERE t.bucket < date_trunc('minute', now_ - settle)), 0), coalesce(sum(t.verified), 0) INTO s, v
 		FROM sms_traffic t
 		WHERE t.project_id = project AND t.kind = kinds[i] AND t.subject = subjects[i]
 			AND t.bucket > now_ - win AND t.bucket >= date_trunc('minute', sn);
 		IF st <> 'blocked' THEN
-			IF block_min[i] > 0 AND s >= block_min[i] AND v < block_below[i] * s THEN
+			-- Throttled first, then blocked (unless throttling is off).
+			IF block_min[i] > 0 AND s >= block_min[i] AND v < block_below[i] * s
+					AND (st = 'throttled' OR throttle_min[i] = 0) THEN
 				st := 'blocked';
 				bu := now_ + block_for;
-			ELSIF throttle_min[i] > 0 AND s >= throttle_min[i] AND v < throttle_below[i] * s THEN
+			ELSIF (throttle_min[i] > 0 AND s >= throttle_min[i] AND v < throttle_below[i] * s)
+					OR (block_min[i] > 0 AND s >= block_min[i] AND v < block_below[i] * s) THEN
 				st := 'throttled';
 			ELSE
 				st := 'ok';
