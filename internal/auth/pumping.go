@@ -183,7 +183,8 @@ type PumpingStore interface {
 	// over window: blocked first, then throttled, then by sends.
 	ListSMSGuards(ctx context.Context, projectID string, window time.Duration, f GuardFilter) ([]*SMSGuard, error)
 	// LiftSMSGuard sets a subject back to ok and restarts its evidence at
-	// now (earlier sends no longer count). ENotFound if it has no record.
+	// the next minute (earlier sends no longer count). ENotFound if it has
+	// no record.
 	LiftSMSGuard(ctx context.Context, projectID, kind, subject string, window time.Duration) (*SMSGuard, error)
 }
 

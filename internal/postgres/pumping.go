@@ -95,13 +95,14 @@ func (db *DB) ListSMSGuards(ctx context.Context, projectID string, window time.D
 	return out, nil
 }
 
-// LiftSMSGuard sets a subject back to ok with its evidence restarting
-// now. ENotFound when the project has no record of it.
+// LiftSMSGuard sets a subject back to ok with its evidence restarting at
+// the next minute's bucket (sends of the current minute no longer count).
+// ENotFound when the project has no record of it.
 func (db *DB) LiftSMSGuard(ctx context.Context, projectID, kind, subject string, window time.Duration) (*auth.SMSGuard, error) {
 	now := db.clock()
 	g, err := scanGuard(db.pool.QueryRow(ctx, `
 		WITH g AS (
-			UPDATE sms_guards SET state = 'ok', since = $3, changed_at = $3, blocked_until = NULL, next_send_at = NULL, lifted_at = $3, updated_at = $3
+			UPDATE sms_guards SET state = 'ok', since = date_trunc('minute', $3::timestamptz) + interval '1 minute', changed_at = $3, blocked_until = NULL, next_send_at = NULL, lifted_at = $3, updated_at = $3
 			WHERE project_id = $1 AND kind = $4 AND subject = $5
 			RETURNING *
 		)

@@ -34,6 +34,8 @@ func NewHandler(svc *auth.Service, opts Options) http.Handler {
 	rt.HandleFunc("GET /v1/messages", h.list)
 	rt.HandleFunc("GET /v1/messages/{message_id}", h.get)
 	rt.HandleFunc("POST /v1/messages/{message_id}/replay", h.replay)
+	rt.HandleFunc("GET /v1/pumping", h.listGuards)
+	rt.HandleFunc("POST /v1/pumping/lift", h.liftGuard)
 	return rt.Handler(func(w http.ResponseWriter, r *http.Request, status int) {
 		typ := "not_found"
 		if status == http.StatusMethodNotAllowed {

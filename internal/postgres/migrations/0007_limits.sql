@@ -68,7 +68,8 @@ CREATE INDEX sms_traffic_bucket_idx ON sms_traffic (bucket);
 
 -- The guard's decision per subject: ok, throttled or blocked. Logged: a
 -- block and an operator's lift survive a restart. since is where the
--- evidence starts (a lift or an expired block moves it to "now").
+-- evidence starts (a lift or an expired block moves it to the next
+-- minute's bucket).
 CREATE TABLE sms_guards (
 	project_id    text NOT NULL CONSTRAINT sms_guards_project_fkey REFERENCES projects (id) ON DELETE CASCADE,
 	kind          text NOT NULL CONSTRAINT sms_guards_kind_check CHECK (kind IN ('prefix', 'country')),
@@ -125,7 +126,7 @@ CREATE TRIGGER challenges_sms_verified
 -- sesame_sms_send judges one SMS send against the guard of each subject
 -- (kinds[i], subjects[i]) at now_, over the sliding window of win
 -- (one-minute buckets, not before the subject's since). Sends younger than
--- settle (bucket-wise) are not judged yet: their codes may still be on
+-- settle (bucket-wise; 0 judges all) are not judged yet: their codes may still be on
 -- the way to being typed in (verifications count whenever they happen). A
 -- subject is
 -- blocked when it has at least block_min[i] sends in the window and
@@ -177,11 +178,11 @@ BEGIN
 		bu := g.blocked_until;
 		IF st = 'blocked' AND bu <= now_ THEN
 			st := 'ok';
-			sn := now_;
+			sn := date_trunc('minute', now_) + interval '1 minute';
 			bu := NULL;
 			ch := now_;
 		END IF;
-		SELECT coalesce(sum(t.sent) FILTER (WHERE t.bucket < date_trunc('minute', now_ - settle)), 0), coalesce(sum(t.verified), 0) INTO s, v
+		SELECT coalesce(sum(t.sent) FILTER (WHERE settle <= interval '0' OR t.bucket < date_trunc('minute', now_ - settle)), 0), coalesce(sum(t.verified), 0) INTO s, v
 		FROM sms_traffic t
 		WHERE t.project_id = project AND t.kind = kinds[i] AND t.subject = subjects[i]
 			AND t.bucket > now_ - win AND t.bucket >= date_trunc('minute', sn);
