@@ -52,6 +52,14 @@ var errorTable = map[auth.Code]apiError{
 	auth.EOTPExpired:  {http.StatusBadRequest, "otp_expired", "OTP Code is expired, already used or locked after too many attempts. Request a new code."},
 	auth.EOTPNotFound: {http.StatusNotFound, "otp_not_found", "No OTP Code was sent to this method_id. Send a code first."},
 
+	// TOTP (beta).
+	auth.ETOTPNotFound:      {http.StatusNotFound, "totp_not_found", "No usable TOTP registration was found for this user: create one, or the unverified one expired."},
+	auth.ETOTPExists:        {http.StatusBadRequest, "totp_already_exists", "The user already has a verified TOTP registration."},
+	auth.ETOTPWrong:         {http.StatusBadRequest, "invalid_totp", "Invalid TOTP Code."},
+	auth.ETOTPUsed:          {http.StatusBadRequest, "totp_already_used", "This TOTP code was already used; wait for the next one."},
+	auth.ETOTPLocked:        {http.StatusTooManyRequests, "too_many_requests", "Too many wrong TOTP codes. Try again later."},
+	auth.ERecoveryCodeWrong: {http.StatusBadRequest, "invalid_recovery_code", "The recovery code is wrong or was already used."},
+
 	// Magic links.
 	auth.EMagicLinkNotFound: {http.StatusBadRequest, "invalid_magic_token", "Invalid magic link format, magic link missing or invalid."},
 	auth.EMagicLinkUsed:     {http.StatusBadRequest, "magic_link_expired", "Magic link is expired or was already used. Send a new magic link."},

@@ -129,6 +129,7 @@ type methodJSON struct {
 	PhoneNumber    string `json:"phone_number,omitempty"`
 	EmailID        string `json:"email_id,omitempty"`
 	Email          string `json:"email,omitempty"`
+	TOTPID         string `json:"totp_id,omitempty"`
 	LastVerifiedAt int64  `json:"last_verified_at"`
 }
 
@@ -137,6 +138,8 @@ func methodType(delivery string) string {
 	switch delivery {
 	case auth.DeliverySMS, auth.DeliveryWhatsApp:
 		return "phone_number"
+	case auth.DeliveryAuthenticatorApp:
+		return "totp"
 	default:
 		return "email"
 	}
@@ -149,6 +152,9 @@ func renderFactor(f auth.Factor) factorJSON {
 		m.PhoneNumberID, m.PhoneNumber = f.MethodID, f.Value
 	case auth.DeliveryEmail:
 		m.EmailID, m.Email = f.MethodID, f.Value
+	case auth.DeliveryAuthenticatorApp:
+		m.TOTPID = f.MethodID
+		return factorJSON{DeliveryChannel: "totp_authenticator", Type: f.Type, Method: m}
 	}
 	return factorJSON{DeliveryChannel: f.DeliveryMethod, Type: f.Type, Method: m}
 }

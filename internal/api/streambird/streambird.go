@@ -126,6 +126,8 @@ func (h *handler) routes() {
 	h.handle("POST "+v+"/otps/email/send", h.sendOTP(auth.ChannelEmail, false))
 	h.handle("POST "+v+"/otps/email/login_or_create", h.sendOTP(auth.ChannelEmail, true))
 	h.handle("POST "+v+"/otps/verify", h.verifyOTP)
+	h.handle("POST "+v+"/totps/create", h.createTOTP) // TOTP (beta): totps.go
+	h.handle("POST "+v+"/totps/verify", h.verifyTOTP)
 
 	// Magic links.
 	h.handle("POST "+v+"/magic_links/email/login_or_create", h.magicLinkLoginOrCreate)
