@@ -223,3 +223,73 @@ func (s *Service) checkCountry(number string) error {
 	s.metrics.RateLimited("country_not_allowed")
 	return &Error{Code: ECountryNotAllowed, Field: "phone_number", Message: "Codes cannot be sent to phone numbers of this country."}
 }
+
+// AbuseConfigFromEnv reads the abuse limits from the environment (the api
+// main's configuration), each optional:
+//
+//	SMS_LIMIT_PER_COUNTRY  sends per hour per country calling code (default 3000; 0: off)
+//	SMS_LIMIT_PER_PREFIX   sends per hour per number prefix (default 300; 0: off)
+//	SMS_PREFIX_DIGITS      digits after "+" in a prefix, 4..9 (default 6)
+//	SMS_PUMPING_GUARD      on or off (default on)
+//	SMS_PUMPING_WINDOW     the guard's sliding window, 1m..24h (default 1h)
+//	SMS_PUMPING_BLOCK_FOR  how long a block lasts unless lifted (default 24h)
+//
+// A third of a per-hour limit may come at once. The thresholds keep their
+// defaults (Config.Abuse sets them in code).
+func AbuseConfigFromEnv(getenv func(string) string) (AbuseConfig, error) {
+	var c AbuseConfig
+	env := func(k string) string { return strings.TrimSpace(getenv(k)) }
+	perHour := func(k string, dst *Rate) error {
+		v := env(k)
+		if v == "" {
+			return nil
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > 100_000_000 {
+			return errors.New(k + " must be a number of sends per hour (0 turns the limit off)")
+		}
+		if n == 0 {
+			*dst = Rate{Limit: -1}
+			return nil
+		}
+		*dst = Rate{Limit: n, Window: time.Hour, Burst: (n + 2) / 3}
+		return nil
+	}
+	if err := perHour("SMS_LIMIT_PER_COUNTRY", &c.PerCountry); err != nil {
+		return c, err
+	}
+	if err := perHour("SMS_LIMIT_PER_PREFIX", &c.PerPrefix); err != nil {
+		return c, err
+	}
+	if v := env("SMS_PREFIX_DIGITS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 4 || n > 9 {
+			return c, errors.New("SMS_PREFIX_DIGITS must be between 4 and 9")
+		}
+		c.PrefixDigits = n
+	}
+	switch strings.ToLower(env("SMS_PUMPING_GUARD")) {
+	case "", "on", "true", "1":
+	case "off", "false", "0":
+		c.Pumping.Off = true
+	default:
+		return c, errors.New("SMS_PUMPING_GUARD must be on or off")
+	}
+	for _, d := range []struct {
+		k        string
+		dst      *time.Duration
+		min, max time.Duration
+	}{
+		{"SMS_PUMPING_WINDOW", &c.Pumping.Window, time.Minute, 24 * time.Hour},
+		{"SMS_PUMPING_BLOCK_FOR", &c.Pumping.BlockFor, time.Minute, 30 * 24 * time.Hour},
+	} {
+		if v := env(d.k); v != "" {
+			t, err := time.ParseDuration(v)
+			if err != nil || t < d.min || t > d.max {
+				return c, errors.New(d.k + " must be a duration between " + d.min.String() + " and " + d.max.String())
+			}
+			*d.dst = t
+		}
+	}
+	return c, nil
+}
