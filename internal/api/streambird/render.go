@@ -29,7 +29,13 @@ type userJSON struct {
 	PhoneNumbers []phoneJSON `json:"phone_numbers"`
 	IDPProviders []any       `json:"idp_providers"`
 	Wallets      []any       `json:"wallets"`
-	TOTPs        []any       `json:"totps"`
+	TOTPs        []totpJSON  `json:"totps"`
+}
+
+// totpJSON is a TOTP registration in the user object.
+type totpJSON struct {
+	ID       string `json:"id"`
+	Verified bool   `json:"verified"`
 }
 
 type emailJSON struct {
@@ -63,8 +69,16 @@ func renderUser(u *auth.User) *userJSON {
 		PhoneNumbers: renderPhones(u.Phones),
 		IDPProviders: []any{},
 		Wallets:      []any{},
-		TOTPs:        []any{},
+		TOTPs:        renderTOTPs(u.TOTPs),
 	}
+}
+
+func renderTOTPs(ts []auth.TOTP) []totpJSON {
+	out := make([]totpJSON, 0, len(ts))
+	for _, t := range ts {
+		out = append(out, totpJSON{ID: t.ID, Verified: t.Verified})
+	}
+	return out
 }
 
 func renderEmails(es []auth.Email) []emailJSON {

@@ -59,6 +59,10 @@ func TestTOTPCreateThenVerifyWithASession(t *testing.T) {
 	if fc["type"] != "totp" || fc["delivery_channel"] != "totp_authenticator" || m["method_type"] != "totp" || m["totp_id"] != totpID || m["method_id"] != totpID {
 		t.Errorf("factor = %v, want Streambird's totp/totp_authenticator with the totp_id", fc)
 	}
+	u := f.c.do("GET", "/v1/auth/users/"+userID, "").ok(t)
+	if ts := arr(t, u, "totps"); len(ts) != 1 || ts[0].(map[string]any)["id"] != totpID || ts[0].(map[string]any)["verified"] != true {
+		t.Errorf("user totps = %v, want the verified registration", u["totps"])
+	}
 	// The same code again is a replay.
 	f.c.do("POST", "/v1/auth/totps/verify", `{"user_id":`+q(userID)+`,"totp":`+q(code)+`}`).fail(t, 400, "totp_already_used")
 	// A verified registration must be deleted (Stytch route) before another create.
