@@ -34,6 +34,7 @@ type config struct {
 	SendLimit     int
 	SendWindow    time.Duration
 	IPSendLimit   int
+	Abuse         auth.AbuseConfig // SMS_LIMIT_PER_*, SMS_PREFIX_DIGITS, SMS_PUMPING_*
 	Countries     []string
 	Stream        nats.StreamOptions
 	DataDir       string
@@ -120,6 +121,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	if c.IPSendLimit, err = strconv.Atoi(env("SEND_LIMIT_PER_IP", "0")); err != nil || c.IPSendLimit < 0 {
 		return nil, errors.New("SEND_LIMIT_PER_IP must be 0 (off) or a positive integer")
 	}
+	if c.Abuse, err = auth.AbuseConfigFromEnv(getenv); err != nil {
+		return nil, err
+	}
 	for _, cc := range strings.Split(getenv("SMS_ALLOWED_COUNTRIES"), ",") {
 		if cc = strings.ToUpper(strings.TrimSpace(cc)); cc != "" {
 			if len(cc) != 2 {
@@ -156,5 +160,6 @@ func serviceConfig(c *config) auth.Config {
 	return auth.Config{
 		PublicURL: c.PublicURL, DefaultLoginURL: c.LoginURL, DefaultSignupURL: c.SignupURL,
 		SendLimit: c.SendLimit, SendWindow: c.SendWindow, IPSendLimit: c.IPSendLimit, AllowedCountries: c.Countries,
+		Abuse: c.Abuse,
 	}
 }

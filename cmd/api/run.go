@@ -191,6 +191,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	opsAPI := operator.NewHandler(svc, operator.Options{Logger: log})
 	mux.Handle("/v1/messages", opsAPI)
 	mux.Handle("/v1/messages/", opsAPI)
+	mux.Handle("/v1/pumping", opsAPI)
+	mux.Handle("/v1/pumping/", opsAPI)
 	mux.Handle("/v1/webhooks/", webhooks.NewHandler(svc, webhooks.Options{
 		PublicURL: cfg.PublicURL, TwilioAuthToken: cfg.TwilioAuthToken, SendGridVerificationKey: cfg.SendGridWebhookKey, Logger: log,
 	}))
