@@ -386,3 +386,56 @@ func BenchmarkProjectResolve(b *testing.B) {
 		}
 	}
 }
+
+// TestProjects_RedirectURLsB2BAndDiscovery: the B2B login/signup and
+// discovery links obey the project's registered URLs per type, and use the
+// type's default when the request names none.
+func TestProjects_RedirectURLsB2BAndDiscovery(t *testing.T) {
+	env := authtest.New(t)
+	ctx := t.Context()
+	st := auth.Settings{RedirectURLs: []auth.RedirectURL{
+		{URL: "https://b2b.example/login", ValidTypes: []auth.RedirectURLType{{Type: "login", IsDefault: true}, {Type: "signup", IsDefault: true}}},
+		{URL: "https://b2b.example/discover", ValidTypes: []auth.RedirectURLType{{Type: "discovery", IsDefault: true}}},
+	}}
+	if _, err := env.Service.UpdateProject(ctx, env.Project.ID, auth.UpdateProjectInput{Settings: &st}); err != nil {
+		t.Fatal(err)
+	}
+	o, err := env.Service.CreateOrganization(ctx, env.Project, auth.OrganizationInput{Name: ptr("Acme"), Slug: ptr("acme-redirects")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := env.Service.CreateMember(ctx, env.Project, o.ID, auth.MemberInput{EmailAddress: ptr("a@b2b.example")}, auth.Caller{}); err != nil {
+		t.Fatal(err)
+	}
+	field := func(err error) string {
+		var ae *auth.Error
+		if errors.As(err, &ae) {
+			return ae.Field
+		}
+		return ""
+	}
+	_, err = env.Service.B2BLoginOrSignup(ctx, env.Project, auth.B2BEmailLoginInput{OrganizationID: o.ID, EmailAddress: "a@b2b.example", LoginURL: "https://b2b.example/discover"})
+	if field(err) != "login_redirect_url" {
+		t.Fatalf("B2B login to a discovery-only URL: %v", err)
+	}
+	_, err = env.Service.B2BLoginOrSignup(ctx, env.Project, auth.B2BEmailLoginInput{OrganizationID: o.ID, EmailAddress: "a@b2b.example", SignupURL: "https://evil.example/"})
+	if field(err) != "signup_redirect_url" {
+		t.Fatalf("B2B signup to an unregistered URL: %v", err)
+	}
+	if _, err := env.Service.B2BLoginOrSignup(ctx, env.Project, auth.B2BEmailLoginInput{OrganizationID: o.ID, EmailAddress: "a@b2b.example"}); err != nil {
+		t.Fatal(err)
+	}
+	if ev := env.Publisher.Last("a@b2b.example", auth.KindMagicLink); ev == nil || !strings.HasPrefix(ev.URL, "https://b2b.example/login?") {
+		t.Fatalf("B2B link = %v, want the project's default", ev)
+	}
+	err = env.Service.SendDiscoveryMagicLink(ctx, env.Project, auth.DiscoverySendInput{EmailAddress: "d@b2b.example", RedirectURL: "https://b2b.example/login"})
+	if field(err) != "discovery_redirect_url" {
+		t.Fatalf("discovery to a login-only URL: %v", err)
+	}
+	if err := env.Service.SendDiscoveryMagicLink(ctx, env.Project, auth.DiscoverySendInput{EmailAddress: "d@b2b.example"}); err != nil {
+		t.Fatal(err)
+	}
+	if ev := env.Publisher.Last("d@b2b.example", auth.KindMagicLink); ev == nil || !strings.HasPrefix(ev.URL, "https://b2b.example/discover?") {
+		t.Fatalf("discovery link = %v, want the project's default", ev)
+	}
+}
