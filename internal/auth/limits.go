@@ -46,9 +46,15 @@ func (r Rate) burst() int {
 func (r Rate) GCRA() (emission, tolerance time.Duration) {
 	b := r.burst()
 	slots := time.Duration(r.Limit - b + 1)
-	emission = (r.Window + slots - 1) / slots
+	emission = max((r.Window+slots-1)/slots, time.Microsecond)
+	if time.Duration(b-1) > maxTolerance/emission {
+		return emission, maxTolerance // a huge limit: never refuses in practice
+	}
 	return emission, time.Duration(b-1) * emission
 }
+
+// maxTolerance caps a GCRA tolerance, so huge limits do not overflow.
+const maxTolerance = 100 * 365 * 24 * time.Hour
 
 func (r Rate) key(key, name string) LimitKey {
 	e, t := r.GCRA()

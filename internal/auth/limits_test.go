@@ -17,7 +17,9 @@ func TestRate_GCRANeverAllowsMoreThanTheLimitInAWindow(t *testing.T) {
 		{"HalfBurst", auth.Rate{Limit: 10, Window: time.Minute, Burst: 5}, 10 * time.Second, 40 * time.Second},
 		{"BurstOfOneSpreadsEvenly", auth.Rate{Limit: 4, Window: time.Minute, Burst: 1}, 15 * time.Second, 0},
 		{"BurstAboveLimitIsTheLimit", auth.Rate{Limit: 2, Window: time.Minute, Burst: 9}, time.Minute, time.Minute},
-		{"IntervalRoundsUp", auth.Rate{Limit: 3, Window: 10 * time.Nanosecond, Burst: 1}, 4, 0},
+		{"IntervalRoundsUpToAMicrosecond", auth.Rate{Limit: 3, Window: 10 * time.Nanosecond, Burst: 1}, time.Microsecond, 0},
+		{"IntervalRoundsUp", auth.Rate{Limit: 3, Window: 10 * time.Millisecond, Burst: 2}, 5 * time.Millisecond, 5 * time.Millisecond},
+		{"HugeLimitDoesNotOverflow", auth.Rate{Limit: 1 << 30, Window: 10 * time.Minute}, 10 * time.Minute, 100 * 365 * 24 * time.Hour},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
