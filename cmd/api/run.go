@@ -29,6 +29,7 @@ import (
 	"github.com/sesame-auth/sesame/internal/metrics"
 	"github.com/sesame-auth/sesame/internal/nats"
 	"github.com/sesame-auth/sesame/internal/postgres"
+	"github.com/sesame-auth/sesame/internal/tracing"
 	"github.com/sesame-auth/sesame/internal/worker"
 )
 
@@ -47,6 +48,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if cfg.Command == "projects" {
 		return runProjects(ctx, cfg, cfg.CommandArgs, stdout, stderr)
 	}
+	stopTracing, err := tracing.Setup(ctx, "sesame-api", getenv, log) // off unless OTEL_EXPORTER_OTLP_ENDPOINT is set
+	if err != nil {
+		return err
+	}
+	defer stopTracing()
 
 	// Bind the port before anything else: a second instance (a second
 	// `make dev`) must fail here, before it touches the database, the dev
@@ -200,8 +206,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	mux.Handle("/v1/admin/", admin.NewHandler(svc, admin.Options{Logger: log}))
 	// The client IP (per-IP send limits) and the Idempotency-Key header
 	// (send once per key) ride in the context, for both dialects; metrics
-	// sit inside so they see the route pattern the muxes set on the request.
-	instrumented := reg.Middleware(mux)
+	// sit inside so they see the route pattern the muxes set on the request
+	// (and the tracing span outside them is named after it).
+	instrumented := tracing.Middleware(reg.Middleware(mux))
 	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := auth.WithClientIP(r.Context(), httpx.Attributes(r, cfg.TrustProxy).IPAddress)
 		if key := r.Header.Get("Idempotency-Key"); key != "" && r.Method == http.MethodPost {
@@ -238,7 +245,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 				return err
 			}
 			sender = devInboxSender(inbox, provider, sender)
-			wk := worker.New(worker.Config{Consumer: w.consumer, JS: js, Store: db, Stream: cfg.Stream, Sender: reg.InstrumentSender(provider, sender), AppName: cfg.AppName, Logger: log, Metrics: reg})
+			wk := worker.New(worker.Config{Consumer: w.consumer, JS: js, Store: db, Stream: cfg.Stream, Sender: reg.InstrumentSender(provider, sender), Provider: provider, AppName: cfg.AppName, Logger: log, Metrics: reg})
 			goRun(func() {
 				if err := wk.Run(ctx); err != nil && ctx.Err() == nil {
 					log.Error("worker stopped", "consumer", w.consumer, "err", err)

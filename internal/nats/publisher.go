@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"time"
 
+	natsgo "github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/sesame-auth/sesame/internal/auth"
+	"github.com/sesame-auth/sesame/internal/tracing"
 )
 
 // DefaultPublishTimeout bounds one synchronous publish (request and PubAck).
@@ -65,10 +67,14 @@ func (p *Publisher) Publish(ctx context.Context, ev *auth.Event, msgID string) e
 	}
 	ctx, cancel := context.WithTimeout(ctx, p.timeout)
 	defer cancel()
-	_, err = p.js.Publish(ctx, subject, data,
+	// The producer span's trace context rides in the headers (traceparent).
+	msg := &natsgo.Msg{Subject: subject, Data: data, Header: natsgo.Header{}}
+	ctx, endSpan := tracing.StartPublish(ctx, subject, msgID, msg.Header)
+	_, err = p.js.PublishMsg(ctx, msg,
 		jetstream.WithMsgID(msgID),
 		jetstream.WithExpectStream(StreamName),
 	)
+	endSpan(err)
 	if err != nil {
 		return fmt.Errorf("nats: publish %s (msg id %s): %w", subject, msgID, err)
 	}

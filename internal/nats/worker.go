@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/sesame-auth/sesame/internal/auth"
+	"github.com/sesame-auth/sesame/internal/tracing"
 )
 
 // Worker defaults not shared with ConsumerOptions.
@@ -466,10 +467,12 @@ func (w *Worker) process(hctx context.Context, f *inflight, handler Handler) {
 	log = log.With("message_id", ev.MessageID)
 
 	ctx, cancel := context.WithTimeout(context.WithValue(hctx, deliveryKey{}, info), w.o.HandlerTimeout)
+	ctx, endSpan := tracing.StartConsume(ctx, msg.Headers(), w.name, msg.Subject(), ev.MessageID, info.NumDelivered)
 	stopProgress := w.progress(msg, log)
 	start := time.Now()
 	err := callHandler(ctx, handler, &ev)
 	d := time.Since(start)
+	endSpan(err)
 	stopProgress()
 	cancel()
 	w.o.Metrics.HandlerDuration(w.name, d)

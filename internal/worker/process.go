@@ -21,6 +21,7 @@ import (
 	"github.com/sesame-auth/sesame/internal/metrics"
 	"github.com/sesame-auth/sesame/internal/nats"
 	"github.com/sesame-auth/sesame/internal/postgres"
+	"github.com/sesame-auth/sesame/internal/tracing"
 )
 
 // Process describes one worker binary.
@@ -63,6 +64,12 @@ func (p Process) Run(ctx context.Context, args []string, getenv func(string) str
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(env("LOG_LEVEL", "info")))
 	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level})).With("process", p.Name)
+	// Tracing is off unless OTEL_EXPORTER_OTLP_ENDPOINT is set.
+	stopTracing, err := tracing.Setup(ctx, "sesame-"+p.Name, getenv, log)
+	if err != nil {
+		return err
+	}
+	defer stopTracing()
 
 	sender, provider, err := p.NewSender(getenv, stdout)
 	if err != nil {
@@ -93,7 +100,7 @@ func (p Process) Run(ctx context.Context, args []string, getenv func(string) str
 		return err
 	}
 	reg := metrics.New()
-	w := New(Config{Consumer: p.Consumer, JS: js, Store: db, Stream: stream, Sender: reg.InstrumentSender(provider, sender),
+	w := New(Config{Consumer: p.Consumer, JS: js, Store: db, Stream: stream, Sender: reg.InstrumentSender(provider, sender), Provider: provider,
 		AppName: env("APP_NAME", ""), Concurrency: concurrency, Logger: log, Metrics: reg})
 	gauge := func(name, help string, f func(nats.ConsumerStats) float64) {
 		reg.Gauge(name, help, func(ctx context.Context) (float64, error) {

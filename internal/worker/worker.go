@@ -14,6 +14,7 @@ import (
 	"github.com/sesame-auth/sesame/internal/auth"
 	"github.com/sesame-auth/sesame/internal/nats"
 	"github.com/sesame-auth/sesame/internal/render"
+	"github.com/sesame-auth/sesame/internal/tracing"
 )
 
 // Config wires one worker.
@@ -23,6 +24,9 @@ type Config struct {
 	JS       jetstream.JetStream
 	Store    auth.DeliveryStore
 	Sender   auth.Sender
+	// Provider names the Sender (twilio, sendgrid, console) on its trace
+	// spans. Default "": the spans carry no provider name.
+	Provider string
 	// AppName appears in message texts. Default render.DefaultAppName.
 	AppName string
 	// Concurrency is how many sends run at once. Default nats.DefaultConcurrency.
@@ -57,7 +61,7 @@ func New(cfg Config) *Worker {
 	opts := render.Options{AppName: cfg.AppName}
 	d := &auth.Deliverer{
 		Store:  cfg.Store,
-		Sender: cfg.Sender,
+		Sender: tracedSender{provider: cfg.Provider, next: cfg.Sender},
 		Render: func(ev *auth.Event) *auth.OutboundMessage { return render.Render(ev, opts) },
 		Log:    cfg.Logger.With("consumer", cfg.Consumer),
 		Lease:  cfg.Lease,
@@ -80,3 +84,17 @@ func (w *Worker) Run(ctx context.Context) error { return w.w.Run(ctx, w.d.Delive
 
 // Ready reports whether the worker is consuming.
 func (w *Worker) Ready() bool { return w.w.Ready() }
+
+// tracedSender puts a client span around each provider call, a child of the
+// delivery's consumer span.
+type tracedSender struct {
+	provider string
+	next     auth.Sender
+}
+
+func (s tracedSender) Send(ctx context.Context, m *auth.OutboundMessage) (string, error) {
+	ctx, end := tracing.StartProviderCall(ctx, s.provider, m.Channel, m.MessageID)
+	id, err := s.next.Send(ctx, m)
+	end(err)
+	return id, err
+}
