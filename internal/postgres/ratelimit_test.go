@@ -1,6 +1,7 @@
 package postgres_test
 
 import (
+	"context"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -185,4 +186,42 @@ func TestHitLimits_BadKeyIsInvalid(t *testing.T) {
 			t.Fatalf("%+v: err %v, want invalid", k, err)
 		}
 	}
+}
+
+// BenchmarkSMSSendChecks measures the two statements an SMS send adds for
+// abuse control, from parallel clients: the GCRA check of four keys
+// (recipient, IP, prefix, and one country key every send shares, the hot
+// row) and the pumping guard's judgement of the prefix and the country.
+func BenchmarkSMSSendChecks(b *testing.B) {
+	e := newEnv(b)
+	e.clock = nil
+	db := e.db
+	db.SetClock(time.Now)
+	p := e.project(b)
+	subjects := []auth.GuardSubject{
+		{Kind: auth.GuardPrefix, Subject: "+141555", Thresholds: auth.PumpingThresholds{ThrottleMinSends: -1, BlockMinSends: -1}},
+		{Kind: auth.GuardCountry, Subject: "+1", Thresholds: auth.PumpingThresholds{ThrottleMinSends: -1, BlockMinSends: -1}},
+	}
+	cfg := auth.PumpingConfig{Window: time.Hour, ThrottleEvery: time.Minute, BlockFor: time.Hour}
+	var seq atomic.Int64
+	b.SetParallelism(4)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		ctx := context.Background()
+		for pb.Next() {
+			n := seq.Add(1)
+			keys := []auth.LimitKey{
+				{Key: fmt.Sprintf("send:%s:+1415555%04d", p.ID, n), Emission: time.Minute, Tolerance: 4 * time.Minute},
+				{Key: fmt.Sprintf("send-ip:%s:198.51.100.%d", p.ID, n%250), Emission: time.Microsecond, Tolerance: time.Hour},
+				{Key: "send-prefix:" + p.ID + ":+141555", Emission: time.Microsecond, Tolerance: time.Hour},
+				{Key: "send-country:" + p.ID + ":+1", Emission: time.Microsecond, Tolerance: time.Hour},
+			}
+			if _, _, err := db.HitLimits(ctx, keys); err != nil {
+				b.Fatal(err)
+			}
+			if _, err := db.JudgeSMSSend(ctx, p.ID, "US", subjects, cfg); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
