@@ -10,10 +10,10 @@ import (
 // message; nobody ever types those codes in. So the guard compares, per
 // number prefix and per country calling code, the codes sent with the
 // codes verified over a sliding window: when the conversion collapses
-// under volume the subject is throttled, then blocked. Sends are counted
-// by the store's send statement; verifications ride on the statement that
-// consumes a code (migration 0007), so the guard costs one statement per
-// SMS send and none per verification.
+// under volume the subject is throttled, then blocked. The store counts a
+// code when it is created and when it is consumed, on the statements that
+// do so (migration 0007), so the guard costs one statement per SMS send
+// (the judgement) and none per verification.
 
 // GuardState is an SMS guard's state for one subject.
 type GuardState string
@@ -175,9 +175,9 @@ type GuardFilter struct {
 type PumpingStore interface {
 	// JudgeSMSSend judges one SMS send at the store's clock against each
 	// subject, in one statement: it updates each subject's state from its
-	// counts in the window, and counts the send as sent for every subject
-	// unless one refuses it. Verifications are counted by the store when
-	// a code is consumed.
+	// counts in the window and says whether a subject refuses the send.
+	// The store counts an SMS or WhatsApp code as sent when it is created
+	// and as verified when it is consumed, for the subjects judged before.
 	JudgeSMSSend(ctx context.Context, projectID, region string, subjects []GuardSubject, cfg PumpingConfig) ([]GuardVerdict, error)
 	// ListSMSGuards returns the project's guard records with their counts
 	// over window: blocked first, then throttled, then by sends.

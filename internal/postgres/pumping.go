@@ -12,12 +12,12 @@ import (
 
 // JudgeSMSSend judges one SMS send against each subject at the store's
 // clock, in one statement (the sesame_sms_send function of migration
-// 0007): each subject's guard row is locked, its state recomputed from its
-// sent and verified counts over the window (one-minute buckets of the
-// UNLOGGED table sms_traffic, not before the row's since; sends younger
-// than cfg.Settle are not judged yet), and the send is
-// counted for every subject unless one refuses it. Verifications are
-// counted by the trigger challenges_sms_verified when a code is consumed.
+// 0007): each subject's guard row is created or locked, and its state
+// recomputed from its sent and verified counts over the window (one-minute
+// buckets of the UNLOGGED table sms_traffic, not before the row's since;
+// sends younger than cfg.Settle are not judged yet). The counts come from
+// the triggers on challenges (sesame_sms_count): a code is counted as sent
+// when it is created and as verified when it is consumed.
 func (db *DB) JudgeSMSSend(ctx context.Context, projectID, region string, subjects []auth.GuardSubject, cfg auth.PumpingConfig) ([]auth.GuardVerdict, error) {
 	n := len(subjects)
 	if n == 0 {

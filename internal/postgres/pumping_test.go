@@ -1,6 +1,8 @@
 package postgres_test
 
 import (
+	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -21,6 +23,21 @@ func (e *env) judge(t *testing.T, p *auth.Project, prefix string) auth.GuardVerd
 		t.Fatalf("JudgeSMSSend: %v %v", v, err)
 	}
 	return v[0]
+}
+
+var smsSeq atomic.Int64
+
+// smsSend judges a send to a new number of the prefix (+1 202 55x xxxx)
+// and, when it passes, issues the code as the service would.
+func (e *env) smsSend(t *testing.T, p *auth.Project, prefix string) (auth.GuardVerdict, *auth.User, *auth.Challenge) {
+	t.Helper()
+	v := e.judge(t, p, prefix)
+	if v.Refused {
+		return v, nil, nil
+	}
+	u := e.user(t, p, "", fmt.Sprintf("%s%0*d", prefix, 12-len(prefix), 1000+smsSeq.Add(1)))
+	c, _ := e.challenge(t, p, u, u.Phones[0].ID, auth.ChannelSMS, time.Minute)
+	return v, u, c
 }
 
 func TestJudgeSMSSend_ThrottlesThenBlocksACollapsedPrefix(t *testing.T) {
@@ -44,7 +61,7 @@ func TestJudgeSMSSend_ThrottlesThenBlocksACollapsedPrefix(t *testing.T) {
 	}
 	for i, s := range steps {
 		e.clock.Advance(s.advance)
-		v := e.judge(t, p, "+120255")
+		v, _, _ := e.smsSend(t, p, "+120255")
 		if v.After != s.state || v.Refused != s.refused || (s.refused && (v.RetryAfter < s.wait-2*time.Minute || v.RetryAfter > s.wait)) {
 			t.Fatalf("step %d: %+v; want state %s refused %v retry ≈ %v", i+1, v, s.state, s.refused, s.wait)
 		}
@@ -57,16 +74,16 @@ func TestJudgeSMSSend_CountsVerifiedCodesOfUsersAndMembers(t *testing.T) {
 	p := e.project(t)
 	const prefix = "+120255"
 	for i := range 4 {
-		e.judge(t, p, prefix) // 4 sends
-		u := e.user(t, p, "", "+120255501"+string(rune('0'+i)))
-		c, _ := e.challenge(t, p, u, u.Phones[0].ID, auth.ChannelSMS, time.Minute)
+		_, _, c := e.smsSend(t, p, prefix)
 		if i < 2 {
 			wantCode(t, e.db.ConsumeChallenge(ctx, p.ID, c.ID), "")
 		}
 	}
+	// A send judged but never issued (say, to an unknown recipient) is not counted.
+	e.judge(t, p, prefix)
 	o := e.org(t, p, "pump-org", "")
 	m := e.member(t, p, o, "pump@acme.test", "+12025550199")
-	c, _ := e.memberChallenge(t, p, m, m.MFAPhoneID, auth.ChannelSMS, time.Minute)
+	c, _ := e.memberChallenge(t, p, m, m.MFAPhoneID, auth.ChannelSMS, time.Minute) // a 5th code
 	if _, err := e.db.ConsumeMemberChallenge(ctx, p.ID, c.ID, "", auth.MemberMFAUpdate{VerifyPhone: true}); err != nil {
 		t.Fatal(err)
 	}
@@ -75,9 +92,9 @@ func TestJudgeSMSSend_CountsVerifiedCodesOfUsersAndMembers(t *testing.T) {
 	if _, err := e.db.ConsumeMemberChallenge(ctx, p.ID, ce.ID, "", auth.MemberMFAUpdate{VerifyEmail: true}); err != nil {
 		t.Fatal(err)
 	}
-	// 3 of 4 verified: not collapsed.
-	if v := e.judge(t, p, prefix); v.Sent != 4 || v.Verified != 3 || v.After != auth.GuardOK {
-		t.Fatalf("verdict %+v, want 4 sent, 3 verified, ok", v)
+	// 3 of 5 verified: not collapsed.
+	if v := e.judge(t, p, prefix); v.Sent != 5 || v.Verified != 3 || v.After != auth.GuardOK {
+		t.Fatalf("verdict %+v, want 5 sent, 3 verified, ok", v)
 	}
 	other := e.project(t)
 	if v := e.judge(t, other, prefix); v.Sent != 0 || v.Verified != 0 {

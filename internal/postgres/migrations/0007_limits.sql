@@ -86,16 +86,27 @@ CREATE TABLE sms_guards (
 );
 CREATE INDEX sms_guards_updated_idx ON sms_guards (updated_at);
 
--- A verified SMS or WhatsApp code counts for its number's prefix and
--- country in the minute it was verified. It rides on the statement that
--- consumes the code (consumer and member codes alike), so verifying costs
--- no extra round trip. Subjects are matched against the guard rows the
--- sends created, so the prefix length may change without a migration.
-CREATE FUNCTION sesame_sms_verified() RETURNS trigger
+-- An SMS or WhatsApp code counts as sent for its number's prefix and
+-- country in the minute it was created, and as verified in the minute it
+-- was consumed. Both ride on the statements that create and consume codes
+-- (consumer and member codes alike), so counting costs no round trip, and
+-- only codes that really went out count (not a send refused later, such as
+-- one to an unknown recipient). Subjects are matched against the guard rows
+-- sesame_sms_send created, so the prefix length may change without a
+-- migration.
+CREATE FUNCTION sesame_sms_count() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
 	num text;
+	ts timestamptz;
+	is_sent integer := 0;
 BEGIN
+	IF TG_OP = 'INSERT' THEN
+		ts := NEW.created_at;
+		is_sent := 1;
+	ELSE
+		ts := NEW.consumed_at;
+	END IF;
 	IF NEW.user_id IS NOT NULL THEN
 		SELECT number INTO num FROM phone_numbers WHERE id = NEW.method_id AND project_id = NEW.project_id;
 	ELSE
@@ -105,23 +116,30 @@ BEGIN
 	IF num IS NULL OR num = '' THEN
 		RETURN NULL;
 	END IF;
-	INSERT INTO sms_traffic AS t (project_id, kind, subject, bucket, verified)
-	SELECT g.project_id, g.kind, g.subject, date_trunc('minute', NEW.consumed_at), 1
+	INSERT INTO sms_traffic AS t (project_id, kind, subject, bucket, sent, verified)
+	SELECT g.project_id, g.kind, g.subject, date_trunc('minute', ts), is_sent, 1 - is_sent
 	FROM sms_guards g
 	WHERE g.project_id = NEW.project_id AND (
 		(g.kind = 'country' AND g.subject IN (left(num, 2), left(num, 3), left(num, 4)))
-		OR (g.kind = 'prefix' AND g.subject IN (left(num, 4), left(num, 5), left(num, 6), left(num, 7), left(num, 8), left(num, 9), left(num, 10)))
+		OR (g.kind = 'prefix' AND g.subject IN (left(num, 5), left(num, 6), left(num, 7), left(num, 8), left(num, 9), left(num, 10)))
 	)
-	ON CONFLICT (project_id, kind, subject, bucket) DO UPDATE SET verified = t.verified + 1;
+	ON CONFLICT (project_id, kind, subject, bucket) DO UPDATE
+		SET sent = t.sent + excluded.sent, verified = t.verified + excluded.verified;
 	RETURN NULL;
 END
 $$;
+
+CREATE TRIGGER challenges_sms_sent
+	AFTER INSERT ON challenges
+	FOR EACH ROW
+	WHEN (NEW.channel IN ('sms', 'whatsapp'))
+	EXECUTE FUNCTION sesame_sms_count();
 
 CREATE TRIGGER challenges_sms_verified
 	AFTER UPDATE OF consumed_at ON challenges
 	FOR EACH ROW
 	WHEN (OLD.consumed_at IS NULL AND NEW.consumed_at IS NOT NULL AND NEW.channel IN ('sms', 'whatsapp'))
-	EXECUTE FUNCTION sesame_sms_verified();
+	EXECUTE FUNCTION sesame_sms_count();
 
 -- sesame_sms_send judges one SMS send against the guard of each subject
 -- (kinds[i], subjects[i]) at now_, over the sliding window of win
@@ -135,8 +153,9 @@ CREATE TRIGGER challenges_sms_verified
 -- threshold of 0 sends is off. A subject is throttled before it is
 -- blocked (unless throttling is off). A block lasts block_for (or until an
 -- operator lifts it); a throttled subject gets one send per throttle_every.
--- The send is allowed when no subject refuses it; only then is it counted
--- as sent. Returns one row per subject: its state before and after, the
+-- The send is allowed when no subject refuses it (only then does a
+-- throttled subject's next send move on); the code it creates is counted
+-- by sesame_sms_count. Returns one row per subject: its state before and after, the
 -- window's counts, whether it refused the send and for how long.
 CREATE FUNCTION sesame_sms_send(
 	project text, kinds text[], subjects text[], region_ text, now_ timestamptz, win interval,
@@ -233,9 +252,6 @@ BEGIN
 		FOR i IN 1 .. n LOOP
 			UPDATE sms_guards x SET next_send_at = nexts[i]
 			WHERE x.project_id = project AND x.kind = kinds[i] AND x.subject = subjects[i];
-			INSERT INTO sms_traffic AS t (project_id, kind, subject, bucket, sent)
-			VALUES (project, kinds[i], subjects[i], date_trunc('minute', now_), 1)
-			ON CONFLICT ON CONSTRAINT sms_traffic_pkey DO UPDATE SET sent = t.sent + 1;
 		END LOOP;
 	END IF;
 	RETURN QUERY SELECT kinds[j], subjects[j], olds[j], news[j], sents[j], vers[j], refs[j], waits[j]
