@@ -128,7 +128,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	if err != nil {
 		log.Warn("stream not ensured yet; sends wait in the outbox", "err", err)
-		go func() {
+		go func(ctx context.Context) { // its own ctx: run reassigns the variable below
 			for {
 				select {
 				case <-ctx.Done():
@@ -140,7 +140,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 					return
 				}
 			}
-		}()
+		}(ctx)
 	}
 
 	reg := metrics.New()
