@@ -235,8 +235,12 @@ func TestDevInbox_BrowserSeesCodeAndLinkLiveAndLogsIn(t *testing.T) {
 
 	// Click the magic link: it lands on the landing page, whose token
 	// (what an application's page reads) logs in.
-	if err := chromedp.Do(ctx, chromedp.Click(emailLink), chromedp.WaitVisible(chromedp.CSS("h1"))); err != nil {
+	landing, err := chromedp.RunResponse(ctx, chromedp.Click(emailLink))
+	if err != nil {
 		t.Fatalf("click the link: %v", err)
+	}
+	if landing.Status != 200 {
+		t.Fatalf("the link's page answered %d", landing.Status)
 	}
 	loc, err := chromedp.Run(ctx, chromedp.Location())
 	if err != nil {
