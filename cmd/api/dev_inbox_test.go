@@ -214,7 +214,7 @@ func TestDevInbox_BrowserSeesCodeAndLinkLiveAndLogsIn(t *testing.T) {
 	// Newest first: the email (sent second) is the first card, and the
 	// recipient, channel and rendered body are shown.
 	first, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`li.message`)))
-	if err != nil || !strings.Contains(first, "ada@example.com") || !strings.Contains(first, "email") {
+	if err != nil || !strings.Contains(first, "ada@example.com") || !strings.Contains(first, "EMAIL") || !strings.Contains(first, "Finish signing up") {
 		t.Fatalf("first card = %q, %v; want the email", first, err)
 	}
 	smsCard, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`li.message[data-channel="sms"]`)))

@@ -71,9 +71,21 @@
     if (href) link.href = href; else link.remove();
     if (!m.code && !href) li.querySelector(".actions").remove();
 
-    li.querySelector(".text").textContent = m.text;
+    const text = li.querySelector(".text");
+    text.textContent = m.text;
     const frame = li.querySelector(".html");
-    if (m.html) frame.srcdoc = m.html; else frame.remove();
+    if (m.html) {
+      // An email: its HTML part first, the plain-text part folded below.
+      frame.srcdoc = m.html;
+      const plain = document.createElement("details");
+      plain.className = "plain";
+      const summary = document.createElement("summary");
+      summary.textContent = "Plain-text part";
+      plain.append(summary, text);
+      frame.after(plain);
+    } else {
+      frame.remove();
+    }
     return li;
   }
 
