@@ -129,6 +129,7 @@ func (s *Service) sendOTP(ctx context.Context, p *Project, in SendOTPInput) (*Se
 		return nil, err
 	}
 	s.metrics.OTPRequested(in.Channel)
+	s.otpCountry(in.Channel, to, "sent")
 	s.publishInline(ctx, ev)
 	res.MessageID = ev.MessageID
 	return res, nil
@@ -236,6 +237,7 @@ func (s *Service) AuthenticateOTP(ctx context.Context, p *Project, in Authentica
 		return nil, err
 	}
 	value, _ := methodValue(u, in.MethodID)
+	s.otpCountry(ch, value, "verified")
 	res := &AuthResult{User: u, MethodID: in.MethodID, Factor: Factor{
 		Type: FactorOTP, DeliveryMethod: string(ch), MethodID: in.MethodID, Value: value,
 		LastAuthenticatedAt: now, CreatedAt: now, UpdatedAt: now,

@@ -47,14 +47,29 @@ type Metrics interface {
 	// ("twilio", "sendgrid") and reported status ("delivered",
 	// "undelivered", ...), or "unknown" when no message matched.
 	DeliveryStatus(provider, status string)
+	// OTPCountry counts a code by channel, the recipient's phone region
+	// (PhoneRegion; "" for email) and stage ("sent" or "verified"), for
+	// conversion by country. The implementation bounds the region label.
+	OTPCountry(ch Channel, region, stage string)
 }
 
 // NopMetrics is a Metrics that does nothing.
 type NopMetrics struct{}
 
-func (NopMetrics) OTPRequested(Channel)          {}
-func (NopMetrics) MagicLinkRequested()           {}
-func (NopMetrics) Authenticated(string, string)  {}
-func (NopMetrics) Published(string, string)      {}
-func (NopMetrics) RateLimited(string)            {}
-func (NopMetrics) DeliveryStatus(string, string) {}
+func (NopMetrics) OTPRequested(Channel)               {}
+func (NopMetrics) MagicLinkRequested()                {}
+func (NopMetrics) Authenticated(string, string)       {}
+func (NopMetrics) Published(string, string)           {}
+func (NopMetrics) RateLimited(string)                 {}
+func (NopMetrics) DeliveryStatus(string, string)      {}
+func (NopMetrics) OTPCountry(Channel, string, string) {}
+
+// otpCountry reports a code's stage to Metrics.OTPCountry with the phone
+// region of to (none for email).
+func (s *Service) otpCountry(ch Channel, to, stage string) {
+	region := ""
+	if ch.IsPhone() {
+		region = PhoneRegion(to)
+	}
+	s.metrics.OTPCountry(ch, region, stage)
+}

@@ -35,6 +35,7 @@ type Registry struct {
 	httpDuration   *prometheus.HistogramVec
 	pumpingState   *prometheus.CounterVec
 	pumpingRefused *prometheus.CounterVec
+	otpCountry     *prometheus.CounterVec // country.go
 }
 
 // New returns a registry with the Go and process collectors.
@@ -58,6 +59,8 @@ func New() *Registry {
 	r.pumpingRefused = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sesame_sms_pumping_refused_total", Help: "SMS sends refused by the SMS-pumping guard, by subject kind and state (throttled, blocked)."}, []string{"kind", "state"})
 	f(r.pumpingState)
 	f(r.pumpingRefused)
+	r.otpCountry = newCountryCounter()
+	f(r.otpCountry)
 	for _, c := range []prometheus.Collector{r.otpRequested, r.linkRequested, r.authenticated, r.published, r.rateLimited, r.deliveryStatus, r.workerMessages, r.workerDuration, r.providerCalls, r.providerTime, r.httpRequests, r.httpDuration} {
 		f(c)
 	}
