@@ -32,7 +32,7 @@ func TestOTPCountry_BoundsTheCountryLabelToTheAllowList(t *testing.T) {
 	for _, want := range []string{
 		`sesame_otp_country_total{channel="sms",country="US",stage="sent"} 1`,
 		`sesame_otp_country_total{channel="sms",country="US",stage="verified"} 1`,
-		`sesame_otp_country_total{channel="whatsapp",country="GB",stage="sent"} 1`,
+		`sesame_otp_country_total{channel="whatsapp",country="FR",stage="sent"} 1`,
 		`sesame_otp_country_total{channel="sms",country="other",stage="sent"} 2`,
 		`sesame_otp_country_total{channel="email",country="none",stage="sent"} 1`,
 		`sesame_otp_country_total{channel="sms",country="US",stage="other"} 1`,
