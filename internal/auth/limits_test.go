@@ -84,3 +84,36 @@ func TestNumberPrefixAndCallingCode(t *testing.T) {
 		}
 	}
 }
+
+// TestSendOTP_NoBurstAcrossTheOldWindowEdge replays the attack the fixed
+// window let through: 10 codes to one phone within 7 seconds across a
+// 10-minute boundary. At most the limit may pass in any 10 minutes, and
+// each refusal says when to retry.
+func TestSendOTP_NoBurstAcrossTheOldWindowEdge(t *testing.T) {
+	g := newGuardEnv(t, auth.Config{SendLimit: 5, SendWindow: 10 * time.Minute})
+	edge := g.clock.Now().Truncate(10 * time.Minute).Add(10 * time.Minute)
+	g.clock.Set(edge.Add(-3500 * time.Millisecond))
+	var sent []time.Time
+	for range 10 {
+		_, err := g.send(t, "+14155550177")
+		switch {
+		case err == nil:
+			sent = append(sent, g.clock.Now())
+		case auth.RetryAfter(err) <= 0 || auth.RetryAfter(err) > 10*time.Minute:
+			t.Fatalf("refusal with Retry-After %v", auth.RetryAfter(err))
+		}
+		g.clock.Advance(700 * time.Millisecond)
+	}
+	if len(sent) != 5 {
+		t.Fatalf("%d codes within 7 s across the window edge, want the limit, 5", len(sent))
+	}
+	// The next one passes 10 minutes after the first, not at the edge.
+	g.clock.Set(sent[0].Add(10*time.Minute - time.Second))
+	if _, err := g.send(t, "+14155550177"); auth.ErrorCode(err) != auth.ERateLimited {
+		t.Fatalf("a 6th code within 10 minutes: %v", err)
+	}
+	g.clock.Set(sent[0].Add(10 * time.Minute))
+	if _, err := g.send(t, "+14155550177"); err != nil {
+		t.Fatalf("a code 10 minutes after the first: %v", err)
+	}
+}

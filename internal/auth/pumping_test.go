@@ -50,7 +50,8 @@ type simClock struct {
 	t  time.Time
 }
 
-func (c *simClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *simClock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *simClock) Set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
 func (c *simClock) Advance(d time.Duration) {
 	c.mu.Lock()
 	c.t = c.t.Add(d)
