@@ -23,6 +23,14 @@ print(*[s.getsockname()[1] for s in socks])')
 API=http://127.0.0.1:$API_PORT FAKE_TW=http://127.0.0.1:$TW_PORT FAKE_SG=http://127.0.0.1:$SG_PORT
 PIDS=()
 
+# Refuse to start a process on a port another process took since it was picked:
+# a connection that succeeds means something listens there already.
+port_free() {
+  if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then
+    echo "E2E FAIL: port $1 (for $2) is already held by another process; refusing to run against it" >&2
+    exit 1
+  fi
+}
 fail() { echo "E2E FAIL: $*" >&2; for f in "$WORK"/*.log; do echo "--- $f" >&2; tail -30 "$f" >&2; done; exit 1; }
 cleanup() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
@@ -43,21 +51,26 @@ go build -o "$WORK/fakeproviders" ./test/fakeproviders
 psql "$PGURL_ADMIN" -qc "CREATE DATABASE $DBNAME" >/dev/null
 
 echo "== start fake providers, workers and api BEFORE nats-server: start order does not matter"
+port_free $TW_PORT "fake Twilio"; port_free $SG_PORT "fake SendGrid"
 "$WORK/fakeproviders" -twilio-addr 127.0.0.1:$TW_PORT -sendgrid-addr 127.0.0.1:$SG_PORT >"$WORK/fakes.log" 2>&1 & PIDS+=($!)
 wait_ready "$FAKE_TW/healthz"
 export DATABASE_URL NATS_URL=nats://127.0.0.1:$NATS_PORT SECRET_KEYS=$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')
+port_free $SMS_PORT smsworker
 HTTP_ADDR=127.0.0.1:$SMS_PORT SMS_PROVIDER=twilio TWILIO_ACCOUNT_SID=ACtest TWILIO_AUTH_TOKEN=token TWILIO_FROM=+15005550006 \
   TWILIO_BASE_URL=$FAKE_TW "$BIN/smsworker" >"$WORK/smsworker.log" 2>&1 & SMS_PID=$!; PIDS+=($SMS_PID)
+port_free $EMAIL_PORT emailworker
 HTTP_ADDR=127.0.0.1:$EMAIL_PORT EMAIL_PROVIDER=sendgrid SENDGRID_API_KEY=SG.test EMAIL_FROM=no-reply@sesame.test \
   SENDGRID_BASE_URL=$FAKE_SG "$BIN/emailworker" >"$WORK/emailworker.log" 2>&1 & PIDS+=($!)
 export SESAME_PROJECT_ID=project-test-5e5a11e0-0000-4000-8000-000000000001
 export SESAME_SECRET=sk_test_KJuRUZmh1XC342h1n39gH84MuSZDyD13NfhtDkaY6IfwpQA0H   # the seed's key, so its curls run verbatim
+port_free $API_PORT api
 HTTP_ADDR=127.0.0.1:$API_PORT PUBLIC_URL=$API BOOTSTRAP_PROJECT_ID=$SESAME_PROJECT_ID BOOTSTRAP_PROJECT_SECRET=$SESAME_SECRET \
   "$BIN/api" >"$WORK/api.log" 2>&1 & PIDS+=($!)
 wait_ready "$API/readyz"   # ready without NATS: sends wait in the outbox
 out=$(curl -s -X POST "$API/v1/otps/sms/login_or_create" -u "$SESAME_PROJECT_ID:$SESAME_SECRET" -H 'Content-Type: application/json' -d '{"phone_number":"+14155550107"}')
 echo "send accepted with NATS down: $out"
 echo "$out" | grep -q '"phone_id"' || fail "send while NATS is down"
+port_free $NATS_PORT nats-server
 "$GOBIN_DIR/nats-server" -a 127.0.0.1 -p $NATS_PORT -js -sd "$WORK/js" >"$WORK/nats.log" 2>&1 & PIDS+=($!)
 wait_ready http://127.0.0.1:$SMS_PORT/readyz 300; wait_ready http://127.0.0.1:$EMAIL_PORT/readyz 300
 [ "$(curl -s "$FAKE_TW/messages?to=%2B14155550107&wait=20s" | json "len(d)")" = 1 ] || fail "the send made while NATS was down was not delivered once"
