@@ -48,6 +48,7 @@ func NewHandler(svc *auth.Service, opts Options) http.Handler {
 	rt.HandleFunc("POST /v1/admin/projects/{project_id}/secrets", h.guard(h.createSecret))
 	rt.HandleFunc("GET /v1/admin/projects/{project_id}/secrets", h.guard(h.listSecrets))
 	rt.HandleFunc("DELETE /v1/admin/projects/{project_id}/secrets/{secret_id}", h.guard(h.revokeSecret))
+	rt.RefuseBadURLs(func(w http.ResponseWriter, _ *http.Request, err error) { h.fail(w, err) })
 	return rt.Handler(func(w http.ResponseWriter, r *http.Request, status int) {
 		typ := "not_found"
 		if status == http.StatusMethodNotAllowed {

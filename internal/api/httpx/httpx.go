@@ -24,8 +24,9 @@ const jsonSpace = " \t\r\n"
 
 // DecodeJSON reads the request body into v. An empty body decodes as {}.
 // Unknown fields are ignored (SDKs send fields this server may not use),
-// but malformed JSON, wrong types, trailing data and oversized bodies are
-// an EInvalid error naming the problem.
+// but malformed JSON, wrong types, trailing data, oversized bodies and
+// strings CheckStrings refuses (NUL, invalid UTF-8, longer than
+// MaxStringBytes) are an EInvalid error naming the problem and the field.
 func DecodeJSON(r *http.Request, v any) error {
 	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, MaxBodyBytes))
 	if err != nil {
@@ -37,6 +38,9 @@ func DecodeJSON(r *http.Request, v any) error {
 	}
 	if len(bytes.Trim(body, jsonSpace)) == 0 {
 		body = []byte("{}")
+	}
+	if err := CheckStrings(body); err != nil {
+		return err
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()

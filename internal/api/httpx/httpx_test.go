@@ -2,9 +2,11 @@ package httpx_test
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/sesame-auth/sesame/internal/api/httpx"
 	"github.com/sesame-auth/sesame/internal/auth"
@@ -71,5 +73,103 @@ func FuzzDecodeJSONRefusesTrailingData(f *testing.F) {
 		if strings.Trim(s, " \t\r\n") != "" && !json.Valid([]byte(s)) {
 			t.Fatalf("accepted %q, which is not a single JSON value", s)
 		}
+	})
+}
+
+func TestDecodeJSONRefusesBadStringsNamingTheField(t *testing.T) {
+	type inner struct {
+		Value string `json:"filter_value"`
+	}
+	type body struct {
+		Email    string  `json:"email"`
+		Operands []inner `json:"operands"`
+	}
+	tests := []struct {
+		name  string
+		body  string
+		field string
+	}{
+		{name: "NUL escape in a value names the field", body: `{"email":"a\u0000@x.io"}`, field: "email"},
+		{name: "raw invalid UTF-8 names the field", body: "{\"email\":\"a\xff@x.io\"}", field: "email"},
+		{name: "lone surrogate names the field", body: `{"email":"a\ud800@x.io"}`, field: "email"},
+		{name: "NUL in a nested array element names its path", body: `{"operands":[{"filter_value":"ok"},{"filter_value":"x\u0000"}]}`, field: "operands[1].filter_value"},
+		{name: "oversize string names the field", body: `{"email":"` + strings.Repeat("a", httpx.MaxStringBytes+1) + `"}`, field: "email"},
+		{name: "NUL in a key is refused", body: `{"e\u0000":"x"}`, field: "(key)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := httptest.NewRequest("POST", "/", strings.NewReader(tt.body))
+			var got body
+			err := httpx.DecodeJSON(r, &got)
+			var e *auth.Error
+			if !errors.As(err, &e) || e.Code != auth.EInvalid || e.Field != tt.field {
+				t.Fatalf("DecodeJSON(%.80q) = %#v, want EInvalid naming %q", tt.body, err, tt.field)
+			}
+		})
+	}
+}
+
+func TestDecodeJSONAcceptsRealReplacementCharacter(t *testing.T) {
+	r := httptest.NewRequest("POST", "/", strings.NewReader(`{"name":"a\ufffd b �"}`))
+	var v struct {
+		Name string `json:"name"`
+	}
+	if err := httpx.DecodeJSON(r, &v); err != nil || v.Name != "a\ufffd b \ufffd" {
+		t.Fatalf("DecodeJSON = %v, %q", err, v.Name)
+	}
+}
+
+func TestCheckURLRefusesNULAndInvalidUTF8(t *testing.T) {
+	tests := []struct {
+		name, target string
+		ok           bool
+	}{
+		{name: "clean query passes", target: "/v1/sessions?user_id=user-test-1", ok: true},
+		{name: "NUL in the path is refused", target: "/v1/users/a%00b"},
+		{name: "invalid UTF-8 in the path is refused", target: "/v1/users/a%ffb"},
+		{name: "NUL in a query value is refused", target: "/v1/sessions?user_id=a%00"},
+		{name: "invalid UTF-8 in a query value is refused", target: "/v1/sessions?user_id=%c3"},
+		{name: "oversize URL is refused", target: "/v1/sessions?user_id=" + strings.Repeat("a", httpx.MaxURLBytes)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := httpx.CheckURL(httptest.NewRequest("GET", tt.target, nil))
+			if tt.ok != (err == nil) {
+				t.Fatalf("CheckURL(%.60q) = %v, want ok=%v", tt.target, err, tt.ok)
+			}
+		})
+	}
+}
+
+// FuzzDecodeJSONRefusesNULAndBadUTF8 checks wrong acceptance: whatever
+// DecodeJSON accepts into strings holds no NUL and only valid UTF-8.
+func FuzzDecodeJSONRefusesNULAndBadUTF8(f *testing.F) {
+	for _, s := range []string{`{"a":"b"}`, `{"a":"\u0000"}`, "{\"a\":\"\xff\"}", `{"a":["\ud800"]}`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		var v any
+		if httpx.DecodeJSON(httptest.NewRequest("POST", "/", strings.NewReader(s)), &v) != nil {
+			return
+		}
+		var check func(any)
+		check = func(x any) {
+			switch x := x.(type) {
+			case string:
+				if strings.IndexByte(x, 0) >= 0 || !utf8.ValidString(x) || len(x) > httpx.MaxStringBytes {
+					t.Fatalf("accepted %q holding a bad string %q", s, x)
+				}
+			case []any:
+				for _, e := range x {
+					check(e)
+				}
+			case map[string]any:
+				for k, e := range x {
+					check(k)
+					check(e)
+				}
+			}
+		}
+		check(v)
 	})
 }

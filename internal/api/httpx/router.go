@@ -12,6 +12,14 @@ import (
 type Router struct {
 	mux     *http.ServeMux
 	methods []string // every method some route uses
+	invalid func(w http.ResponseWriter, r *http.Request, err error)
+}
+
+// RefuseBadURLs makes the handler refuse, before any route runs, requests
+// whose path or query CheckURL refuses (NUL, invalid UTF-8, too long);
+// invalid writes the EInvalid error in the caller's JSON shape.
+func (rt *Router) RefuseBadURLs(invalid func(w http.ResponseWriter, r *http.Request, err error)) {
+	rt.invalid = invalid
 }
 
 // NewRouter returns an empty Router.
@@ -51,5 +59,14 @@ func (rt *Router) Handler(fail func(w http.ResponseWriter, r *http.Request, stat
 		w.Header().Set("Allow", strings.Join(allow, ", "))
 		fail(w, r, http.StatusMethodNotAllowed)
 	})
-	return rt.mux
+	if rt.invalid == nil {
+		return rt.mux
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := CheckURL(r); err != nil {
+			rt.invalid(w, r, err)
+			return
+		}
+		rt.mux.ServeHTTP(w, r)
+	})
 }

@@ -36,6 +36,7 @@ func NewHandler(svc *auth.Service, opts Options) http.Handler {
 	rt.HandleFunc("POST /v1/messages/{message_id}/replay", h.replay)
 	rt.HandleFunc("GET /v1/pumping", h.listGuards)
 	rt.HandleFunc("POST /v1/pumping/lift", h.liftGuard)
+	rt.RefuseBadURLs(func(w http.ResponseWriter, _ *http.Request, err error) { h.fail(w, err) })
 	return rt.Handler(func(w http.ResponseWriter, r *http.Request, status int) {
 		typ := "not_found"
 		if status == http.StatusMethodNotAllowed {

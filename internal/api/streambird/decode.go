@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/sesame-auth/sesame/internal/api/httpx"
 	"github.com/sesame-auth/sesame/internal/auth"
@@ -70,23 +69,11 @@ func checkStrings(v reflect.Value, path string) error {
 	return nil
 }
 
-// checkURL rejects request paths and queries that storage cannot hold:
-// NUL characters or invalid UTF-8 after percent-decoding.
-func checkURL(r *http.Request) error {
-	if !cleanText(r.URL.Path) {
-		return auth.Invalid("", "The request path must be valid UTF-8 without NUL characters.")
-	}
-	for k, vs := range r.URL.Query() {
-		for _, v := range vs {
-			if !cleanText(k) || !cleanText(v) {
-				return auth.Invalid(k, "Query parameters must be valid UTF-8 without NUL characters.")
-			}
-		}
-	}
-	return nil
-}
+// checkURL rejects request paths and queries that storage cannot hold
+// (see httpx.CheckURL).
+func checkURL(r *http.Request) error { return httpx.CheckURL(r) }
 
-func cleanText(s string) bool { return utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 }
+func cleanText(s string) bool { return httpx.CleanText(s) }
 
 // maxRepairBytes bounds the bodies the tolerant decoder tries to repair.
 const maxRepairBytes = 64 << 10

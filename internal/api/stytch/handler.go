@@ -99,6 +99,10 @@ func NewHandler(svc *auth.Service, opts Options) http.Handler {
 	h.routeB2B(route)
 	h.routeTOTP(route)
 
+	rt.RefuseBadURLs(func(w http.ResponseWriter, r *http.Request, err error) {
+		h.writeError(w, r, requestIDFor(r, nil), err)
+	})
+
 	return rt.Handler(func(w http.ResponseWriter, r *http.Request, status int) {
 		err := errRouteNotFound
 		if status == http.StatusMethodNotAllowed {

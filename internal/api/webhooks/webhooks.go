@@ -140,6 +140,7 @@ func NewHandler(svc *auth.Service, opts Options) http.Handler {
 		h.sendgridKey = k
 		mux.HandleFunc("POST /v1/webhooks/sendgrid", h.sendgrid)
 	}
+	mux.RefuseBadURLs(func(w http.ResponseWriter, _ *http.Request, _ error) { writeStatus(w, http.StatusBadRequest) })
 	return mux.Handler(func(w http.ResponseWriter, _ *http.Request, status int) { writeStatus(w, status) })
 }
 
