@@ -344,29 +344,26 @@ func (db *DB) SearchMembers(ctx context.Context, projectID string, q auth.Member
 	b := &pgx.Batch{}
 	b.Queue(`SELECT count(*) FROM members m WHERE `+where, countArgs...)
 	b.Queue(pageSQL, p...)
-	br := db.pool.SendBatch(ctx, b)
-	defer br.Close()
-	if err := br.QueryRow().Scan(&page.Total); err != nil {
-		return nil, internal(err)
-	}
-	rows, err := br.Query()
-	if err != nil {
-		return nil, internal(err)
-	}
-	for rows.Next() {
-		m, err := scanMember(rows)
-		if err != nil {
-			rows.Close()
-			return nil, internal(err)
+	err = db.runSearch(ctx, SearchTimeout, b, func(br pgx.BatchResults) error {
+		if err := br.QueryRow().Scan(&page.Total); err != nil {
+			return err
 		}
-		page.Members = append(page.Members, m)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, internal(err)
-	}
-	if err := br.Close(); err != nil {
-		return nil, internal(err)
+		rows, err := br.Query()
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			m, err := scanMember(rows)
+			if err != nil {
+				return err
+			}
+			page.Members = append(page.Members, m)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, err
 	}
 	if len(page.Members) > limit {
 		page.Members = page.Members[:limit]

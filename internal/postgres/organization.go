@@ -385,20 +385,19 @@ func (db *DB) SearchOrganizations(ctx context.Context, projectID string, q auth.
 	b := &pgx.Batch{}
 	b.Queue(`SELECT count(*) FROM organizations o WHERE `+where, countArgs...)
 	b.Queue(pageSQL, p...)
-	br := db.pool.SendBatch(ctx, b)
-	defer br.Close()
-	if err := br.QueryRow().Scan(&page.Total); err != nil {
-		return nil, internal(err)
-	}
-	rows, err := br.Query()
+	err = db.runSearch(ctx, SearchTimeout, b, func(br pgx.BatchResults) error {
+		if err := br.QueryRow().Scan(&page.Total); err != nil {
+			return err
+		}
+		rows, err := br.Query()
+		if err != nil {
+			return err
+		}
+		page.Organizations, err = collectOrgs(rows)
+		return err
+	})
 	if err != nil {
-		return nil, internal(err)
-	}
-	if page.Organizations, err = collectOrgs(rows); err != nil {
 		return nil, err
-	}
-	if err := br.Close(); err != nil {
-		return nil, internal(err)
 	}
 	if len(page.Organizations) > limit {
 		page.Organizations = page.Organizations[:limit]

@@ -71,14 +71,27 @@ func (db *DB) SearchUsers(ctx context.Context, projectID string, q auth.UserQuer
 	if len(q.PhoneIDs) > 0 {
 		conds = append(conds, method("phone_numbers", "m.id = ANY("+arg(q.PhoneIDs)+"::text[])"))
 	}
-	if q.FullNameFuzzy != "" {
-		conds = append(conds, "concat_ws(' ', NULLIF(u.first_name, ''), NULLIF(u.middle_name, ''), NULLIF(u.last_name, '')) ILIKE "+arg(likePattern(q.FullNameFuzzy)))
+	// The fuzzy filters match through the trigram indexes of migration
+	// 0008 (sesame_full_name is the indexed expression).
+	fuzzy := []struct {
+		field, value string
+		cond         func(arg string) string
+	}{
+		{"full_name_fuzzy", q.FullNameFuzzy, func(a string) string {
+			return "sesame_full_name(u.first_name, u.middle_name, u.last_name) ILIKE " + a
+		}},
+		{"email_address_fuzzy", q.EmailFuzzy, func(a string) string { return method("emails", "m.address ILIKE "+a) }},
+		{"phone_number_fuzzy", q.PhoneFuzzy, func(a string) string { return method("phone_numbers", "m.number ILIKE "+a) }},
 	}
-	if q.EmailFuzzy != "" {
-		conds = append(conds, method("emails", "m.address ILIKE "+arg(likePattern(q.EmailFuzzy))))
-	}
-	if q.PhoneFuzzy != "" {
-		conds = append(conds, method("phone_numbers", "m.number ILIKE "+arg(likePattern(q.PhoneFuzzy))))
+	for _, f := range fuzzy {
+		if f.value == "" {
+			continue
+		}
+		pat, err := fuzzyArg(f.field, f.value)
+		if err != nil {
+			return nil, err
+		}
+		conds = append(conds, f.cond(arg(pat)))
 	}
 	if q.EmailVerified != nil {
 		conds = append(conds, method("emails", "m.verified = "+arg(*q.EmailVerified)))
@@ -118,32 +131,26 @@ func (db *DB) SearchUsers(ctx context.Context, projectID string, q auth.UserQuer
 	b := &pgx.Batch{}
 	b.Queue(countSQL, countArgs...)
 	b.Queue(pageSQL, args...)
-	br := db.pool.SendBatch(ctx, b)
-	if err := br.QueryRow().Scan(&page.Total); err != nil {
-		br.Close()
-		return nil, internal(err)
-	}
-	rows, err := br.Query()
-	if err != nil {
-		br.Close()
-		return nil, internal(err)
-	}
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			rows.Close()
-			br.Close()
-			return nil, internal(err)
+	err := db.runSearch(ctx, SearchTimeout, b, func(br pgx.BatchResults) error {
+		if err := br.QueryRow().Scan(&page.Total); err != nil {
+			return err
 		}
-		page.Users = append(page.Users, u)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		br.Close()
-		return nil, internal(err)
-	}
-	if err := br.Close(); err != nil {
-		return nil, internal(err)
+		rows, err := br.Query()
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			u, err := scanUser(rows)
+			if err != nil {
+				return err
+			}
+			page.Users = append(page.Users, u)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, err
 	}
 	if len(page.Users) > limit {
 		page.Users = page.Users[:limit]
@@ -162,7 +169,7 @@ func (db *DB) SearchUsers(ctx context.Context, projectID string, q auth.UserQuer
 	}
 	b = &pgx.Batch{}
 	queueMethods(b, projectID, ids)
-	br = db.pool.SendBatch(ctx, b)
+	br := db.pool.SendBatch(ctx, b)
 	if err := readMethods(br, byID); err != nil {
 		br.Close()
 		return nil, internal(err)
@@ -171,6 +178,52 @@ func (db *DB) SearchUsers(ctx context.Context, projectID string, q auth.UserQuer
 		return nil, internal(err)
 	}
 	return page, nil
+}
+
+// SearchTimeout bounds the statements of one search (users, organizations,
+// members): past it Postgres cancels them and the search answers
+// EUnavailable instead of holding a connection. Default 2s, far above the
+// p99 of BenchmarkHostileSearch (see README, "Input limits").
+const SearchTimeout = 2 * time.Second
+
+// runSearch runs the batch in a read-only transaction whose statements
+// Postgres cancels after timeout (SET LOCAL statement_timeout, so the
+// pooled connection keeps its own setting), reading the results with
+// read. A cancelled statement is EUnavailable naming the search.
+func (db *DB) runSearch(ctx context.Context, timeout time.Duration, b *pgx.Batch, read func(pgx.BatchResults) error) error {
+	tx, err := db.pool.BeginTx(ctx, pgx.TxOptions{AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return internal(err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // after Commit a no-op
+	full := &pgx.Batch{}
+	full.Queue("SELECT set_config('statement_timeout', $1, true)", strconv.FormatInt(timeout.Milliseconds(), 10))
+	full.QueuedQueries = append(full.QueuedQueries, b.QueuedQueries...)
+	br := tx.SendBatch(ctx, full)
+	if _, err := br.Exec(); err != nil {
+		br.Close()
+		return searchError(err, timeout)
+	}
+	if err := read(br); err != nil {
+		br.Close()
+		return searchError(err, timeout)
+	}
+	if err := br.Close(); err != nil {
+		return searchError(err, timeout)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return searchError(err, timeout)
+	}
+	return nil
+}
+
+// searchError maps a cancelled search statement (SQLSTATE 57014) to
+// EUnavailable; other errors as internal does.
+func searchError(err error, timeout time.Duration) error {
+	if pe := pgError(err); pe != nil && pe.Code == "57014" {
+		return &auth.Error{Code: auth.EUnavailable, Message: fmt.Sprintf("The search took longer than %s and was cancelled; narrow the filters.", timeout), Err: err}
+	}
+	return internal(err)
 }
 
 // likePattern makes s a literal substring pattern for (I)LIKE.
