@@ -33,6 +33,9 @@ func walkOperands(req *searchRequest, apply operandFunc) (or, empty, reset bool,
 	default:
 		return false, false, false, auth.Invalid("operator", "query.operator must be AND or OR.")
 	}
+	if err := checkOperandCount(len(req.Query.Operands)); err != nil {
+		return false, false, false, err
+	}
 	used := map[string]bool{}
 	some, all, none := 0, false, false
 	for _, op := range req.Query.Operands {
@@ -98,6 +101,9 @@ func (d filterDecoders) list(dst *[]string) (match, error) {
 	if err := d.decode(&v, "an array of strings"); err != nil {
 		return 0, err
 	}
+	if err := checkListValues(d.name, v); err != nil {
+		return 0, err
+	}
 	if len(v) == 0 {
 		return matchNone, nil
 	}
@@ -109,6 +115,9 @@ func (d filterDecoders) list(dst *[]string) (match, error) {
 func (d filterDecoders) fuzzy(dst *string) (match, error) {
 	var v string
 	if err := d.decode(&v, "a string"); err != nil {
+		return 0, err
+	}
+	if err := checkFuzzyValue(d.name, v); err != nil {
 		return 0, err
 	}
 	if v == "" {
@@ -202,6 +211,9 @@ var memberStatuses = []auth.MemberStatus{auth.MemberActive, auth.MemberPending, 
 func buildMemberQuery(req *memberSearchRequest) (q auth.MemberQuery, empty bool, err error) {
 	if len(req.OrganizationIDs) == 0 {
 		return q, false, auth.Invalid("organization_ids", "organization_ids must name at least one organization.")
+	}
+	if len(req.OrganizationIDs) > MaxSearchListValues {
+		return q, false, auth.Invalid("organization_ids", "organization_ids must name at most %d organizations.", MaxSearchListValues)
 	}
 	base := auth.MemberQuery{OrganizationIDs: req.OrganizationIDs, Cursor: req.Cursor, Limit: req.Limit}
 	q = base

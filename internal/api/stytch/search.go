@@ -79,6 +79,46 @@ const (
 	matchAll               // every user matches it
 )
 
+// Search bounds (README, "Input limits and email policy"): a query holds
+// at most MaxSearchOperands operands, a list filter at most
+// MaxSearchListValues values of at most MaxSearchValueBytes bytes each, and
+// a fuzzy filter at most MaxSearchValueBytes bytes.
+const (
+	MaxSearchOperands   = 32
+	MaxSearchListValues = 1000
+	MaxSearchValueBytes = 256
+)
+
+// checkOperandCount refuses a query with more than MaxSearchOperands
+// operands before any is decoded.
+func checkOperandCount(n int) error {
+	if n > MaxSearchOperands {
+		return auth.Invalid("query.operands", "query.operands must hold at most %d operands.", MaxSearchOperands)
+	}
+	return nil
+}
+
+// checkListValues bounds a list filter's values.
+func checkListValues(name string, vs []string) error {
+	if len(vs) > MaxSearchListValues {
+		return filterError(name, "filter_value must hold at most %d values", MaxSearchListValues)
+	}
+	for _, v := range vs {
+		if len(v) > MaxSearchValueBytes {
+			return filterError(name, "each value must be at most %d bytes", MaxSearchValueBytes)
+		}
+	}
+	return nil
+}
+
+// checkFuzzyValue bounds a fuzzy filter's value.
+func checkFuzzyValue(name, v string) error {
+	if len(v) > MaxSearchValueBytes {
+		return filterError(name, "filter_value must be at most %d bytes", MaxSearchValueBytes)
+	}
+	return nil
+}
+
 func filterError(name, format string, args ...any) error {
 	return &auth.Error{Code: codeInvalidSearchFilter, Field: name, Message: "filter " + name + ": " + fmt.Sprintf(format, args...)}
 }
@@ -97,6 +137,9 @@ func buildUserQuery(req *searchRequest) (q auth.UserQuery, empty bool, err error
 		or = true
 	default:
 		return q, false, auth.Invalid("operator", "query.operator must be AND or OR.")
+	}
+	if err := checkOperandCount(len(req.Query.Operands)); err != nil {
+		return q, false, err
 	}
 	used := map[string]bool{}
 	some, all, none, between := 0, false, false, false
@@ -154,6 +197,9 @@ func applyFilter(q *auth.UserQuery, name string, raw json.RawMessage, used map[s
 		if err := decode(&strs, "an array of strings"); err != nil {
 			return 0, err
 		}
+		if err := checkListValues(name, strs); err != nil {
+			return 0, err
+		}
 		if len(strs) == 0 {
 			return matchNone, nil
 		}
@@ -162,6 +208,9 @@ func applyFilter(q *auth.UserQuery, name string, raw json.RawMessage, used map[s
 	}
 	fuzzy := func(dst *string) (match, error) {
 		if err := decode(&str, "a string"); err != nil {
+			return 0, err
+		}
+		if err := checkFuzzyValue(name, str); err != nil {
 			return 0, err
 		}
 		if str == "" {
