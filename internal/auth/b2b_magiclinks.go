@@ -139,6 +139,9 @@ func (s *Service) issueMemberLink(ctx context.Context, p *Project, ml *MagicLink
 // EAuthMethodNotAllowed (auth_methods RESTRICTED without magic_link),
 // ERateLimited.
 func (s *Service) B2BLoginOrSignup(ctx context.Context, p *Project, in B2BEmailLoginInput) (*B2BSendResult, error) {
+	if err := CheckLocale(in.Locale); err != nil {
+		return nil, err
+	}
 	if err := validOrgRef(in.OrganizationID); err != nil {
 		return nil, err
 	}
@@ -197,6 +200,9 @@ func (s *Service) B2BLoginOrSignup(ctx context.Context, p *Project, in B2BEmailL
 // EMemberNotFound (invited_by_member_id), ERateLimited, and for a caller
 // EForbidden, ESessionNotFound, EJWTInvalid.
 func (s *Service) B2BInvite(ctx context.Context, p *Project, in B2BInviteInput) (*B2BSendResult, error) {
+	if err := CheckLocale(in.Locale); err != nil {
+		return nil, err
+	}
 	if err := validOrgRef(in.OrganizationID); err != nil {
 		return nil, err
 	}

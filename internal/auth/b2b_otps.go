@@ -116,6 +116,9 @@ func (s *Service) proveMember(ctx context.Context, p *Project, o *Organization, 
 // EISTOrgMismatch, ESessionNotFound, EJWTInvalid, EForbidden,
 // ETooManySessionArgs, ECountryNotAllowed, ERateLimited.
 func (s *Service) B2BSendSMS(ctx context.Context, p *Project, in B2BSendSMSInput) (*B2BSendResult, error) {
+	if err := CheckLocale(in.Locale); err != nil {
+		return nil, err
+	}
 	if err := validOrgRef(in.OrganizationID); err != nil {
 		return nil, err
 	}
@@ -358,6 +361,9 @@ func (s *Service) B2BAuthenticateSMS(ctx context.Context, p *Project, in B2BAuth
 // EAuthMethodNotAllowed (auth_methods RESTRICTED without email_otp),
 // ERateLimited.
 func (s *Service) B2BEmailOTPLoginOrSignup(ctx context.Context, p *Project, in B2BEmailLoginInput) (*B2BSendResult, error) {
+	if err := CheckLocale(in.Locale); err != nil {
+		return nil, err
+	}
 	if err := validOrgRef(in.OrganizationID); err != nil {
 		return nil, err
 	}

@@ -24,6 +24,9 @@ const (
 // email, not a membership. Returns EInvalid, EInvalidEmail,
 // EInvalidExpiration, ERateLimited.
 func (s *Service) SendDiscoveryMagicLink(ctx context.Context, p *Project, in DiscoverySendInput) error {
+	if err := CheckLocale(in.Locale); err != nil {
+		return err
+	}
 	email, err := b2bEmail(in.EmailAddress)
 	if err != nil {
 		return err

@@ -2,11 +2,13 @@ package auth
 
 import (
 	"net/mail"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
 
 	"github.com/nyaruka/phonenumbers"
+	"golang.org/x/net/idna"
 )
 
 // NormalizePhone parses a phone number written with a leading "+" and a
@@ -46,10 +48,21 @@ func PhoneRegion(e164 string) string {
 }
 
 // NormalizeEmail validates a bare email address (no display name) and
-// returns it lower-cased, so that addresses are unique per project
-// regardless of case. Invalid UTF-8, control characters, non-ASCII spaces
-// and invisible or bidirectional-control (Unicode format) characters are
-// refused, so two addresses that render alike cannot become two users.
+// returns its one canonical form, so that addresses that look alike are one
+// user (README, "Input limits and email policy"):
+//   - invalid UTF-8, control characters, non-ASCII spaces and invisible or
+//     bidirectional-control (Unicode format, Cf) characters are refused;
+//   - the local part is lower-cased; the domain goes through IDNA's lookup
+//     profile (UTS 46: width and case mapping, NFC, validity, bidi rules)
+//     and is stored in its ASCII (punycode) form, so "bücher.de" and
+//     "xn--bcher-kva.de" are one address; a domain IDNA refuses is refused;
+//   - the local part and each domain label may use one script (plus
+//     Common and Inherited characters such as digits and "-"), or Latin
+//     with Han and Japanese kana, Han and Bopomofo, or Han and Hangul (UTS 39
+//     "highly restrictive"): "pаypal.com" with a Cyrillic "а" is refused.
+//
+// The result is always ASCII in its domain, and NormalizeEmail of a result
+// returns it unchanged.
 func NormalizeEmail(s string) (string, error) {
 	s = strings.TrimSpace(s)
 	bad := &Error{Code: EInvalidEmail, Field: "email", Message: "Email format is invalid."}
@@ -75,7 +88,82 @@ func NormalizeEmail(s string) (string, error) {
 	if at < 1 || at == len(s)-1 || !strings.Contains(s[at+1:], ".") || strings.HasSuffix(s, ".") {
 		return "", bad
 	}
-	return strings.ToLower(s), nil
+	local, domain := strings.ToLower(s[:at]), s[at+1:]
+	ascii, err := idna.Lookup.ToASCII(domain)
+	if err != nil || ascii == "" || !strings.Contains(ascii, ".") {
+		return "", &Error{Code: EInvalidEmail, Field: "email", Message: "Email domain is not a valid internationalized domain name."}
+	}
+	ascii = strings.ToLower(ascii)
+	if strings.HasPrefix(ascii, ".") || strings.HasSuffix(ascii, ".") || strings.Contains(ascii, "..") {
+		// IDNA maps an empty punycode label ("xn--") to nothing.
+		return "", &Error{Code: EInvalidEmail, Field: "email", Message: "Email domain is not a valid internationalized domain name."}
+	}
+	uni, err := idna.Lookup.ToUnicode(ascii)
+	if err != nil {
+		return "", &Error{Code: EInvalidEmail, Field: "email", Message: "Email domain is not a valid internationalized domain name."}
+	}
+	mixed := &Error{Code: EInvalidEmail, Field: "email", Message: "Email must not mix scripts (such as Latin and Cyrillic) in its local part or in a domain label."}
+	if mixedScript(local) {
+		return "", mixed
+	}
+	for _, label := range strings.Split(uni, ".") {
+		if mixedScript(label) {
+			return "", mixed
+		}
+	}
+	out := local + "@" + ascii
+	if len(out) > 254 {
+		return "", bad
+	}
+	return out, nil
+}
+
+// allowedMixes are the script combinations UTS 39's "highly restrictive"
+// level allows in one identifier (Latin may join each).
+var allowedMixes = [][]string{
+	{"Latin", "Han", "Hiragana", "Katakana"},
+	{"Latin", "Han", "Bopomofo"},
+	{"Latin", "Han", "Hangul"},
+}
+
+// mixedScript reports whether s uses letters of more than one script in a
+// way allowedMixes does not allow. Common and Inherited characters (digits,
+// punctuation, combining marks) belong to every script.
+func mixedScript(s string) bool {
+	scripts := map[string]bool{}
+	for _, r := range s {
+		if r < utf8.RuneSelf {
+			if ('a' <= r && r <= 'z') || ('A' <= r && r <= 'Z') {
+				scripts["Latin"] = true
+			}
+			continue
+		}
+		for name, table := range unicode.Scripts {
+			if name == "Common" || name == "Inherited" {
+				continue
+			}
+			if unicode.Is(table, r) {
+				scripts[name] = true
+				break
+			}
+		}
+	}
+	if len(scripts) <= 1 {
+		return false
+	}
+	for _, mix := range allowedMixes {
+		ok := true
+		for name := range scripts {
+			if !slices.Contains(mix, name) {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return false
+		}
+	}
+	return true
 }
 
 // Sandbox values of test projects, as Stytch documents them: they

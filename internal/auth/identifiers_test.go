@@ -3,6 +3,8 @@ package auth_test
 import (
 	"strings"
 	"testing"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/sesame-auth/sesame/internal/auth"
 )
@@ -53,6 +55,16 @@ func TestNormalizeEmail(t *testing.T) {
 		{"ErrNoBreakSpace", "ada\u00a0@example.com", "", auth.EInvalidEmail},
 		{"ErrInvalidUTF8", "ad\xffa@example.com", "", auth.EInvalidEmail},
 		{"ErrSoftHyphen", "ada@exam\u00adple.com", "", auth.EInvalidEmail},
+		{"OKIDNADomainToPunycode", "ada@Bücher.de", "ada@xn--bcher-kva.de", ""},
+		{"OKPunycodeDomainKept", "ada@xn--bcher-kva.de", "ada@xn--bcher-kva.de", ""},
+		{"OKFullWidthDomainMapped", "ada@ｅｘａｍｐｌｅ.com", "ada@example.com", ""},
+		{"OKCyrillicOnly", "иван@пример.рф", "иван@xn--e1afmkfd.xn--p1ai", ""},
+		{"OKJapaneseMix", "ada@日本語ドメイン.jp", "ada@xn--eckwd4c7c5976acvb2w6i.jp", ""},
+		{"ErrMixedScriptDomain", "ada@pаypal.com", "", auth.EInvalidEmail},
+		{"ErrMixedScriptLocal", "аda@example.com", "", auth.EInvalidEmail},
+		{"ErrLatinGreekLocal", "adα@example.com", "", auth.EInvalidEmail},
+		{"ErrBadPunycode", "ada@xn--zz.com", "", auth.EInvalidEmail},
+		{"ErrLeadingHyphenLabel", "ada@-example.com", "", auth.EInvalidEmail},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -87,7 +99,7 @@ func FuzzNormalizePhone(f *testing.F) {
 }
 
 func FuzzNormalizeEmail(f *testing.F) {
-	for _, s := range []string{"a@b.co", "A@B.CO", "", "@", "a@@b.co", "\"q\"@b.co"} {
+	for _, s := range []string{"a@b.co", "A@B.CO", "", "@", "a@@b.co", "\"q\"@b.co", "a@Bücher.de", "a@pаypal.com", "a@xn--bcher-kva.de"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -100,6 +112,19 @@ func FuzzNormalizeEmail(f *testing.F) {
 		}
 		if strings.ContainsAny(got, "\r\n<> ") || got != strings.ToLower(got) {
 			t.Fatalf("NormalizeEmail(%q) = %q", s, got)
+		}
+		// The domain is always ASCII (punycode), with no invisible or
+		// format character anywhere.
+		domain := got[strings.LastIndexByte(got, '@')+1:]
+		for _, r := range domain {
+			if r >= 0x80 {
+				t.Fatalf("NormalizeEmail(%q) = %q: domain is not ASCII", s, got)
+			}
+		}
+		for _, r := range got {
+			if unicode.Is(unicode.Cf, r) || !utf8.ValidRune(r) {
+				t.Fatalf("NormalizeEmail(%q) = %q holds a format character", s, got)
+			}
 		}
 		if again, err := auth.NormalizeEmail(got); err != nil || again != got {
 			t.Fatalf("not idempotent: %q -> %q -> %q, %v", s, got, again, err)

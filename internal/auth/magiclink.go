@@ -117,6 +117,9 @@ func (s *Service) SendMagicLink(ctx context.Context, p *Project, in SendMagicLin
 }
 
 func (s *Service) sendMagicLink(ctx context.Context, p *Project, in SendMagicLinkInput) (*SendResult, error) {
+	if err := CheckLocale(in.Locale); err != nil {
+		return nil, err
+	}
 	email, err := NormalizeEmail(in.Email)
 	if err != nil {
 		return nil, err
@@ -184,6 +187,9 @@ func (s *Service) InviteMagicLink(ctx context.Context, p *Project, in InviteInpu
 }
 
 func (s *Service) inviteMagicLink(ctx context.Context, p *Project, in InviteInput) (*SendResult, error) {
+	if err := CheckLocale(in.Locale); err != nil {
+		return nil, err
+	}
 	email, err := NormalizeEmail(in.Email)
 	if err != nil {
 		return nil, err

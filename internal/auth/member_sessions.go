@@ -32,6 +32,9 @@ func checkB2BSession(r *B2BSessionRequest) error {
 	if err := checkClaims(r.CustomClaims); err != nil {
 		return err
 	}
+	if err := CheckAttributes(r.Attributes); err != nil {
+		return err
+	}
 	r.Attributes = cleanAttributes(r.Attributes)
 	return nil
 }

@@ -80,6 +80,9 @@ func (s *Service) SendOTP(ctx context.Context, p *Project, in SendOTPInput) (*Se
 }
 
 func (s *Service) sendOTP(ctx context.Context, p *Project, in SendOTPInput) (*SendResult, error) {
+	if err := CheckLocale(in.Locale); err != nil {
+		return nil, err
+	}
 	if !in.Channel.Valid() {
 		return nil, Invalid("channel", "Unknown delivery channel.")
 	}

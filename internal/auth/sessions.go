@@ -16,6 +16,9 @@ func checkSessionRequest(r *SessionRequest) error {
 	if r.Duration != 0 && (r.Duration < MinSessionDuration || r.Duration > MaxSessionDuration) {
 		return &Error{Code: EInvalidDuration, Field: "session_duration_minutes", Message: "Session duration must be between 5 and 527040 minutes."}
 	}
+	if err := CheckAttributes(r.Attributes); err != nil {
+		return err
+	}
 	return checkClaims(r.CustomClaims)
 }
 

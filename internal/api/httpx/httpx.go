@@ -100,12 +100,16 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 }
 
 // Attributes returns the client's IP address and user agent. The IP is the
-// first X-Forwarded-For entry when TrustProxy is set, else RemoteAddr.
+// first X-Forwarded-For entry when TrustProxy is set and it is an IP
+// address, else RemoteAddr.
 func Attributes(r *http.Request, trustProxy bool) auth.Attributes {
 	ip := ""
 	if trustProxy {
 		if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
 			ip = strings.TrimSpace(strings.Split(xff, ",")[0])
+			if auth.CheckIPAddress(ip) != nil {
+				ip = "" // a proxy's garbage is not the client's fault
+			}
 		}
 	}
 	if ip == "" {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"reflect"
@@ -345,7 +344,7 @@ func (h *handler) attributes(r *http.Request, df *deviceFingerprint) (auth.Attri
 		return a, nil
 	}
 	if ip := strings.TrimSpace(df.IP); ip != "" {
-		if net.ParseIP(ip) == nil {
+		if auth.CheckIPAddress(ip) != nil { // the core's rule, under this dialect's field name
 			return a, auth.Invalid("device_fingerprint.ip", "device_fingerprint.ip must be an IPv4 or IPv6 address.")
 		}
 		a.IPAddress = ip
