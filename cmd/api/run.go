@@ -26,6 +26,7 @@ import (
 	"github.com/sesame-auth/sesame/internal/auth"
 	"github.com/sesame-auth/sesame/internal/health"
 	"github.com/sesame-auth/sesame/internal/jwt"
+	"github.com/sesame-auth/sesame/internal/landing"
 	"github.com/sesame-auth/sesame/internal/metrics"
 	"github.com/sesame-auth/sesame/internal/nats"
 	"github.com/sesame-auth/sesame/internal/postgres"
@@ -202,7 +203,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	mux.Handle("/v1/webhooks/", webhooks.NewHandler(svc, webhooks.Options{
 		PublicURL: cfg.PublicURL, TwilioAuthToken: cfg.TwilioAuthToken, SendGridVerificationKey: cfg.SendGridWebhookKey, Logger: log,
 	}))
-	mux.HandleFunc("GET /v1/magic_links/redirect", landingPage)
+	mux.HandleFunc("GET "+landing.Path, landing.Handler)
 	mux.Handle("/v1/admin/", admin.NewHandler(svc, admin.Options{Logger: log}))
 	// The client IP (per-IP send limits) and the Idempotency-Key header
 	// (send once per key) ride in the context, for both dialects; metrics
@@ -338,17 +339,4 @@ func redactDSN(dsn string) string {
 		}
 	}
 	return dsn
-}
-
-func landingPage(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Referrer-Policy", "no-referrer")
-	fmt.Fprint(w, `<!DOCTYPE html><html><head><meta charset="utf-8"><title>Sesame magic link</title></head><body>
-<h1>Magic link received</h1>
-<p>This is Sesame's default landing page. Opening it did <strong>not</strong> log anyone in: your application's page
-should read the <code>token</code> query parameter and call <code>POST /v1/magic_links/authenticate</code>
-(Stytch style) or <code>POST /v1/auth/magic_links/verify</code> (Streambird style) from its backend.
-Set <code>MAGIC_LINK_LOGIN_URL</code> / <code>MAGIC_LINK_SIGNUP_URL</code> or pass URLs per request to use your own page.</p>
-</body></html>`)
 }
