@@ -312,11 +312,11 @@ func (db *DB) SearchMembers(ctx context.Context, projectID string, q auth.Member
 		if f.value == "" {
 			continue
 		}
-		pat, err := fuzzyArg(f.field, f.value)
+		match, err := fuzzyMatch(f.field, f.value, p.add)
 		if err != nil {
 			return nil, err
 		}
-		conds = append(conds, f.col+" ILIKE "+p.add(pat))
+		conds = append(conds, strings.ReplaceAll(match, "$col", f.col)) // stored lower-cased or caseless
 	}
 	if q.MemberIsBreakglass != nil {
 		conds = append(conds, "m.is_breakglass = "+p.add(*q.MemberIsBreakglass))

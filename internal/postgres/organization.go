@@ -269,7 +269,7 @@ func collectOrgs(rows pgx.Rows) ([]*auth.Organization, error) {
 // maxFuzzy bounds the length of a fuzzy search string.
 const maxFuzzy = 256
 
-// fuzzyArg returns the ILIKE pattern of a fuzzy filter, or EInvalid naming
+// fuzzyArg returns the lower-cased LIKE pattern of a fuzzy filter, or EInvalid naming
 // field when s is too long.
 func fuzzyArg(field, s string) (string, error) {
 	if len(s) > maxFuzzy {
@@ -310,8 +310,9 @@ func (db *DB) SearchOrganizations(ctx context.Context, projectID string, q auth.
 	}
 	var p params
 	p.add(projectID)
+	// Uncorrelated IN (see SearchUsers): one index lookup, then a hash.
 	member := func(cond string) string {
-		return `EXISTS (SELECT 1 FROM members m WHERE m.project_id = o.project_id AND m.organization_id = o.id
+		return `o.id IN (SELECT m.organization_id FROM members m WHERE m.project_id = $1
 			AND m.status <> 'deleted' AND ` + cond + `)`
 	}
 	var conds []string
@@ -334,22 +335,22 @@ func (db *DB) SearchOrganizations(ctx context.Context, projectID string, q auth.
 		field, value string
 		cond         func(arg string) string
 	}{
-		{"organization_name_fuzzy", q.OrganizationNameFuzzy, func(a string) string { return "o.name ILIKE " + a }},
-		{"organization_slug_fuzzy", q.OrganizationSlugFuzzy, func(a string) string { return "o.slug ILIKE " + a }},
-		{"member_email_fuzzy", q.MemberEmailFuzzy, func(a string) string { return member("m.email ILIKE " + a) }},
+		{"organization_name_fuzzy", q.OrganizationNameFuzzy, func(a string) string { return strings.ReplaceAll(a, "$col", "lower(o.name)") }},
+		{"organization_slug_fuzzy", q.OrganizationSlugFuzzy, func(a string) string { return strings.ReplaceAll(a, "$col", "lower(o.slug)") }},
+		{"member_email_fuzzy", q.MemberEmailFuzzy, func(a string) string { return member(strings.ReplaceAll(a, "$col", "m.email")) }},
 		{"allowed_domain_fuzzy", q.AllowedDomainFuzzy, func(a string) string {
-			return "EXISTS (SELECT 1 FROM unnest(o.email_allowed_domains) d WHERE d ILIKE " + a + ")"
+			return "EXISTS (SELECT 1 FROM unnest(o.email_allowed_domains) d WHERE " + strings.ReplaceAll(a, "$col", "lower(d)") + ")"
 		}},
 	}
 	for _, f := range fuzzy {
 		if f.value == "" {
 			continue
 		}
-		pat, err := fuzzyArg(f.field, f.value)
+		match, err := fuzzyMatch(f.field, f.value, p.add)
 		if err != nil {
 			return nil, err
 		}
-		conds = append(conds, f.cond(p.add(pat)))
+		conds = append(conds, f.cond(match))
 	}
 	if q.SSOConnectionID != "" {
 		conds = append(conds, "false") // no SSO connections in Sesame

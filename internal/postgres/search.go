@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 
@@ -22,7 +23,7 @@ const (
 // SearchUsers returns one page of the project's users matching q, ordered
 // by (created_at, id), with Total the number of all matches. Filters are
 // ANDed, or ORed when q.Or is set; the project and the cursor always apply.
-// Fuzzy filters are case-insensitive substring matches. EmailVerified
+// Fuzzy filters are case-insensitive substring matches (at most 256 bytes). EmailVerified
 // (PhoneVerified) matches users having an email (phone) whose verified flag
 // equals the value; TOTPVerified likewise with a TOTP registration. Two round trips: count and page, then the page's
 // emails and phones. EInvalid for a bad limit or cursor.
@@ -39,8 +40,11 @@ func (db *DB) SearchUsers(ctx context.Context, projectID string, q auth.UserQuer
 		args = append(args, v)
 		return "$" + strconv.Itoa(len(args))
 	}
+	// An uncorrelated IN, not a correlated EXISTS: under OR, Postgres runs
+	// it once (through the method's indexes) into a hash instead of once
+	// per user; under AND it becomes the same semi-join.
 	method := func(table, cond string) string {
-		return `EXISTS (SELECT 1 FROM ` + table + ` m WHERE m.project_id = u.project_id AND m.user_id = u.id AND ` + cond + `)`
+		return `u.id IN (SELECT m.user_id FROM ` + table + ` m WHERE m.project_id = $1 AND ` + cond + `)`
 	}
 	var conds []string
 	if q.CreatedAfter != nil {
@@ -72,26 +76,32 @@ func (db *DB) SearchUsers(ctx context.Context, projectID string, q auth.UserQuer
 		conds = append(conds, method("phone_numbers", "m.id = ANY("+arg(q.PhoneIDs)+"::text[])"))
 	}
 	// The fuzzy filters match through the trigram indexes of migration
-	// 0008 (sesame_full_name is the indexed expression).
+	// 0008 (sesame_search_name is the indexed expression); emails are
+	// stored lower-cased and phones have no case, so LIKE with the
+	// lower-cased pattern is the case-insensitive match.
 	fuzzy := []struct {
 		field, value string
 		cond         func(arg string) string
 	}{
-		{"full_name_fuzzy", q.FullNameFuzzy, func(a string) string {
-			return "sesame_full_name(u.first_name, u.middle_name, u.last_name) ILIKE " + a
+		{"full_name_fuzzy", q.FullNameFuzzy, func(m string) string {
+			return strings.ReplaceAll(m, "$col", "sesame_search_name(u.first_name, u.middle_name, u.last_name)")
 		}},
-		{"email_address_fuzzy", q.EmailFuzzy, func(a string) string { return method("emails", "m.address ILIKE "+a) }},
-		{"phone_number_fuzzy", q.PhoneFuzzy, func(a string) string { return method("phone_numbers", "m.number ILIKE "+a) }},
+		{"email_address_fuzzy", q.EmailFuzzy, func(m string) string {
+			return method("emails", strings.ReplaceAll(m, "$col", "m.address"))
+		}},
+		{"phone_number_fuzzy", q.PhoneFuzzy, func(m string) string {
+			return method("phone_numbers", strings.ReplaceAll(m, "$col", "m.number"))
+		}},
 	}
 	for _, f := range fuzzy {
 		if f.value == "" {
 			continue
 		}
-		pat, err := fuzzyArg(f.field, f.value)
+		match, err := fuzzyMatch(f.field, f.value, arg)
 		if err != nil {
 			return nil, err
 		}
-		conds = append(conds, f.cond(arg(pat)))
+		conds = append(conds, f.cond(match))
 	}
 	if q.EmailVerified != nil {
 		conds = append(conds, method("emails", "m.verified = "+arg(*q.EmailVerified)))
@@ -188,7 +198,8 @@ const SearchTimeout = 2 * time.Second
 
 // runSearch runs the batch in a read-only transaction whose statements
 // Postgres cancels after timeout (SET LOCAL statement_timeout, so the
-// pooled connection keeps its own setting), reading the results with
+// pooled connection keeps its own setting), without JIT or nested loops,
+// reading the results with
 // read. A cancelled statement is EUnavailable naming the search.
 func (db *DB) runSearch(ctx context.Context, timeout time.Duration, b *pgx.Batch, read func(pgx.BatchResults) error) error {
 	tx, err := db.pool.BeginTx(ctx, pgx.TxOptions{AccessMode: pgx.ReadOnly})
@@ -197,7 +208,14 @@ func (db *DB) runSearch(ctx context.Context, timeout time.Duration, b *pgx.Batch
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // after Commit a no-op
 	full := &pgx.Batch{}
-	full.Queue("SELECT set_config('statement_timeout', $1, true)", strconv.FormatInt(timeout.Milliseconds(), 10))
+	// JIT compiling costs ~100 ms whenever the planner's estimate is high
+	// (as it is for OR of fuzzy filters), more than the search itself. No
+	// nested loops: with ORDER BY ... LIMIT the planner would walk the
+	// users in order probing each one's methods, which a filter whose
+	// matches sort last (a hostile choice) turns into 100,000 probes; a
+	// hash of the matches costs one scan whatever the order.
+	full.Queue(`SELECT set_config('statement_timeout', $1, true), set_config('jit', 'off', true),
+		set_config('enable_nestloop', 'off', true)`, strconv.FormatInt(timeout.Milliseconds(), 10))
 	full.QueuedQueries = append(full.QueuedQueries, b.QueuedQueries...)
 	br := tx.SendBatch(ctx, full)
 	if _, err := br.Exec(); err != nil {
@@ -226,10 +244,28 @@ func searchError(err error, timeout time.Duration) error {
 	return internal(err)
 }
 
-// likePattern makes s a literal substring pattern for (I)LIKE.
+// fuzzyMatch returns the condition of a fuzzy filter on the placeholder
+// column "$col" (already lower-cased text), adding its argument with arg:
+// "$col LIKE '%v%'", which the trigram index answers; for a value of one
+// or two characters, from which pg_trgm extracts no trigram (the GIN index
+// would read all of itself), "strpos($col, v) > 0", a plain scan. EInvalid
+// naming field when v is longer than 256 bytes.
+func fuzzyMatch(field, v string, arg func(any) string) (string, error) {
+	pat, err := fuzzyArg(field, v)
+	if err != nil {
+		return "", err
+	}
+	if utf8.RuneCountInString(v) <= 2 {
+		return "strpos($col, " + arg(strings.ToLower(v)) + ") > 0", nil
+	}
+	return "$col LIKE " + arg(pat), nil
+}
+
+// likePattern makes s a lower-cased literal substring pattern for LIKE
+// against lower-cased text.
 func likePattern(s string) string {
 	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
-	return "%" + r.Replace(s) + "%"
+	return "%" + r.Replace(strings.ToLower(s)) + "%"
 }
 
 // A cursor is base64url("<created_at unix micros>:<user id>").
