@@ -3,6 +3,7 @@ package httpx_test
 import (
 	"encoding/json"
 	"errors"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -172,4 +173,26 @@ func FuzzDecodeJSONRefusesNULAndBadUTF8(f *testing.F) {
 		}
 		check(v)
 	})
+}
+
+func TestRouterRefuseBadURLsAnswersBeforeAnyRoute(t *testing.T) {
+	rt := httpx.NewRouter()
+	reached := false
+	rt.HandleFunc("GET /v1/messages/{id}", func(http.ResponseWriter, *http.Request) { reached = true })
+	rt.RefuseBadURLs(func(w http.ResponseWriter, _ *http.Request, err error) {
+		httpx.WriteJSON(w, http.StatusBadRequest, map[string]string{"error_message": auth.ErrorMessage(err)})
+	})
+	h := rt.Handler(func(w http.ResponseWriter, _ *http.Request, status int) { httpx.WriteJSON(w, status, map[string]any{}) })
+	for _, target := range []string{"/v1/messages/a%00b", "/v1/messages/a%ffb", "/v1/messages/x?limit=%00"} {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest("GET", target, nil))
+		if w.Code != http.StatusBadRequest || w.Header().Get("Content-Type") != "application/json" || reached {
+			t.Fatalf("GET %s: %d %q reached=%v", target, w.Code, w.Header().Get("Content-Type"), reached)
+		}
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest("GET", "/v1/messages/ok", nil))
+	if !reached {
+		t.Fatalf("a clean URL did not reach its route: %d", w.Code)
+	}
 }

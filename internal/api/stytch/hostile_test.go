@@ -1,0 +1,155 @@
+package stytch_test
+
+import (
+	"bytes"
+	"encoding/base64"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/sesame-auth/sesame/internal/api/httpx"
+)
+
+// stytchRoutes is every route of the Stytch dialect (handler.go,
+// b2b_routes.go, totp_routes.go), path parameters filled with "x".
+var stytchRoutes = []string{
+	"POST /v1/users", "POST /v1/users/search", "GET /v1/users/x", "PUT /v1/users/x", "DELETE /v1/users/x",
+	"DELETE /v1/users/emails/x", "DELETE /v1/users/phone_numbers/x",
+	"POST /v1/otps/sms/send", "POST /v1/otps/sms/login_or_create", "POST /v1/otps/whatsapp/send",
+	"POST /v1/otps/whatsapp/login_or_create", "POST /v1/otps/email/send", "POST /v1/otps/email/login_or_create",
+	"POST /v1/otps/authenticate",
+	"POST /v1/magic_links", "POST /v1/magic_links/email/send", "POST /v1/magic_links/email/login_or_create",
+	"POST /v1/magic_links/email/invite", "POST /v1/magic_links/email/revoke_invite", "POST /v1/magic_links/authenticate",
+	"GET /v1/sessions", "POST /v1/sessions/authenticate", "POST /v1/sessions/revoke",
+	"POST /v1/totps", "POST /v1/totps/authenticate", "POST /v1/totps/recovery_codes", "POST /v1/totps/recover",
+	"DELETE /v1/users/totps/x",
+	"POST /v1/b2b/organizations", "POST /v1/b2b/organizations/search", "GET /v1/b2b/organizations/x",
+	"PUT /v1/b2b/organizations/x", "DELETE /v1/b2b/organizations/x", "GET /v1/b2b/organizations/x/metrics",
+	"POST /v1/b2b/organizations/x/members", "GET /v1/b2b/organizations/x/member",
+	"PUT /v1/b2b/organizations/x/members/x", "DELETE /v1/b2b/organizations/x/members/x",
+	"PUT /v1/b2b/organizations/x/members/x/reactivate", "POST /v1/b2b/organizations/members/search",
+	"GET /v1/b2b/organizations/members/dangerously_get/x",
+	"POST /v1/b2b/magic_links/email/login_or_signup", "POST /v1/b2b/magic_links/email/invite",
+	"POST /v1/b2b/magic_links/authenticate", "POST /v1/b2b/magic_links/email/discovery/send",
+	"POST /v1/b2b/magic_links/discovery/authenticate",
+	"POST /v1/b2b/otps/sms/send", "POST /v1/b2b/otps/sms/authenticate", "POST /v1/b2b/otps/email/login_or_signup",
+	"POST /v1/b2b/otps/email/authenticate",
+	"GET /v1/b2b/sessions", "POST /v1/b2b/sessions/authenticate", "POST /v1/b2b/sessions/revoke", "POST /v1/b2b/sessions/exchange",
+	"POST /v1/b2b/discovery/organizations", "POST /v1/b2b/discovery/organizations/create",
+	"POST /v1/b2b/discovery/intermediate_sessions/exchange",
+	"POST /v1/b2b/totp", "POST /v1/b2b/totp/authenticate", "POST /v1/b2b/recovery_codes/recover",
+	"GET /v1/b2b/recovery_codes/x/x", "POST /v1/b2b/recovery_codes/rotate",
+	"DELETE /v1/b2b/organizations/x/members/x/x",
+}
+
+// plausible is a body whose fields many routes read, so a hostile value in
+// it reaches the field checks of most routes.
+func plausible(v string) string {
+	return `{"email":"` + v + `","email_address":"` + v + `","phone_number":"+15555550123","organization_id":"` + v +
+		`","session_token":"` + v + `","token":"` + v + `","user_id":"` + v + `","name":"` + v + `"}`
+}
+
+// TestHostileInputIsRefusedOnEveryStytchRoute walks every route with each
+// class of hostile input and expects a 4xx JSON error body and nothing
+// written (no message published, no user or organization created).
+func TestHostileInputIsRefusedOnEveryStytchRoute(t *testing.T) {
+	f := newFixture(t)
+	bodies := []struct{ name, body string }{
+		{"trailing data", `{"email":"a@example.com"}} junk`},
+		{"second JSON value", `{"email":"a@example.com"}{"email":"b@example.com"}`},
+		{"NUL escape", plausible(`a\u0000b@example.com`)},
+		{"invalid UTF-8", plausible("a\xffb@example.com")},
+		{"lone surrogate", plausible(`a\ud800b@example.com`)},
+		{"oversize string", plausible(strings.Repeat("a", httpx.MaxStringBytes+1))},
+		{"oversize body", `{"email":"` + strings.Repeat("a", httpx.MaxBodyBytes) + `"}`},
+		{"not JSON", `email=a@example.com`},
+	}
+	users := func() any { return sub(f.c.ok("POST", "/v1/users/search", obj{}), "results_metadata")["total"] }
+	orgs := func() any {
+		return sub(f.c.ok("POST", "/v1/b2b/organizations/search", obj{}), "results_metadata")["total"]
+	}
+	events, u0, o0 := len(f.env.Events()), users(), orgs()
+	for _, route := range stytchRoutes {
+		method, path, _ := strings.Cut(route, " ")
+		for _, b := range bodies {
+			if method == http.MethodGet {
+				continue // bodies of GETs are not read; their URLs are walked below
+			}
+			t.Run(route+"/"+b.name, func(t *testing.T) {
+				status, _ := f.c.do(method, path, b.body) // fails unless the answer is a JSON object
+				if status < 400 || status > 499 {
+					t.Fatalf("%s with %s: status %d, want 4xx", route, b.name, status)
+				}
+			})
+		}
+		for _, bad := range []string{"a%00b", "a%ffb"} {
+			t.Run(route+"/path "+bad, func(t *testing.T) {
+				p := strings.Replace(path, "/x", "/"+bad, 1)
+				if !strings.Contains(p, bad) {
+					p = path + "?user_id=" + bad
+				}
+				status, _ := f.c.do(method, p, nil)
+				if status != 400 {
+					t.Fatalf("%s %s: status %d, want 400", method, p, status)
+				}
+			})
+		}
+	}
+	if n := len(f.env.Events()); n != events {
+		t.Errorf("hostile requests published %d messages", n-events)
+	}
+	if u, o := users(), orgs(); u != u0 || o != o0 {
+		t.Errorf("hostile requests wrote users %v -> %v, organizations %v -> %v", u0, u, o0, o)
+	}
+}
+
+// TestHostileIdentifiersAreRefusedInTheCore sends the identifier classes
+// the core refuses through the routes that take them.
+func TestHostileIdentifiersAreRefusedInTheCore(t *testing.T) {
+	f := newFixture(t)
+	org := flowOrg(t, f.c, nil)
+	orgID := str(org, "organization_id")
+	events := len(f.env.Events())
+	tests := []struct {
+		name, path string
+		body       obj
+		field      string
+	}{
+		{"invisible character in an email", "/v1/magic_links/email/login_or_create", obj{"email": "ada\u200b@example.com"}, "email"},
+		{"RTL override in an email", "/v1/otps/email/login_or_create", obj{"email": "\u202eada@example.com"}, "email"},
+		{"mixed-script email domain", "/v1/magic_links/email/login_or_create", obj{"email": "ada@pаypal.com"}, "email"},
+		{"mixed-script B2B email", "/v1/b2b/magic_links/email/login_or_signup", obj{"organization_id": orgID, "email_address": "аda@example.com"}, "email"},
+		{"malformed locale", "/v1/magic_links/email/login_or_create", obj{"email": uniqueEmail("loc"), "locale": "not a locale"}, "locale"},
+		{"malformed B2B locale", "/v1/b2b/magic_links/email/discovery/send", obj{"email_address": uniqueEmail("loc"), "locale": "<script>"}, "locale"},
+		{"malformed OTP locale", "/v1/otps/sms/login_or_create", obj{"phone_number": uniquePhone(), "locale": "e"}, "locale"},
+		{"bad code_challenge", "/v1/magic_links/email/login_or_create", obj{"email": uniqueEmail("pkce"), "code_challenge": "short!"}, "code_challenge"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			status, m := f.c.do("POST", tt.path, tt.body)
+			if status != 400 || !strings.Contains(strings.ToLower(str(m, "error_message")+str(m, "error_type")), strings.Split(tt.field, "_")[0]) {
+				t.Fatalf("%s: %d %v, want 400 naming %s", tt.path, status, m, tt.field)
+			}
+		})
+	}
+	if n := len(f.env.Events()); n != events {
+		t.Errorf("refused identifiers published %d messages", n-events)
+	}
+}
+
+// TestBadURLsAreRefusedBeforeAnyRoute checks the Stytch router refuses
+// NUL and invalid UTF-8 in paths and queries, in JSON, before any handler
+// runs (a NUL in a path parameter never reaches Postgres).
+func TestBadURLsAreRefusedBeforeAnyRoute(t *testing.T) {
+	f := newFixture(t)
+	for _, target := range []string{"/v1/sessions?user_id=a%00", "/v1/users/a%00b", "/v1/b2b/organizations/a%ffb"} {
+		req := httptest.NewRequest("GET", target, nil)
+		req.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(f.c.id+":"+f.c.secret)))
+		w := httptest.NewRecorder()
+		f.h.ServeHTTP(w, req)
+		if w.Code != 400 || w.Header().Get("Content-Type") != "application/json" || !bytes.Contains(w.Body.Bytes(), []byte("UTF-8")) {
+			t.Fatalf("GET %s: %d %s", target, w.Code, w.Body)
+		}
+	}
+}
