@@ -2,7 +2,9 @@ package auth
 
 import (
 	"context"
+	"encoding/base32"
 	"slices"
+	"strings"
 )
 
 // This file holds the B2B side of TOTP: members' registrations, TOTP codes
@@ -86,6 +88,130 @@ func (s *Service) B2BCreateTOTP(ctx context.Context, p *Project, in B2BCreateTOT
 	}
 	res.Member, res.Organization = m, o
 	return res, nil
+}
+
+// Bounds of an imported (migrated) TOTP registration.
+const (
+	// MinMigratedSecretBytes is the shortest secret totps.migrate takes:
+	// 80 bits, what most authenticator enrolments of other services use
+	// (RFC 4226 §4 asks for at least 128 bits, and Sesame mints 160).
+	MinMigratedSecretBytes = 10
+	// MaxMigratedSecretBytes is the longest (512 bits).
+	MaxMigratedSecretBytes = 64
+	// MaxMigratedRecoveryCodes caps the recovery codes one migrate imports.
+	MaxMigratedRecoveryCodes = 50
+)
+
+// B2BMigrateTOTPInput is b2b totps.migrate: an authenticator-app
+// registration a member already has elsewhere, with its recovery codes.
+type B2BMigrateTOTPInput struct {
+	OrganizationID string // id, slug or external id
+	MemberID       string // id or external id
+	Secret         string // base32 (case, spaces and "=" padding ignored)
+	// RecoveryCodes are imported as they are (normalized like the codes a
+	// member types: lower case, no spaces); none means RecoveryCodeCount
+	// new ones.
+	RecoveryCodes []string
+}
+
+// B2BMigrateTOTPResult is a migrated registration.
+type B2BMigrateTOTPResult struct {
+	TOTPID        string
+	RecoveryCodes []string
+	Member        *Member
+	Organization  *Organization
+}
+
+// normalizeTOTPSecret returns secret as unpadded upper-case base32, or
+// EInvalid when it is not base32 of MinMigratedSecretBytes to
+// MaxMigratedSecretBytes bytes.
+func normalizeTOTPSecret(secret string) (string, error) {
+	s := strings.TrimRight(strings.ToUpper(strings.ReplaceAll(strings.TrimSpace(secret), " ", "")), "=")
+	raw, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(s)
+	switch {
+	case secret == "":
+		return "", Invalid("secret", "secret is required.")
+	case err != nil:
+		return "", Invalid("secret", "secret must be a base32 TOTP secret (RFC 4648).")
+	case len(raw) < MinMigratedSecretBytes || len(raw) > MaxMigratedSecretBytes:
+		return "", Invalid("secret", "secret must hold %d to %d bytes (base32).", MinMigratedSecretBytes, MaxMigratedSecretBytes)
+	}
+	return s, nil
+}
+
+// migratedRecoveryCodes checks and normalizes imported recovery codes.
+func migratedRecoveryCodes(codes []string) ([]string, error) {
+	if len(codes) > MaxMigratedRecoveryCodes {
+		return nil, Invalid("recovery_codes", "recovery_codes may have at most %d entries.", MaxMigratedRecoveryCodes)
+	}
+	out := make([]string, 0, len(codes))
+	for _, c := range codes {
+		if err := checkRecoveryCode(c); err != nil {
+			return nil, &Error{Code: EInvalid, Field: "recovery_codes", Message: "recovery_codes: " + ErrorMessage(err)}
+		}
+		n := normalizeRecoveryCode(c)
+		if n == "" || slices.Contains(out, n) {
+			return nil, Invalid("recovery_codes", "recovery_codes must be distinct and not blank.")
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// B2BMigrateTOTP imports a member's existing authenticator-app
+// registration (totps.migrate): the secret is stored encrypted as for
+// B2BCreateTOTP, and the registration is verified at once (the member
+// proved it elsewhere), so codes from the member's app work immediately;
+// the recovery codes given are imported (keyed hash plus ciphertext),
+// or RecoveryCodeCount new ones minted when none are given. The member
+// must be active in an organization that allows totp and have no
+// verified registration (ETOTPExists; an unverified one is replaced).
+// mfa_enrolled and default_mfa_method are left as they are. Returns
+// EInvalid, EOrganizationNotFound, EMemberNotFound, EMemberDeleted,
+// EInactiveMember, EMFAMethodNotAllowed, ETOTPExists.
+func (s *Service) B2BMigrateTOTP(ctx context.Context, p *Project, in B2BMigrateTOTPInput) (*B2BMigrateTOTPResult, error) {
+	if err := validOrgRef(in.OrganizationID); err != nil {
+		return nil, err
+	}
+	if err := validMemberRef(in.MemberID); err != nil {
+		return nil, err
+	}
+	secret, err := normalizeTOTPSecret(in.Secret)
+	if err != nil {
+		return nil, err
+	}
+	plain, err := migratedRecoveryCodes(in.RecoveryCodes)
+	if err != nil {
+		return nil, err
+	}
+	o, m, err := s.store.FindOrgMember(ctx, p.ID, in.OrganizationID, in.MemberID)
+	if err != nil {
+		return nil, err
+	}
+	if err := activeMember(m); err != nil {
+		return nil, err
+	}
+	if !totpAllowed(o, m) {
+		return nil, Errorf(EMFAMethodNotAllowed, "The organization does not allow TOTP as a second factor.")
+	}
+	if m.TOTPRegistrationID != "" {
+		return nil, Errorf(ETOTPExists, "The member already has a verified TOTP registration; delete it first.")
+	}
+	now := s.now().UTC()
+	t := &TOTPRegistration{ID: NewID(PrefixTOTP, p), ProjectID: p.ID, MemberID: m.ID, OrganizationID: o.ID,
+		Verified: true, ExpiresAt: now, CreatedAt: now}
+	t.SecretEnc = s.keys.Encrypt([]byte(secret), []byte(t.ID))
+	var rows []RecoveryCode
+	if len(plain) == 0 {
+		plain, rows = s.newRecoveryCodes(p, t.ID, now)
+	} else {
+		rows = s.recoveryCodeRows(p, t.ID, plain, now)
+	}
+	if err := s.store.CreateTOTP(ctx, t, rows); err != nil {
+		return nil, err
+	}
+	m.TOTPRegistrationID = t.ID
+	return &B2BMigrateTOTPResult{TOTPID: t.ID, RecoveryCodes: plain, Member: m, Organization: o}, nil
 }
 
 // b2bSecondFactor is the common start of B2BAuthenticateTOTP and

@@ -331,3 +331,94 @@ func TestB2BDefaultMFAMethodDecidesTheAutomaticSMS(t *testing.T) {
 		})
 	}
 }
+
+// A secret as another service's enrolment would hold it: 80 bits, padded,
+// lower case with spaces.
+const migratedSecret = "jbsw y3dp ehpk 3pxp===="
+
+func TestB2BMigrateTOTPIsVerifiedAtOnceWithItsRecoveryCodes(t *testing.T) {
+	e := newB2BTOTPEnv(t)
+	o := e.org(requireMFA)
+	m := e.member(o, flowEmail("acme.test"), nil)
+	res, err := e.Service.B2BMigrateTOTP(t.Context(), e.Project, auth.B2BMigrateTOTPInput{
+		OrganizationID: o.ID, MemberID: m.ID, Secret: migratedSecret, RecoveryCodes: []string{"OLD-CODE-1", "old code 2"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Member.TOTPRegistrationID != res.TOTPID || !slices.Equal(res.RecoveryCodes, []string{"old-code-1", "oldcode2"}) {
+		t.Fatalf("migrate result %+v", res)
+	}
+	// The member's existing app works at once: its code completes an IST.
+	ist := e.mfaIST(o, m)
+	code, err := auth.TOTPCode("JBSWY3DPEHPK3PXP", e.now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := e.Service.B2BAuthenticateTOTP(t.Context(), e.Project, auth.B2BAuthenticateTOTPInput{
+		OrganizationID: o.ID, MemberID: m.ID, Code: code, Session: auth.B2BSessionRequest{IST: ist}})
+	if err != nil || !a.Authenticated {
+		t.Fatalf("authenticate with the migrated secret: %v", err)
+	}
+	// An imported recovery code completes an IST once, typed as the member had it.
+	recover := func() error {
+		_, err := e.Service.B2BRecover(t.Context(), e.Project, auth.B2BRecoverInput{
+			OrganizationID: o.ID, MemberID: m.ID, RecoveryCode: "old code 2", Session: auth.B2BSessionRequest{IST: e.mfaIST(o, m)}})
+		return err
+	}
+	wantErr(t, recover(), "")
+	wantErr(t, recover(), auth.ERecoveryCodeWrong)
+	// Without recovery codes, RecoveryCodeCount new ones are minted.
+	n := e.member(o, flowEmail("acme.test"), nil)
+	res, err = e.Service.B2BMigrateTOTP(t.Context(), e.Project, auth.B2BMigrateTOTPInput{OrganizationID: o.ID, MemberID: n.ID, Secret: migratedSecret})
+	if err != nil || len(res.RecoveryCodes) != auth.RecoveryCodeCount {
+		t.Fatalf("migrate without codes: %+v, %v", res, err)
+	}
+}
+
+func TestB2BMigrateTOTPRefusals(t *testing.T) {
+	e := newB2BTOTPEnv(t)
+	o := e.org(requireMFA)
+	m := e.member(o, flowEmail("acme.test"), nil)
+	e.enrollTOTP(o, m)
+	fresh := e.member(o, flowEmail("acme.test"), nil)
+	restricted := auth.Restricted
+	smsOnly := e.org(func(in *auth.OrganizationInput) {
+		in.MFAMethods, in.AllowedMFAMethods = &restricted, []string{auth.MFAMethodSMS}
+	})
+	s := e.member(smsOnly, flowEmail("acme.test"), nil)
+	p2, _ := e.NewProject(t, false)
+	many := make([]string, auth.MaxMigratedRecoveryCodes+1)
+	for i := range many {
+		many[i] = auth.NewUUID()[:8]
+	}
+	in := func(orgID, memberID, secret string, codes ...string) auth.B2BMigrateTOTPInput {
+		return auth.B2BMigrateTOTPInput{OrganizationID: orgID, MemberID: memberID, Secret: secret, RecoveryCodes: codes}
+	}
+	tests := []struct {
+		name    string
+		project *auth.Project
+		in      auth.B2BMigrateTOTPInput
+		want    auth.Code
+	}{
+		{"no secret", e.Project, in(o.ID, fresh.ID, ""), auth.EInvalid},
+		{"a secret that is not base32", e.Project, in(o.ID, fresh.ID, "not base32 at all!"), auth.EInvalid},
+		{"a secret under 80 bits", e.Project, in(o.ID, fresh.ID, "JBSWY3DP"), auth.EInvalid},
+		{"repeated recovery codes", e.Project, in(o.ID, fresh.ID, migratedSecret, "abcd-efgh", "ABCD-EFGH"), auth.EInvalid},
+		{"a blank recovery code", e.Project, in(o.ID, fresh.ID, migratedSecret, "   "), auth.EInvalid},
+		{"a recovery code with a NUL", e.Project, in(o.ID, fresh.ID, migratedSecret, "ab\x00cd"), auth.EInvalid},
+		{"too many recovery codes", e.Project, in(o.ID, fresh.ID, migratedSecret, many...), auth.EInvalid},
+		{"a member with a verified registration", e.Project, in(o.ID, m.ID, migratedSecret), auth.ETOTPExists},
+		{"an sms-only organization", e.Project, in(smsOnly.ID, s.ID, migratedSecret), auth.EMFAMethodNotAllowed},
+		{"another project does not know the organization", p2, in(o.ID, fresh.ID, migratedSecret), auth.EOrganizationNotFound},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := e.Service.B2BMigrateTOTP(t.Context(), tt.project, tt.in)
+			wantErr(t, err, tt.want)
+		})
+	}
+	// Nothing of the refusals was written: the fresh member has no registration.
+	if _, err := e.Service.B2BGetRecoveryCodes(t.Context(), e.Project, o.ID, fresh.ID); auth.ErrorCode(err) != auth.ETOTPNotFound {
+		t.Fatalf("after the refusals: %v, want totp_not_found", err)
+	}
+}

@@ -111,7 +111,7 @@ type Error struct {
 	Message string
 	// Field names the offending input field for EInvalid errors, if any.
 	Field string
-	// RetryAfter, for ERateLimited, is how long the client should wait
+	// RetryAfter, for ERateLimited and ETOTPLocked, is how long the client should wait
 	// (the dialects send it as a Retry-After header); 0 when unknown.
 	RetryAfter time.Duration
 	// Err is the wrapped cause (never shown to clients).

@@ -92,14 +92,22 @@ func normalizeRecoveryCode(c string) string {
 // and their stored rows (keyed hash and ciphertext).
 func (s *Service) newRecoveryCodes(p *Project, totpID string, now time.Time) ([]string, []RecoveryCode) {
 	plain := make([]string, RecoveryCodeCount)
-	rows := make([]RecoveryCode, RecoveryCodeCount)
 	for i := range plain {
 		plain[i] = newRecoveryCode()
+	}
+	return plain, s.recoveryCodeRows(p, totpID, plain, now)
+}
+
+// recoveryCodeRows returns the stored rows (keyed hash and ciphertext) of
+// the normalized codes plain.
+func (s *Service) recoveryCodeRows(p *Project, totpID string, plain []string, now time.Time) []RecoveryCode {
+	rows := make([]RecoveryCode, len(plain))
+	for i := range plain {
 		id := NewID(PrefixRecoveryCode, p)
 		rows[i] = RecoveryCode{ID: id, TOTPID: totpID, CodeHash: s.keys.TokenHash(plain[i]),
 			CodeEnc: s.keys.Encrypt([]byte(plain[i]), []byte(id)), CreatedAt: now}
 	}
-	return plain, rows
+	return rows
 }
 
 // openRecoveryCodes decrypts stored codes, skipping any no key opens.

@@ -75,7 +75,7 @@ type UserQuery struct {
 	EmailVerified  *bool
 	PhoneVerified  *bool
 	TOTPIDs        []string // users with any of these registrations
-	TOTPVerified   *bool    // users with (true) or without (false) a verified registration
+	TOTPVerified   *bool    // users with a registration whose verified flag equals this (false: an unverified one; a user without any never matches)
 	// Cursor is the opaque next_cursor of a previous page; "" starts at the beginning.
 	Cursor string
 	// Limit is the page size (1..1000); 0 means 100.

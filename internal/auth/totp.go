@@ -63,7 +63,8 @@ const (
 	ETOTPWrong Code = "totp_code_wrong"
 	// ETOTPUsed: the code's step was already used (replay; attempt counted).
 	ETOTPUsed Code = "totp_code_used"
-	// ETOTPLocked: too many wrong codes; wait TOTPLockout or recover.
+	// ETOTPLocked: too many wrong codes; wait TOTPLockout or recover
+	// (Error.RetryAfter says how long is left: a Retry-After header).
 	ETOTPLocked Code = "totp_locked"
 	// ERecoveryCodeWrong: the recovery code is unknown or already used.
 	ERecoveryCodeWrong Code = "recovery_code_wrong"
@@ -130,7 +131,8 @@ type TOTPAttemptResult struct {
 // TOTPStore stores TOTP registrations and recovery codes. Every method is
 // scoped by project; member methods also by organization.
 type TOTPStore interface {
-	// CreateTOTP inserts t (unverified) with its recovery codes, replacing
+	// CreateTOTP inserts t (unverified, or verified when t.Verified: a
+	// migrated registration) with its recovery codes, replacing
 	// the owner's unverified registration if any, in one transaction.
 	// ETOTPExists when the owner has a verified registration.
 	CreateTOTP(ctx context.Context, t *TOTPRegistration, codes []RecoveryCode) error
@@ -172,7 +174,7 @@ type TOTPStore interface {
 
 // CreateTOTPInput is totps.create.
 type CreateTOTPInput struct {
-	UserID string // id or external id
+	UserID string // the user id (users routes take no external id either)
 	// Expiration is how long the registration may stay unverified
 	// (5 minutes to 1440 minutes); 0 means DefaultTOTPExpiration.
 	Expiration time.Duration

@@ -60,9 +60,9 @@ func (db *DB) CreateTOTP(ctx context.Context, t *auth.TOTPRegistration, codes []
 			return errTOTPExists
 		}
 		b := &pgx.Batch{}
-		b.Queue(`INSERT INTO totps (id, project_id, user_id, member_id, organization_id, secret_enc, expires_at, created_at)
-			VALUES ($1, $2, NULLIF($3, ''), NULLIF($4, ''), NULLIF($5, ''), $6, $7, $8)`,
-			t.ID, t.ProjectID, t.UserID, t.MemberID, t.OrganizationID, t.SecretEnc, t.ExpiresAt, t.CreatedAt)
+		b.Queue(`INSERT INTO totps (id, project_id, user_id, member_id, organization_id, secret_enc, verified, expires_at, created_at)
+			VALUES ($1, $2, NULLIF($3, ''), NULLIF($4, ''), NULLIF($5, ''), $6, $7, $8, $9)`,
+			t.ID, t.ProjectID, t.UserID, t.MemberID, t.OrganizationID, t.SecretEnc, t.Verified, t.ExpiresAt, t.CreatedAt)
 		queueRecoveryCodes(b, t.ProjectID, t.ID, codes, t.CreatedAt)
 		if err := tx.SendBatch(ctx, b).Close(); err != nil {
 			return mapTOTPErr(err)
@@ -197,10 +197,11 @@ func (db *DB) AttemptTOTP(ctx context.Context, projectID string, at auth.TOTPAtt
 // classifyTOTP tells why AttemptTOTP matched nothing.
 func (db *DB) classifyTOTP(ctx context.Context, projectID string, at auth.TOTPAttempt, now time.Time) error {
 	var usable, locked bool
+	var lastAttempt *time.Time
 	err := db.pool.QueryRow(ctx, `SELECT verified OR expires_at > $3,
-			attempts >= $4 AND (last_attempt_at IS NULL OR last_attempt_at > $5)
+			attempts >= $4 AND (last_attempt_at IS NULL OR last_attempt_at > $5), last_attempt_at
 		FROM totps WHERE project_id = $1 AND id = $2`,
-		projectID, at.TOTPID, now, at.MaxAttempts, now.Add(-at.Lockout)).Scan(&usable, &locked)
+		projectID, at.TOTPID, now, at.MaxAttempts, now.Add(-at.Lockout)).Scan(&usable, &locked, &lastAttempt)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		return errTOTPNotFound
@@ -209,7 +210,14 @@ func (db *DB) classifyTOTP(ctx context.Context, projectID string, at auth.TOTPAt
 	case !usable:
 		return errTOTPNotFound
 	case locked:
-		return errTOTPLocked
+		// The lock lifts Lockout after the last counted attempt.
+		wait := at.Lockout
+		if lastAttempt != nil {
+			wait = lastAttempt.Add(at.Lockout).Sub(now)
+		}
+		e := *errTOTPLocked
+		e.RetryAfter = max(wait, time.Second)
+		return &e
 	}
 	return errISTNotFound
 }

@@ -3,6 +3,7 @@ package streambird_test
 import (
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/sesame-auth/sesame/internal/api/streambird"
 	"github.com/sesame-auth/sesame/internal/auth"
@@ -25,5 +26,40 @@ func TestSendOverTheLimitIs429WithRetryAfter(t *testing.T) {
 	// One per 10 minutes: the next send is 600 s away.
 	if s, err := strconv.Atoi(r.Header.Get("Retry-After")); err != nil || s < 599 || s > 600 {
 		t.Fatalf("Retry-After = %q, want about 600", r.Header.Get("Retry-After"))
+	}
+}
+
+func TestTOTPLockoutIs429WithRetryAfterUntilTheLockLifts(t *testing.T) {
+	f := newFixture(t)
+	userID, cr, now := f.totpSetup()
+	good := totpAt(t, str(t, cr, "secret"), *now)
+	wrong := "000000"
+	if wrong == good {
+		wrong = "111111"
+	}
+	verify := func(code string) *response {
+		return f.c.do("POST", "/v1/auth/totps/verify", `{"user_id":`+q(userID)+`,"totp":`+q(code)+`}`)
+	}
+	for i := range 5 { // Config.MaxOTPAttempts defaults to 5
+		if r := verify(wrong); r.Status != 400 || r.Header.Get("Retry-After") != "" {
+			t.Fatalf("wrong code %d: %d, Retry-After %q", i+1, r.Status, r.Header.Get("Retry-After"))
+		}
+	}
+	tests := []struct {
+		name  string
+		after time.Duration
+		want  int
+	}{
+		{"right after the last wrong code, the whole lockout", 0, int(auth.TOTPLockout / time.Second)},
+		{"five minutes later, what is left", 5 * time.Minute, int((auth.TOTPLockout - 5*time.Minute) / time.Second)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			*now = now.Add(tc.after)
+			r := verify(good)
+			if s, err := strconv.Atoi(r.Header.Get("Retry-After")); r.Status != 429 || err != nil || s != tc.want {
+				t.Fatalf("%d, Retry-After %q; want 429 and %d", r.Status, r.Header.Get("Retry-After"), tc.want)
+			}
+		})
 	}
 }

@@ -7,7 +7,7 @@ import (
 	"github.com/sesame-auth/sesame/internal/auth"
 )
 
-// B2B TOTP and recovery codes: totps.create and authenticate,
+// B2B TOTP and recovery codes: totps.create, authenticate and migrate,
 // recoveryCodes.recover, get and rotate, and
 // organizations.members.deleteTOTP. A TOTP code or a recovery code is the
 // second factor of a member exactly like an SMS code: it completes an
@@ -74,6 +74,51 @@ func (h *handler) b2bCreateTOTP(r *http.Request, p *auth.Project) (response, err
 		RecoveryCodes:      strs(res.RecoveryCodes),
 		Member:             newMemberJSON(res.Member, res.Organization),
 		Organization:       newOrganizationJSON(res.Organization),
+	}, nil
+}
+
+type b2bMigrateTOTPRequest struct {
+	OrganizationID string   `json:"organization_id"`
+	MemberID       string   `json:"member_id"`
+	Secret         string   `json:"secret"`
+	RecoveryCodes  []string `json:"recovery_codes"`
+}
+
+type b2bMigrateTOTPResponse struct {
+	meta
+	MemberID           string           `json:"member_id"`
+	Member             memberJSON       `json:"member"`
+	Organization       organizationJSON `json:"organization"`
+	TOTPRegistrationID string           `json:"totp_registration_id"`
+	RecoveryCodes      []string         `json:"recovery_codes"`
+}
+
+// POST /v1/b2b/totp/migrate: imports a member's existing authenticator-app
+// secret (base32) as a verified registration, with the recovery codes
+// given (at most 50) or 10 new ones. The secret is not returned.
+func (h *handler) b2bMigrateTOTP(r *http.Request, p *auth.Project) (response, error) {
+	var req b2bMigrateTOTPRequest
+	if err := httpx.DecodeJSON(r, &req); err != nil {
+		return nil, err
+	}
+	if err := checkMemberRef(req.OrganizationID, req.MemberID); err != nil {
+		return nil, err
+	}
+	res, err := h.svc.B2BMigrateTOTP(r.Context(), p, auth.B2BMigrateTOTPInput{
+		OrganizationID: req.OrganizationID,
+		MemberID:       req.MemberID,
+		Secret:         req.Secret,
+		RecoveryCodes:  req.RecoveryCodes,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &b2bMigrateTOTPResponse{
+		MemberID:           res.Member.ID,
+		Member:             newMemberJSON(res.Member, res.Organization),
+		Organization:       newOrganizationJSON(res.Organization),
+		TOTPRegistrationID: res.TOTPID,
+		RecoveryCodes:      strs(res.RecoveryCodes),
 	}, nil
 }
 

@@ -287,3 +287,54 @@ func TestB2BTOTPBadInputIsAClear400(t *testing.T) {
 	c.fail("GET", "/v1/b2b/recovery_codes/o/"+long, nil, 400, "bad_request")
 	c.fail("POST", "/v1/b2b/recovery_codes/o/m", obj{}, 405, "method_not_allowed")
 }
+
+func TestB2BTOTPMigrateImportsAVerifiedRegistrationThatCompletesTheIST(t *testing.T) {
+	f := newFixture(t)
+	clk := f.clock()
+	c := f.c
+	orgID := str(flowOrg(t, c, totpOrgSettings), "organization_id")
+	email := uniqueEmail("b2b-totp-migrate")
+	memberID := str(flowMember(t, c, orgID, email), "member_id")
+	const secret = "JBSWY3DPEHPK3PXP"
+	m := c.ok("POST", "/v1/b2b/totp/migrate", obj{"organization_id": orgID, "member_id": memberID, "secret": secret,
+		"recovery_codes": []string{"imported-1", "imported-2"}})
+	regID := str(m, "totp_registration_id")
+	if !strings.HasPrefix(regID, "totp-test-") || m["member_id"] != memberID || sub(m, "member")["totp_registration_id"] != regID ||
+		sub(m, "organization")["organization_id"] != orgID || m["secret"] != nil {
+		t.Fatalf("migrate: %v", m)
+	}
+	if codes, _ := m["recovery_codes"].([]any); len(codes) != 2 || codes[0] != "imported-1" {
+		t.Fatalf("recovery_codes = %v, want the imported ones", m["recovery_codes"])
+	}
+	// The next sign-in offers the migrated registration, and the member's
+	// existing app completes the IST.
+	a := f.flowMagicLink(t, c, orgID, email, nil)
+	if opts := sub(sub(a, "mfa_required"), "member_options"); opts["totp_registration_id"] != regID {
+		t.Fatalf("mfa_required = %v, want the migrated registration", a["mfa_required"])
+	}
+	done := c.ok("POST", "/v1/b2b/totp/authenticate", obj{"organization_id": orgID, "member_id": memberID,
+		"code": totpCode(t, secret, clk.now), "intermediate_session_token": a["intermediate_session_token"]})
+	flowCheckSession(t, sub(done, "member_session"), memberID, orgID)
+	// An imported recovery code completes the next IST.
+	a = f.flowMagicLink(t, c, orgID, email, nil)
+	c.ok("POST", "/v1/b2b/recovery_codes/recover", obj{"organization_id": orgID, "member_id": memberID,
+		"recovery_code": "imported-2", "intermediate_session_token": a["intermediate_session_token"]})
+
+	for _, tc := range []struct {
+		name      string
+		body      obj
+		status    int
+		errorType string
+	}{
+		{"again while verified", obj{"organization_id": orgID, "member_id": memberID, "secret": secret}, 400, "active_totp_exists"},
+		{"without secret", obj{"organization_id": orgID, "member_id": memberID}, 400, "bad_request"},
+		{"a secret that is not base32", obj{"organization_id": orgID, "member_id": memberID, "secret": "01189998819991197253"}, 400, "bad_request"},
+		{"recovery codes of the wrong type", obj{"organization_id": orgID, "member_id": memberID, "secret": secret, "recovery_codes": "abc"}, 400, "bad_request"},
+		{"without member", obj{"organization_id": orgID, "secret": secret}, 400, "bad_request"},
+		{"an unknown member", obj{"organization_id": orgID, "member_id": "member-test-00000000-0000-4000-8000-000000000000", "secret": secret}, 404, "member_not_found"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c.fail("POST", "/v1/b2b/totp/migrate", tc.body, tc.status, tc.errorType)
+		})
+	}
+}

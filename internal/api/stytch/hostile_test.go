@@ -38,7 +38,7 @@ var stytchRoutes = []string{
 	"GET /v1/b2b/sessions", "POST /v1/b2b/sessions/authenticate", "POST /v1/b2b/sessions/revoke", "POST /v1/b2b/sessions/exchange",
 	"POST /v1/b2b/discovery/organizations", "POST /v1/b2b/discovery/organizations/create",
 	"POST /v1/b2b/discovery/intermediate_sessions/exchange",
-	"POST /v1/b2b/totp", "POST /v1/b2b/totp/authenticate", "POST /v1/b2b/recovery_codes/recover",
+	"POST /v1/b2b/totp", "POST /v1/b2b/totp/authenticate", "POST /v1/b2b/totp/migrate", "POST /v1/b2b/recovery_codes/recover",
 	"GET /v1/b2b/recovery_codes/x/x", "POST /v1/b2b/recovery_codes/rotate",
 	"DELETE /v1/b2b/organizations/x/members/x/x",
 }

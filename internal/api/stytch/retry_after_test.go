@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sesame-auth/sesame/internal/auth"
 	"github.com/sesame-auth/sesame/internal/authtest"
@@ -31,5 +32,42 @@ func TestOTPSendOverTheLimitCarriesRetryAfter(t *testing.T) {
 	// Two at once, then one per 10 minutes.
 	if s, err := strconv.Atoi(w.Header().Get("Retry-After")); w.Code != http.StatusTooManyRequests || err != nil || s < 599 || s > 600 {
 		t.Fatalf("third send: %d, Retry-After %q; want 429 and about 600", w.Code, w.Header().Get("Retry-After"))
+	}
+}
+
+func TestTOTPLockoutIs429WithRetryAfterUntilTheLockLifts(t *testing.T) {
+	f := newFixture(t)
+	clk := f.clock()
+	userID, _, secret, _ := f.enrolUser(t, f.c)
+	good := totpCode(t, secret, clk.now)
+	authenticate := func(code string) *httptest.ResponseRecorder {
+		r := httptest.NewRequest("POST", "/v1/totps/authenticate", strings.NewReader(`{"user_id":"`+userID+`","totp_code":"`+code+`"}`))
+		r.Header.Set("Content-Type", "application/json")
+		r.SetBasicAuth(f.c.id, f.c.secret)
+		w := httptest.NewRecorder()
+		f.h.ServeHTTP(w, r)
+		return w
+	}
+	for i := range 5 { // Config.MaxOTPAttempts defaults to 5
+		if w := authenticate(otherCode(good)); w.Code != http.StatusUnauthorized || w.Header().Get("Retry-After") != "" {
+			t.Fatalf("wrong code %d: %d, Retry-After %q", i+1, w.Code, w.Header().Get("Retry-After"))
+		}
+	}
+	tests := []struct {
+		name  string
+		after time.Duration
+		want  int
+	}{
+		{"right after the last wrong code, the whole lockout", 0, int(auth.TOTPLockout / time.Second)},
+		{"five minutes later, what is left", 5 * time.Minute, int((auth.TOTPLockout - 5*time.Minute) / time.Second)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			clk.now = clk.now.Add(tc.after)
+			w := authenticate(good)
+			if s, err := strconv.Atoi(w.Header().Get("Retry-After")); w.Code != http.StatusTooManyRequests || err != nil || s != tc.want {
+				t.Fatalf("%d, Retry-After %q; want 429 and %d", w.Code, w.Header().Get("Retry-After"), tc.want)
+			}
+		})
 	}
 }

@@ -20,6 +20,7 @@ func (h *handler) routeTOTP(route func(pattern string, fn http.HandlerFunc)) {
 
 	route("POST /v1/b2b/totp", h.api(h.b2bCreateTOTP))
 	route("POST /v1/b2b/totp/authenticate", h.api(h.b2bAuthenticateTOTP))
+	route("POST /v1/b2b/totp/migrate", h.api(h.b2bMigrateTOTP))
 	route("POST /v1/b2b/recovery_codes/recover", h.api(h.b2bRecover))
 	route("GET /v1/b2b/recovery_codes/{organization_id}/{member_id}", h.api(h.b2bGetRecoveryCodes))
 	route("POST /v1/b2b/recovery_codes/rotate", h.api(h.b2bRotateRecoveryCodes))

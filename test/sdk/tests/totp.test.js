@@ -316,3 +316,42 @@ test("totp (b2b): enrolling a member that already has a second factor needs proo
     404, "member_not_found");
   await expectError(b2b.recoveryCodes.get({ organization_id: other.organization_id, member_id: memberID }), 404, "member_not_found");
 });
+
+test("totp (b2b): migrate imports an existing secret and recovery codes; the member's app and a code complete ISTs", async () => {
+  const org = await totpOrg("totp-migrate");
+  const orgID = org.organization_id;
+  const email = h.uniqueEmail("b2b-totp-migrate");
+  const memberID = (await b2b.organizations.members.create({ organization_id: orgID, email_address: email })).member.member_id;
+  const secret = crypto.randomBytes(20).reduce((s, b) => s + "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"[b & 31], "");
+  const res = await b2b.totps.migrate({ organization_id: orgID, member_id: memberID, secret, recovery_codes: ["kept-0001", "kept-0002"] });
+  assert.equal(res.status_code, 200);
+  assert.equal(res.member_id, memberID);
+  assert.match(res.totp_registration_id, /^totp-(test|live)-/);
+  assert.deepEqual(res.recovery_codes, ["kept-0001", "kept-0002"]);
+  h.assertMember(res.member);
+  h.assertOrganization(res.organization);
+  assert.equal(res.member.totp_registration_id, res.totp_registration_id);
+
+  // The registration is active at once: the member's existing app completes the IST.
+  const first = await primaryIST(org, email);
+  assert.equal(first.mfa_required.member_options.totp_registration_id, res.totp_registration_id);
+  const done = await b2b.totps.authenticate({ organization_id: orgID, member_id: memberID, code: totp(secret), intermediate_session_token: first.intermediate_session_token });
+  assert.equal(done.member.totp_registration_id, res.totp_registration_id);
+  h.assertMemberSession(done.member_session);
+
+  // An imported recovery code completes the next IST, once.
+  const second = await primaryIST(org, email);
+  const rec = await b2b.recoveryCodes.recover({ organization_id: orgID, member_id: memberID, recovery_code: "kept-0002", intermediate_session_token: second.intermediate_session_token });
+  assert.equal(rec.recovery_codes_remaining, 1);
+  const third = await primaryIST(org, email);
+  await expectError(b2b.recoveryCodes.recover({ organization_id: orgID, member_id: memberID, recovery_code: "kept-0002", intermediate_session_token: third.intermediate_session_token }),
+    401, "unable_to_authenticate_recovery_code", "invalid_recovery_code");
+
+  // A second migrate while verified, and a secret that is not base32, are 400s.
+  await expectError(b2b.totps.migrate({ organization_id: orgID, member_id: memberID, secret, recovery_codes: [] }), 400, "active_totp_exists");
+  const other = (await b2b.organizations.members.create({ organization_id: orgID, email_address: h.uniqueEmail("b2b-totp-migrate") })).member;
+  await expectError(b2b.totps.migrate({ organization_id: orgID, member_id: other.member_id, secret: "0189", recovery_codes: [] }), 400, "bad_request");
+  // Without recovery codes, 10 are minted.
+  const minted = await b2b.totps.migrate({ organization_id: orgID, member_id: other.member_id, secret, recovery_codes: [] });
+  assert.equal(minted.recovery_codes.length, 10);
+});
