@@ -15,6 +15,7 @@ type Code string
 const (
 	EInternal     Code = "internal"     // unexpected failure; never a client mistake
 	EInvalid      Code = "invalid"      // malformed or out-of-range input
+	ETooLarge     Code = "too_large"    // the request body exceeds the size cap (HTTP 413)
 	EUnauthorized Code = "unauthorized" // missing or wrong project credentials
 	ERateLimited  Code = "rate_limited" // too many requests for a key
 	EUnavailable  Code = "unavailable"  // a dependency is down; retry later

@@ -237,7 +237,7 @@ func (s *Service) AuthenticateSession(ctx context.Context, p *Project, in Authen
 	if in.Token == "" && in.JWT == "" {
 		return nil, Errorf(ENoSessionArgs, "One of session_token or session_jwt is required.")
 	}
-	r := SessionRequest{Duration: in.Duration, Token: in.Token, JWT: in.JWT, CustomClaims: in.CustomClaims}
+	r := SessionRequest{Duration: in.Duration, Token: in.Token, JWT: in.JWT, CustomClaims: in.CustomClaims, Attributes: in.Attributes}
 	if err := checkSessionRequest(&r); err != nil {
 		return nil, err
 	}

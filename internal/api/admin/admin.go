@@ -73,6 +73,7 @@ type errorBody struct {
 var statusByCode = map[auth.Code]int{
 	auth.EUnauthorized: http.StatusUnauthorized,
 	auth.EInvalid:      http.StatusBadRequest,
+	auth.ETooLarge:     http.StatusRequestEntityTooLarge,
 	auth.ENotFound:     http.StatusNotFound,
 	auth.EConflict:     http.StatusConflict,
 	auth.EUnavailable:  http.StatusServiceUnavailable,

@@ -24,15 +24,16 @@ const jsonSpace = " \t\r\n"
 
 // DecodeJSON reads the request body into v. An empty body decodes as {}.
 // Unknown fields are ignored (SDKs send fields this server may not use),
-// but malformed JSON, wrong types, trailing data, oversized bodies and
-// strings CheckStrings refuses (NUL, invalid UTF-8, longer than
-// MaxStringBytes) are an EInvalid error naming the problem and the field.
+// but malformed JSON, wrong types, trailing data and strings CheckStrings
+// refuses (NUL, invalid UTF-8, longer than MaxStringBytes) are an EInvalid
+// error naming the problem and the field; a body over MaxBodyBytes is
+// ETooLarge (each dialect answers it 413).
 func DecodeJSON(r *http.Request, v any) error {
 	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, MaxBodyBytes))
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return auth.Invalid("", "Request body is larger than %d bytes.", MaxBodyBytes)
+			return auth.Errorf(auth.ETooLarge, "Request body is larger than %d bytes.", MaxBodyBytes)
 		}
 		return auth.Invalid("", "Request body could not be read.")
 	}

@@ -3,6 +3,7 @@ package httpx_test
 import (
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -194,5 +195,36 @@ func TestRouterRefuseBadURLsAnswersBeforeAnyRoute(t *testing.T) {
 	h.ServeHTTP(w, httptest.NewRequest("GET", "/v1/messages/ok", nil))
 	if !reached {
 		t.Fatalf("a clean URL did not reach its route: %d", w.Code)
+	}
+}
+
+func TestOversizeBodiesAreTooLargeWhetherDeclaredOrNot(t *testing.T) {
+	big := `{"email":"` + strings.Repeat("a", httpx.MaxBodyBytes) + `"}`
+	tests := []struct {
+		name          string
+		contentLength int64 // -1: unknown (chunked)
+		check         func(r *http.Request) error
+		want          auth.Code
+	}{
+		{"a declared oversize body is refused before any route", int64(len(big)), httpx.CheckBodySize, auth.ETooLarge},
+		{"an undeclared body passes the early check", -1, httpx.CheckBodySize, ""},
+		{"an undeclared oversize body is refused where it is read", -1, func(r *http.Request) error {
+			var v map[string]any
+			return httpx.DecodeJSON(r, &v)
+		}, auth.ETooLarge},
+		{"a body at the cap is read", -1, func(r *http.Request) error {
+			r.Body = io.NopCloser(strings.NewReader(`{}` + strings.Repeat(" ", httpx.MaxBodyBytes-2)))
+			var v map[string]any
+			return httpx.DecodeJSON(r, &v)
+		}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := httptest.NewRequest("POST", "/", strings.NewReader(big))
+			r.ContentLength = tt.contentLength
+			if got := auth.ErrorCode(tt.check(r)); got != tt.want {
+				t.Fatalf("got %q, want %q", got, tt.want)
+			}
+		})
 	}
 }

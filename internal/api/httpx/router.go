@@ -4,7 +4,21 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+
+	"github.com/sesame-auth/sesame/internal/auth"
 )
+
+// CheckBodySize refuses a request whose Content-Length exceeds
+// MaxBodyBytes with ETooLarge (413), whether or not its route reads the
+// body; a body of unknown length is capped where it is read (DecodeJSON).
+func CheckBodySize(r *http.Request) error { return checkBodySize(r, MaxBodyBytes) }
+
+func checkBodySize(r *http.Request, limit int64) error {
+	if r.ContentLength > limit {
+		return auth.Errorf(auth.ETooLarge, "Request body is larger than %d bytes.", limit)
+	}
+	return nil
+}
 
 // Router is an http.ServeMux that answers the requests none of its routes
 // take in JSON, through the caller's own error writer: 405 with an Allow
@@ -13,11 +27,18 @@ type Router struct {
 	mux     *http.ServeMux
 	methods []string // every method some route uses
 	invalid func(w http.ResponseWriter, r *http.Request, err error)
+	maxBody int64 // 0: MaxBodyBytes
 }
 
+// LimitBody sets the largest declared body RefuseBadURLs lets through,
+// for routers whose routes take bodies larger than MaxBodyBytes (each
+// route still caps what it reads). Default MaxBodyBytes.
+func (rt *Router) LimitBody(n int64) { rt.maxBody = n }
+
 // RefuseBadURLs makes the handler refuse, before any route runs, requests
-// whose path or query CheckURL refuses (NUL, invalid UTF-8, too long);
-// invalid writes the EInvalid error in the caller's JSON shape.
+// whose path or query CheckURL refuses (NUL, invalid UTF-8, too long:
+// EInvalid) and those whose declared body CheckBodySize refuses
+// (ETooLarge); invalid writes the error in the caller's JSON shape.
 func (rt *Router) RefuseBadURLs(invalid func(w http.ResponseWriter, r *http.Request, err error)) {
 	rt.invalid = invalid
 }
@@ -63,6 +84,14 @@ func (rt *Router) Handler(fail func(w http.ResponseWriter, r *http.Request, stat
 		return rt.mux
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		limit := rt.maxBody
+		if limit <= 0 {
+			limit = MaxBodyBytes
+		}
+		if err := checkBodySize(r, limit); err != nil {
+			rt.invalid(w, r, err)
+			return
+		}
 		if err := CheckURL(r); err != nil {
 			rt.invalid(w, r, err)
 			return

@@ -1,9 +1,19 @@
-// Package operator serves the message API operators use to see and replay
-// deliveries: GET /v1/messages, GET /v1/messages/{message_id} and
-// POST /v1/messages/{message_id}/replay. It accepts either dialect's
-// credentials (Bearer secret or Basic project_id:secret) and answers in a
-// neutral JSON shape with RFC 3339 timestamps; it never returns a code or
-// a link, only delivery metadata.
+// Package operator serves the project-scoped API operators use to watch
+// and act on deliveries and abuse:
+//   - messages: GET /v1/messages, GET /v1/messages/{message_id} and
+//     POST /v1/messages/{message_id}/replay (delivery metadata only, never
+//     a code or a link);
+//   - the SMS-pumping guard (pumping.go): GET /v1/pumping lists throttled
+//     and blocked number prefixes and calling codes, POST /v1/pumping/lift
+//     sets one back to ok.
+//
+// It accepts either dialect's project credentials (Bearer secret or Basic
+// project_id:secret), never the admin key, and answers in a neutral JSON
+// shape ({"status_code", "error_type", "error_message"} for errors) with
+// RFC 3339 timestamps. Bodies go through the shared strict decoder
+// (httpx.DecodeJSON): trailing data, NUL, invalid UTF-8 and oversize
+// strings are 400, a body over httpx.MaxBodyBytes 413; unknown paths and
+// methods are 404/405, all in JSON.
 package operator
 
 import (
@@ -54,6 +64,7 @@ type handler struct {
 var statusByCode = map[auth.Code]int{
 	auth.EUnauthorized: http.StatusUnauthorized,
 	auth.EInvalid:      http.StatusBadRequest,
+	auth.ETooLarge:     http.StatusRequestEntityTooLarge,
 	auth.ENotFound:     http.StatusNotFound,
 	auth.EConflict:     http.StatusConflict,
 	auth.EUnavailable:  http.StatusServiceUnavailable,

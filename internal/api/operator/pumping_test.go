@@ -14,16 +14,18 @@ import (
 	"github.com/sesame-auth/sesame/internal/authtest"
 )
 
-func TestOperatorPumping_ListsABlockedPrefixOfItsProjectAndLiftsIt(t *testing.T) {
+// blockedPrefixEnv returns a service whose pumping guard blocked the
+// prefix +447400 of its project: 4 unverified sends, the 5th refused.
+func blockedPrefixEnv(t *testing.T) *authtest.Env {
+	t.Helper()
 	env := authtest.New(t, authtest.WithConfig(auth.Config{SendLimit: 1000, Abuse: auth.AbuseConfig{Pumping: auth.PumpingConfig{
 		Settle: -1, ThrottleEvery: time.Microsecond,
 		Prefix: auth.PumpingThresholds{ThrottleMinSends: 3, ThrottleBelow: 0.5, BlockMinSends: 4, BlockBelow: 0.5},
 	}}}))
-	ctx := t.Context()
 	var err error
 	sent := 0
 	for i := 0; err == nil && i < 10; i++ {
-		_, err = env.Service.SendOTP(ctx, env.Project, auth.SendOTPInput{Channel: auth.ChannelSMS, To: fmt.Sprintf("+44740090%04d", i), LoginOrCreate: true})
+		_, err = env.Service.SendOTP(t.Context(), env.Project, auth.SendOTPInput{Channel: auth.ChannelSMS, To: fmt.Sprintf("+44740090%04d", i), LoginOrCreate: true})
 		if err == nil {
 			sent++
 		}
@@ -31,6 +33,11 @@ func TestOperatorPumping_ListsABlockedPrefixOfItsProjectAndLiftsIt(t *testing.T)
 	if auth.ErrorCode(err) != auth.ERateLimited || sent != 4 || auth.RetryAfter(err) < 23*time.Hour {
 		t.Fatalf("after %d sends: %v (retry after %v); want the 5th refused for a day", sent, err, auth.RetryAfter(err))
 	}
+	return env
+}
+
+func TestOperatorPumping_ListsABlockedPrefixOfItsProjectAndLiftsIt(t *testing.T) {
+	env := blockedPrefixEnv(t)
 	_, otherSecret := env.NewProject(t, false)
 	srv := httptest.NewServer(operator.NewHandler(env.Service, operator.Options{}))
 	defer srv.Close()
@@ -101,7 +108,7 @@ func TestOperatorPumping_ListsABlockedPrefixOfItsProjectAndLiftsIt(t *testing.T)
 	if st, m := do("GET", "/v1/pumping", env.Secret, ""); st != 200 || len(guards(m)) != 0 {
 		t.Fatalf("after the lift: %d %v, want nothing throttled or blocked", st, m)
 	}
-	if _, err := env.Service.SendOTP(ctx, env.Project, auth.SendOTPInput{Channel: auth.ChannelSMS, To: "+447400901234", LoginOrCreate: true}); err != nil {
+	if _, err := env.Service.SendOTP(t.Context(), env.Project, auth.SendOTPInput{Channel: auth.ChannelSMS, To: "+447400901234", LoginOrCreate: true}); err != nil {
 		t.Fatalf("a send after the lift: %v", err)
 	}
 }

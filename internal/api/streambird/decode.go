@@ -68,9 +68,15 @@ func checkStrings(v reflect.Value, path string) error {
 	return nil
 }
 
-// checkURL rejects request paths and queries that storage cannot hold
-// (see httpx.CheckURL).
-func checkURL(r *http.Request) error { return httpx.CheckURL(r) }
+// checkURL rejects a declared body over the size cap (httpx.CheckBodySize,
+// 413), then request paths and queries that storage cannot hold
+// (httpx.CheckURL).
+func checkURL(r *http.Request) error {
+	if err := httpx.CheckBodySize(r); err != nil {
+		return err
+	}
+	return httpx.CheckURL(r)
+}
 
 func cleanText(s string) bool { return httpx.CleanText(s) }
 

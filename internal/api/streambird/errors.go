@@ -22,6 +22,7 @@ type apiError struct {
 var errorTable = map[auth.Code]apiError{
 	// Generic.
 	auth.EInvalid:      {http.StatusBadRequest, "invalid_request", ""},
+	auth.ETooLarge:     {http.StatusRequestEntityTooLarge, "request_too_large", ""},
 	auth.EUnauthorized: {http.StatusUnauthorized, "unauthorized", ""},
 	auth.ERateLimited:  {http.StatusTooManyRequests, "too_many_requests", "Too many requests have been made. Try again later."},
 	auth.EUnavailable:  {http.StatusServiceUnavailable, "service_unavailable", "The service is temporarily unavailable. Try again later."},

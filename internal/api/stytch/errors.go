@@ -36,6 +36,7 @@ var (
 var errorTable = map[auth.Code]errSpec{
 	auth.EInternal:     {500, "internal_server_error", "Oops, something seems to have gone wrong. Try again later."},
 	auth.EInvalid:      {400, "bad_request", ""},
+	auth.ETooLarge:     {413, "request_too_large", ""},
 	auth.EUnauthorized: {401, "unauthorized_credentials", "Unauthorized credentials."},
 	auth.ERateLimited:  {429, "too_many_requests", "Too many requests have been made."},
 	auth.EUnavailable:  {503, "service_unavailable", "The service is temporarily unavailable. Try again later."},

@@ -55,15 +55,18 @@ func plausible(v string) string {
 // written (no message published, no user or organization created).
 func TestHostileInputIsRefusedOnEveryStytchRoute(t *testing.T) {
 	f := newFixture(t)
-	bodies := []struct{ name, body string }{
-		{"trailing data", `{"email":"a@example.com"}} junk`},
-		{"second JSON value", `{"email":"a@example.com"}{"email":"b@example.com"}`},
-		{"NUL escape", plausible(`a\u0000b@example.com`)},
-		{"invalid UTF-8", plausible("a\xffb@example.com")},
-		{"lone surrogate", plausible(`a\ud800b@example.com`)},
-		{"oversize string", plausible(strings.Repeat("a", httpx.MaxStringBytes+1))},
-		{"oversize body", `{"email":"` + strings.Repeat("a", httpx.MaxBodyBytes) + `"}`},
-		{"not JSON", `email=a@example.com`},
+	bodies := []struct {
+		name, body string
+		status     int // 0: any 4xx
+	}{
+		{"trailing data", `{"email":"a@example.com"}} junk`, 0},
+		{"second JSON value", `{"email":"a@example.com"}{"email":"b@example.com"}`, 0},
+		{"NUL escape", plausible(`a\u0000b@example.com`), 0},
+		{"invalid UTF-8", plausible("a\xffb@example.com"), 0},
+		{"lone surrogate", plausible(`a\ud800b@example.com`), 0},
+		{"oversize string", plausible(strings.Repeat("a", httpx.MaxStringBytes+1)), 0},
+		{"oversize body", `{"email":"` + strings.Repeat("a", httpx.MaxBodyBytes) + `"}`, 413},
+		{"not JSON", `email=a@example.com`, 0},
 	}
 	users := func() any { return sub(f.c.ok("POST", "/v1/users/search", obj{}), "results_metadata")["total"] }
 	orgs := func() any {
@@ -78,8 +81,8 @@ func TestHostileInputIsRefusedOnEveryStytchRoute(t *testing.T) {
 			}
 			t.Run(route+"/"+b.name, func(t *testing.T) {
 				status, _ := f.c.do(method, path, b.body) // fails unless the answer is a JSON object
-				if status < 400 || status > 499 {
-					t.Fatalf("%s with %s: status %d, want 4xx", route, b.name, status)
+				if status < 400 || status > 499 || (b.status != 0 && status != b.status) {
+					t.Fatalf("%s with %s: status %d, want %d (0: any 4xx)", route, b.name, status, b.status)
 				}
 			})
 		}
@@ -151,5 +154,45 @@ func TestBadURLsAreRefusedBeforeAnyRoute(t *testing.T) {
 		if w.Code != 400 || w.Header().Get("Content-Type") != "application/json" || !bytes.Contains(w.Body.Bytes(), []byte("UTF-8")) {
 			t.Fatalf("GET %s: %d %s", target, w.Code, w.Body)
 		}
+	}
+}
+
+// TestSessionAuthenticateRefusesAnIPAddressThatIsNotOne checks
+// attributes.ip_address on POST /v1/sessions/authenticate as on every
+// other authenticate call: a 400 naming it, and the session untouched.
+func TestSessionAuthenticateRefusesAnIPAddressThatIsNotOne(t *testing.T) {
+	f := newFixture(t)
+	login := f.login(t, f.c, nil)
+	token := str(login, "session_token")
+	expires := sub(login, "session")["expires_at"]
+	tests := []struct {
+		name   string
+		ip     string
+		status int
+	}{
+		{"an out-of-range IPv4 address", "999.1.1.1", 400},
+		{"a host name", "example.com", 400},
+		{"an IPv6 address with a zone", "fe80::1%eth0", 400},
+		{"a NUL", "10.0.0.1\x00", 400},
+		{"an IPv6 address", "2001:db8::1", 200},
+		{"an IPv4 address", "203.0.113.9", 200},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			status, m := f.c.do("POST", "/v1/sessions/authenticate", obj{"session_token": token, "session_duration_minutes": 600,
+				"attributes": obj{"ip_address": tt.ip}})
+			if status != tt.status {
+				t.Fatalf("status %d %v, want %d", status, m, tt.status)
+			}
+			if status == 400 {
+				if !strings.Contains(str(m, "error_message"), "ip_address") {
+					t.Fatalf("the error does not name ip_address: %v", m)
+				}
+				got := sub(f.c.ok("POST", "/v1/sessions/authenticate", obj{"session_token": token}), "session")["expires_at"]
+				if got != expires {
+					t.Fatalf("a refused request extended the session: expires_at %v -> %v", expires, got)
+				}
+			}
+		})
 	}
 }

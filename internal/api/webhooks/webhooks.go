@@ -140,7 +140,14 @@ func NewHandler(svc *auth.Service, opts Options) http.Handler {
 		h.sendgridKey = k
 		mux.HandleFunc("POST /v1/webhooks/sendgrid", h.sendgrid)
 	}
-	mux.RefuseBadURLs(func(w http.ResponseWriter, _ *http.Request, _ error) { writeStatus(w, http.StatusBadRequest) })
+	mux.LimitBody(max(maxTwilioBody, maxSendGridBody)) // each route caps its own body below
+	mux.RefuseBadURLs(func(w http.ResponseWriter, _ *http.Request, err error) {
+		if auth.ErrorCode(err) == auth.ETooLarge {
+			writeStatus(w, http.StatusRequestEntityTooLarge)
+			return
+		}
+		writeStatus(w, http.StatusBadRequest)
+	})
 	return mux.Handler(func(w http.ResponseWriter, _ *http.Request, status int) { writeStatus(w, status) })
 }
 
@@ -287,6 +294,10 @@ func (h *handler) twilio(w http.ResponseWriter, r *http.Request) {
 		writeStatus(w, http.StatusForbidden)
 		return
 	}
+	if !cleanForm(r.PostForm) {
+		writeStatus(w, http.StatusBadRequest) // NUL or invalid UTF-8: refused whole, nothing recorded
+		return
+	}
 	sid, status, reason, ok := twilioReport(r.PostForm)
 	if !ok {
 		writeStatus(w, http.StatusOK)
@@ -301,6 +312,22 @@ func (h *handler) twilio(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeStatus(w, http.StatusOK)
+}
+
+// cleanForm reports whether every key and value of a form is valid UTF-8
+// without NUL characters.
+func cleanForm(form map[string][]string) bool {
+	for k, vs := range form {
+		if !httpx.CleanText(k) {
+			return false
+		}
+		for _, v := range vs {
+			if !httpx.CleanText(v) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // ---- SendGrid ----
@@ -389,6 +416,12 @@ func (h *handler) sendgrid(w http.ResponseWriter, r *http.Request) {
 	if !h.fresh(ts) {
 		// Signed, but long ago (or far ahead): a captured batch replayed.
 		writeStatus(w, http.StatusForbidden)
+		return
+	}
+	if httpx.CheckStrings(body) != nil {
+		// NUL, invalid UTF-8 (json.Unmarshal would silently replace it),
+		// lone surrogates or oversize strings: the whole batch is refused.
+		writeStatus(w, http.StatusBadRequest)
 		return
 	}
 	reports, err := sendgridReports(body)
