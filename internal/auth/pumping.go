@@ -38,10 +38,87 @@ const (
 // A MinSends of -1 turns that step off. A subject is always throttled
 // before it is blocked, unless throttling is off.
 type PumpingThresholds struct {
-	ThrottleMinSends int
-	ThrottleBelow    float64
-	BlockMinSends    int
-	BlockBelow       float64
+	ThrottleMinSends int     `json:"throttle_min_sends,omitempty"`
+	ThrottleBelow    float64 `json:"throttle_below,omitempty"`
+	BlockMinSends    int     `json:"block_min_sends,omitempty"`
+	BlockBelow       float64 `json:"block_below,omitempty"`
+}
+
+// PumpingSettings are a project's own SMS-pumping thresholds
+// (Settings.Pumping). Every field is optional: an unset one (null, or 0
+// in a threshold) follows the service-wide PumpingConfig, which the api
+// fills from the environment. The window, settle time, throttle pace and
+// block length stay service-wide.
+type PumpingSettings struct {
+	// Off turns the guard off for the project (true) or on (false) when
+	// the service has it on. Null: the service's setting.
+	Off *bool `json:"off,omitempty"`
+	// Prefix and Country override the thresholds field by field; a
+	// MinSends of -1 turns that step off.
+	Prefix  *PumpingThresholds `json:"prefix,omitempty"`
+	Country *PumpingThresholds `json:"country,omitempty"`
+}
+
+// maxPumpingMinSends bounds a threshold's MinSends.
+const maxPumpingMinSends = 1_000_000
+
+// check validates project pumping settings, naming the field.
+func (ps *PumpingSettings) check() error {
+	if ps == nil {
+		return nil
+	}
+	for name, t := range map[string]*PumpingThresholds{"sms_pumping.prefix": ps.Prefix, "sms_pumping.country": ps.Country} {
+		if t == nil {
+			continue
+		}
+		for field, n := range map[string]int{"throttle_min_sends": t.ThrottleMinSends, "block_min_sends": t.BlockMinSends} {
+			if n < -1 || n > maxPumpingMinSends {
+				return Invalid(name+"."+field, "%s.%s must be -1 (off), 0 (the server default) or 1 to %d.", name, field, maxPumpingMinSends)
+			}
+		}
+		for field, f := range map[string]float64{"throttle_below": t.ThrottleBelow, "block_below": t.BlockBelow} {
+			if f < 0 || f > 1 {
+				return Invalid(name+"."+field, "%s.%s must be a fraction between 0 and 1 (0 follows the server default).", name, field)
+			}
+		}
+	}
+	return nil
+}
+
+// over returns t with each field d sets (non-zero) replaced.
+func (t PumpingThresholds) over(d *PumpingThresholds) PumpingThresholds {
+	if d == nil {
+		return t
+	}
+	if d.ThrottleMinSends != 0 {
+		t.ThrottleMinSends = d.ThrottleMinSends
+	}
+	if d.ThrottleBelow > 0 {
+		t.ThrottleBelow = d.ThrottleBelow
+	}
+	if d.BlockMinSends != 0 {
+		t.BlockMinSends = d.BlockMinSends
+	}
+	if d.BlockBelow > 0 {
+		t.BlockBelow = d.BlockBelow
+	}
+	return t
+}
+
+// pumpingConfig returns the guard's configuration for project p: the
+// service-wide PumpingConfig with the project's own settings over it
+// (from the in-process settings cache).
+func (s *Service) pumpingConfig(ctx context.Context, p *Project) PumpingConfig {
+	g := s.cfg.Abuse.Pumping
+	ps := s.projectState(ctx, p.ID).settings.Pumping
+	if ps == nil {
+		return g
+	}
+	if ps.Off != nil {
+		g.Off = *ps.Off
+	}
+	g.Prefix, g.Country = g.Prefix.over(ps.Prefix), g.Country.over(ps.Country)
+	return g
 }
 
 // PumpingConfig configures the SMS-pumping guard. Zero fields take their
@@ -189,11 +266,12 @@ type PumpingStore interface {
 }
 
 // checkPumping judges an SMS send to number (country calling code cc,
-// prefix prefix) with the pumping guard: ERateLimited with RetryAfter when
-// the prefix or the country is throttled or blocked. Every state change is
-// logged (the prefix only, never the number) and counted.
+// prefix prefix) with the pumping guard, under the project's thresholds
+// (pumpingConfig): ERateLimited with RetryAfter when the prefix or the
+// country is throttled or blocked. Every state change is logged (the
+// prefix only, never the number) and counted.
 func (s *Service) checkPumping(ctx context.Context, p *Project, number, cc, prefix string) error {
-	g := s.cfg.Abuse.Pumping
+	g := s.pumpingConfig(ctx, p)
 	if g.Off {
 		return nil
 	}

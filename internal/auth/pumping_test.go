@@ -2,6 +2,7 @@ package auth_test
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -231,4 +232,74 @@ func guardsString(gs []*auth.SMSGuard) string {
 		fmt.Fprintf(&b, "[%s %s %s sent=%d verified=%d] ", g.Kind, g.Subject, g.State, g.Sent, g.Verified)
 	}
 	return b.String()
+}
+
+// TestPumpingGuard_ThresholdsArePerProject runs the same unverified burst
+// against one prefix in four projects: the service-wide thresholds block
+// it after 4 sends, a project's own settings override them field by
+// field, or turn the guard off for that project.
+func TestPumpingGuard_ThresholdsArePerProject(t *testing.T) {
+	g := newGuardEnv(t, auth.Config{SendLimit: 1000, Abuse: auth.AbuseConfig{Pumping: auth.PumpingConfig{
+		Settle: -1, ThrottleEvery: time.Microsecond,
+		Prefix: auth.PumpingThresholds{ThrottleMinSends: 3, ThrottleBelow: 0.5, BlockMinSends: 4, BlockBelow: 0.5},
+	}}})
+	off := true
+	tests := []struct {
+		name     string
+		settings *auth.PumpingSettings
+		wantSent int
+	}{
+		{"no settings: the service's thresholds", nil, 4},
+		{"stricter thresholds (throttled at the 3rd, blocked at the 4th)", &auth.PumpingSettings{Prefix: &auth.PumpingThresholds{ThrottleMinSends: 2, BlockMinSends: 2}}, 3},
+		{"throttling and blocking off for prefixes", &auth.PumpingSettings{Prefix: &auth.PumpingThresholds{ThrottleMinSends: -1, BlockMinSends: -1}}, 10},
+		{"the guard off", &auth.PumpingSettings{Off: &off}, 10},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, _ := g.NewProject(t, false)
+			if tt.settings != nil {
+				if _, err := g.svc.UpdateProject(t.Context(), p.ID, auth.UpdateProjectInput{Settings: &auth.Settings{Pumping: tt.settings}}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			sent := 0
+			for n := range 10 {
+				_, err := g.svc.SendOTP(t.Context(), p, auth.SendOTPInput{Channel: auth.ChannelSMS, To: fmt.Sprintf("+4474009%d%04d", i, n), LoginOrCreate: true})
+				if err == nil {
+					sent++
+				} else if auth.ErrorCode(err) != auth.ERateLimited {
+					t.Fatalf("send %d: %v", n, err)
+				}
+			}
+			if sent != tt.wantSent {
+				t.Fatalf("%d of 10 pumped sends passed, want %d", sent, tt.wantSent)
+			}
+		})
+	}
+}
+
+func TestPumpingSettingsAreValidated(t *testing.T) {
+	env := authtest.New(t)
+	tests := []struct {
+		name  string
+		ps    auth.PumpingSettings
+		field string
+	}{
+		{"a MinSends below -1", auth.PumpingSettings{Prefix: &auth.PumpingThresholds{BlockMinSends: -2}}, "sms_pumping.prefix.block_min_sends"},
+		{"a MinSends too large", auth.PumpingSettings{Country: &auth.PumpingThresholds{ThrottleMinSends: 2_000_000}}, "sms_pumping.country.throttle_min_sends"},
+		{"a fraction above 1", auth.PumpingSettings{Country: &auth.PumpingThresholds{BlockBelow: 1.5}}, "sms_pumping.country.block_below"},
+		{"a negative fraction", auth.PumpingSettings{Prefix: &auth.PumpingThresholds{ThrottleBelow: -0.1}}, "sms_pumping.prefix.throttle_below"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := env.Service.UpdateProject(t.Context(), env.Project.ID, auth.UpdateProjectInput{Settings: &auth.Settings{Pumping: &tt.ps}})
+			var e *auth.Error
+			if !errors.As(err, &e) || e.Code != auth.EInvalid || e.Field != tt.field {
+				t.Fatalf("= %v, want EInvalid naming %s", err, tt.field)
+			}
+		})
+	}
+	if st := env.Service.SettingsOf(t.Context(), env.Project); st.Pumping != nil {
+		t.Fatalf("refused settings were stored: %+v", st.Pumping)
+	}
 }

@@ -29,6 +29,9 @@ type Settings struct {
 	SendLimitPerIP *int `json:"send_limit_per_ip,omitempty"`
 	// SendWindowSeconds is the window of both send limits. 0: Config.SendWindow.
 	SendWindowSeconds int `json:"send_window_seconds,omitempty"`
+	// Pumping are the project's SMS-pumping thresholds (pumping.go).
+	// Null: Config.Abuse.Pumping.
+	Pumping *PumpingSettings `json:"sms_pumping,omitempty"`
 }
 
 // RedirectURL is a registered redirect URL and the link types it serves.
@@ -122,6 +125,9 @@ func (st Settings) normalize() (Settings, error) {
 	}
 	if st.SendWindowSeconds < 0 || st.SendWindowSeconds > maxSendWindowSec {
 		return st, Invalid("send_window_seconds", "send_window_seconds must be between 1 and %d (0 follows the server default).", maxSendWindowSec)
+	}
+	if err := st.Pumping.check(); err != nil {
+		return st, err
 	}
 	return st, nil
 }
