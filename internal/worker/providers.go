@@ -7,6 +7,7 @@ import (
 	"github.com/sesame-auth/sesame/internal/auth"
 	"github.com/sesame-auth/sesame/internal/console"
 	"github.com/sesame-auth/sesame/internal/sendgrid"
+	"github.com/sesame-auth/sesame/internal/smtp"
 	"github.com/sesame-auth/sesame/internal/twilio"
 )
 
@@ -29,8 +30,8 @@ func SMSSender(getenv func(string) string, stdout io.Writer) (auth.Sender, strin
 }
 
 // EmailSender builds the email provider named by EMAIL_PROVIDER:
-// "sendgrid" (SENDGRID_* and EMAIL_FROM variables) or "console" (the
-// default), and names it.
+// "sendgrid" (SENDGRID_* and EMAIL_FROM variables), "smtp" (SMTP_*
+// variables, see internal/smtp) or "console" (the default), and names it.
 func EmailSender(getenv func(string) string, stdout io.Writer) (auth.Sender, string, error) {
 	switch p := getenv("EMAIL_PROVIDER"); p {
 	case "sendgrid":
@@ -40,9 +41,16 @@ func EmailSender(getenv func(string) string, stdout io.Writer) (auth.Sender, str
 		}
 		s, err := sendgrid.New(cfg)
 		return s, "sendgrid", err
+	case "smtp":
+		cfg, err := smtp.FromEnv(getenv)
+		if err != nil {
+			return nil, "", err
+		}
+		s, err := smtp.New(cfg)
+		return s, "smtp", err
 	case "console", "":
 		return console.New(stdout), "console", nil
 	default:
-		return nil, "", fmt.Errorf("EMAIL_PROVIDER must be sendgrid or console, not %q", p)
+		return nil, "", fmt.Errorf("EMAIL_PROVIDER must be sendgrid, smtp or console, not %q", p)
 	}
 }

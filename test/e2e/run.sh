@@ -15,9 +15,9 @@ PGURL_ADMIN=${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres?ssl
 DBNAME=sesame_e2e_$$
 DATABASE_URL=${PGURL_ADMIN/\/postgres\?/\/$DBNAME?}
 # Free ports, chosen now (never a fixed port some other process may hold).
-read -r NATS_PORT API_PORT SMS_PORT EMAIL_PORT TW_PORT SG_PORT < <(python3 -c '
+read -r NATS_PORT API_PORT SMS_PORT EMAIL_PORT TW_PORT SG_PORT SMTP_PORT < <(python3 -c '
 import socket
-socks = [socket.socket() for _ in range(6)]
+socks = [socket.socket() for _ in range(7)]
 for s in socks: s.bind(("127.0.0.1", 0))
 print(*[s.getsockname()[1] for s in socks])')
 API=http://127.0.0.1:$API_PORT FAKE_TW=http://127.0.0.1:$TW_PORT FAKE_SG=http://127.0.0.1:$SG_PORT
@@ -51,8 +51,8 @@ go build -o "$WORK/fakeproviders" ./test/fakeproviders
 psql "$PGURL_ADMIN" -qc "CREATE DATABASE $DBNAME" >/dev/null
 
 echo "== start fake providers, workers and api BEFORE nats-server: start order does not matter"
-port_free $TW_PORT "fake Twilio"; port_free $SG_PORT "fake SendGrid"
-"$WORK/fakeproviders" -twilio-addr 127.0.0.1:$TW_PORT -sendgrid-addr 127.0.0.1:$SG_PORT >"$WORK/fakes.log" 2>&1 & PIDS+=($!)
+port_free $TW_PORT "fake Twilio"; port_free $SG_PORT "fake SendGrid"; port_free $SMTP_PORT "fake SMTP"
+"$WORK/fakeproviders" -twilio-addr 127.0.0.1:$TW_PORT -sendgrid-addr 127.0.0.1:$SG_PORT -smtp-addr 127.0.0.1:$SMTP_PORT >"$WORK/fakes.log" 2>&1 & PIDS+=($!)
 wait_ready "$FAKE_TW/healthz"
 export DATABASE_URL NATS_URL=nats://127.0.0.1:$NATS_PORT SECRET_KEYS=$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')
 port_free $SMS_PORT smsworker
@@ -60,7 +60,7 @@ HTTP_ADDR=127.0.0.1:$SMS_PORT SMS_PROVIDER=twilio TWILIO_ACCOUNT_SID=ACtest TWIL
   TWILIO_BASE_URL=$FAKE_TW "$BIN/smsworker" >"$WORK/smsworker.log" 2>&1 & SMS_PID=$!; PIDS+=($SMS_PID)
 port_free $EMAIL_PORT emailworker
 HTTP_ADDR=127.0.0.1:$EMAIL_PORT EMAIL_PROVIDER=sendgrid SENDGRID_API_KEY=SG.test EMAIL_FROM=no-reply@sesame.test \
-  SENDGRID_BASE_URL=$FAKE_SG "$BIN/emailworker" >"$WORK/emailworker.log" 2>&1 & PIDS+=($!)
+  SENDGRID_BASE_URL=$FAKE_SG "$BIN/emailworker" >"$WORK/emailworker.log" 2>&1 & EMAIL_PID=$!; PIDS+=($EMAIL_PID)
 export SESAME_PROJECT_ID=project-test-5e5a11e0-0000-4000-8000-000000000001
 export SESAME_SECRET=sk_test_KJuRUZmh1XC342h1n39gH84MuSZDyD13NfhtDkaY6IfwpQA0H   # the seed's key, so its curls run verbatim
 port_free $API_PORT api
@@ -248,6 +248,21 @@ if [ -f test/sdk/package.json ]; then
   (cd test/sdk && npm ci --no-audit --no-fund --loglevel=error && \
     SESAME_URL=$API/ FAKES_URL=$FAKE_TW SESAME_PROJECT_ID=$SESAME_PROJECT_ID SESAME_SECRET=$SESAME_SECRET node --test) || fail "Stytch SDK suite"
 fi
+
+echo "== email through SMTP: an emailworker with EMAIL_PROVIDER=smtp replaces the SendGrid one"
+kill -TERM $EMAIL_PID; wait $EMAIL_PID 2>/dev/null || true
+HTTP_ADDR=127.0.0.1:$EMAIL_PORT EMAIL_PROVIDER=smtp SMTP_HOST=127.0.0.1 SMTP_PORT=$SMTP_PORT SMTP_TLS=none \
+  SMTP_FROM=no-reply@sesame.test "$BIN/emailworker" >"$WORK/emailworker-smtp.log" 2>&1 & PIDS+=($!)
+wait_ready http://127.0.0.1:$EMAIL_PORT/readyz 300
+out=$(curl -s -X POST "$API/v1/otps/email/login_or_create" -u "$SESAME_PROJECT_ID:$SESAME_SECRET" -H 'Content-Type: application/json' \
+  -d '{"email":"smtp-e2e@example.com"}')
+EMAIL_ID=$(echo "$out" | json "d['email_id']") || fail "email OTP send: $out"
+SMTP_CODE=$(curl -s "$FAKE_TW/smtp/messages?to=smtp-e2e@example.com&wait=10s" | json "d[-1]['code']") || fail "no email reached the fake SMTP server"
+[ ${#SMTP_CODE} = 6 ] || fail "no code in the email the fake SMTP server received"
+out=$(curl -s -X POST "$API/v1/otps/authenticate" -u "$SESAME_PROJECT_ID:$SESAME_SECRET" -H 'Content-Type: application/json' \
+  -d "{\"method_id\":\"$EMAIL_ID\",\"code\":\"$SMTP_CODE\"}")
+[ "$(echo "$out" | json "d['status_code']")" = 200 ] || fail "SMTP-delivered code did not authenticate: $out"
+echo "email OTP delivered over SMTP (go-mail) and authenticated"
 
 echo "== SIGTERM: smsworker drains and exits within 15 s"
 start=$(date +%s)

@@ -13,6 +13,10 @@
 //	POST   /fail     {"provider":"twilio","n":1,"status":500,"code":20500}
 //	POST   /latency  {"provider":"sendgrid","ms":250}
 //	GET    /healthz
+//	GET    /smtp/messages[?to=R][&wait=5s]                            messages the SMTP sink accepted (with -smtp-addr)
+//
+// With -smtp-addr it also runs a plain-text SMTP sink (fakeprovider.SMTP, no
+// TLS, no AUTH) for EMAIL_PROVIDER=smtp with SMTP_TLS=none.
 //
 // With -require-auth the fakes check credentials against TWILIO_ACCOUNT_SID /
 // TWILIO_AUTH_TOKEN and SENDGRID_API_KEY from the environment. Once both
@@ -44,6 +48,7 @@ func run(args []string) error {
 	fs := flag.NewFlagSet("fakeproviders", flag.ContinueOnError)
 	twAddr := fs.String("twilio-addr", "127.0.0.1:4010", "listen address of the fake Twilio API")
 	sgAddr := fs.String("sendgrid-addr", "127.0.0.1:4011", "listen address of the fake SendGrid API")
+	smtpAddr := fs.String("smtp-addr", "", "listen address of the fake SMTP server (default: none)")
 	requireAuth := fs.Bool("require-auth", false, "check TWILIO_ACCOUNT_SID/TWILIO_AUTH_TOKEN and SENDGRID_API_KEY")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -67,6 +72,19 @@ func run(args []string) error {
 		sg.RequireAPIKey(os.Getenv("SENDGRID_API_KEY"))
 	}
 	fakeprovider.MountAdmin(tw, sg)
+	if *smtpAddr != "" {
+		ml, err := net.Listen("tcp", *smtpAddr)
+		if err != nil {
+			return fmt.Errorf("smtp listener: %w", err)
+		}
+		sm, err := fakeprovider.NewSMTP(fakeprovider.SMTPOptions{Listener: ml})
+		if err != nil {
+			return err
+		}
+		defer sm.Close()
+		tw.Handle("/smtp/", sm.Handler())
+		sg.Handle("/smtp/", sm.Handler())
+	}
 
 	fmt.Printf("fakeproviders ready twilio=%s sendgrid=%s\n", tw.URL(), sg.URL())
 
