@@ -75,15 +75,21 @@ func (m TwilioMessage) message() Message {
 	}
 }
 
-func (m SendGridMessage) message() Message {
-	code := ExtractCode(m.Text)
+// emailCodeAndToken extracts the code and token of an email, text part first.
+func emailCodeAndToken(text, html string) (code, tok string) {
+	code = ExtractCode(text)
 	if code == "" {
-		code = ExtractCode(stripTags(m.HTML))
+		code = ExtractCode(stripTags(html))
 	}
-	tok := ExtractToken(m.Text)
+	tok = ExtractToken(text)
 	if tok == "" {
-		tok = ExtractToken(m.HTML)
+		tok = ExtractToken(html)
 	}
+	return code, tok
+}
+
+func (m SendGridMessage) message() Message {
+	code, tok := emailCodeAndToken(m.Text, m.HTML)
 	return Message{
 		Provider: "sendgrid", ID: m.ID, Channel: "email", To: m.To, From: m.From,
 		Subject: m.Subject, Text: m.Text, HTML: m.HTML, CustomArgs: m.CustomArgs,

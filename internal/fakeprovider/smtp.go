@@ -200,14 +200,7 @@ func (s *SMTP) Handler() http.Handler {
 }
 
 func (m SMTPMessage) message(to string) Message {
-	code := ExtractCode(m.Text)
-	if code == "" {
-		code = ExtractCode(stripTags(m.HTML))
-	}
-	tok := ExtractToken(m.Text)
-	if tok == "" {
-		tok = ExtractToken(m.HTML)
-	}
+	code, tok := emailCodeAndToken(m.Text, m.HTML)
 	return Message{Provider: "smtp", ID: m.MessageID, Channel: "email", To: to, From: m.From,
 		Subject: m.Subject, Text: m.Text, HTML: m.HTML, Code: code, Token: tok, ReceivedAt: m.ReceivedAt}
 }
