@@ -30,6 +30,7 @@ func (s *Service) issueMemberCode(ctx context.Context, p *Project, m *Member, ch
 		return "", err
 	}
 	s.metrics.OTPRequested(ch)
+	s.otpCountry(ch, to, "sent")
 	s.publishInline(ctx, ev)
 	return ev.MessageID, nil
 }
@@ -334,10 +335,12 @@ func (s *Service) B2BAuthenticateSMS(ctx context.Context, p *Project, in B2BAuth
 		if err != nil {
 			return nil, err
 		}
+		phone := m.MFAPhoneNumber
 		if m, err = s.store.ConsumeMemberChallenge(ctx, p.ID, c.ID, istID, upd); err != nil {
 			s.metrics.Authenticated(FactorOTP, string(ErrorCode(err)))
 			return nil, err
 		}
+		s.otpCountry(ChannelSMS, phone, "verified")
 	}
 	s.metrics.Authenticated(FactorOTP, "ok")
 	var factors []Factor
@@ -470,6 +473,7 @@ func (s *Service) B2BAuthenticateEmailOTP(ctx context.Context, p *Project, in B2
 			s.metrics.Authenticated(FactorOTP, string(ErrorCode(err)))
 			return nil, err
 		}
+		s.otpCountry(ChannelEmail, email, "verified")
 	}
 	s.metrics.Authenticated(FactorOTP, "ok")
 	f := memberEmailFactor(FactorOTP, m, s.now().UTC())

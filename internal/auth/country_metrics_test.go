@@ -63,3 +63,34 @@ func TestOTPCountry_CountsSendsAndVerifiesByChannelAndPhoneRegion(t *testing.T) 
 		t.Fatalf("OTPCountry calls = %q, want %q", m.calls, want)
 	}
 }
+
+func TestOTPCountry_CountsB2BSMSAndEmailCodesLikeConsumerOnes(t *testing.T) {
+	f := newFlowEnv(t)
+	m := &countryMetrics{}
+	f.Service = auth.NewService(f.Store, f.Publisher, f.Keys, f.Signer, m, nil, auth.Config{SendLimit: 1000})
+	o := f.org(func(in *auth.OrganizationInput) {
+		requireMFA(in)
+		in.EmailJITProvisioning, in.EmailAllowedDomains = flowStr(auth.Restricted), []string{"acme.test"}
+	})
+	mem := f.member(o, flowEmail("acme.test"), nil)
+	f.enroll(o, mem, "+33612345678") // magic link (not counted), then an SMS code sent and verified
+	// A wrong SMS code is not a verification.
+	ist := f.mfaIST(o, mem)
+	code := f.sendSMS(o, mem, "", ist)
+	if _, err := f.Service.B2BAuthenticateSMS(t.Context(), f.Project, auth.B2BAuthenticateSMSInput{
+		OrganizationID: o.ID, MemberID: mem.ID, Code: wrong(code), Session: auth.B2BSessionRequest{IST: ist}}); auth.ErrorCode(err) != auth.EOTPWrong {
+		t.Fatalf("wrong code: %v", err)
+	}
+	email := flowEmail("acme.test")
+	if _, err := f.Service.B2BEmailOTPLoginOrSignup(t.Context(), f.Project, auth.B2BEmailLoginInput{OrganizationID: o.ID, EmailAddress: email}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Service.B2BAuthenticateEmailOTP(t.Context(), f.Project, auth.B2BAuthenticateEmailOTPInput{OrganizationID: o.ID, EmailAddress: email, Code: f.LastCode(email)}); err != nil {
+		t.Fatal(err)
+	}
+	// The second sign-in texts the enrolled phone by itself, then sendSMS asks again.
+	want := []string{"sms/FR/sent", "sms/FR/verified", "sms/FR/sent", "sms/FR/sent", "email//sent", "email//verified"}
+	if !slices.Equal(m.calls, want) {
+		t.Fatalf("OTPCountry calls = %q, want %q", m.calls, want)
+	}
+}
