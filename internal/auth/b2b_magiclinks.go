@@ -149,11 +149,11 @@ func (s *Service) B2BLoginOrSignup(ctx context.Context, p *Project, in B2BEmailL
 	if err != nil {
 		return nil, err
 	}
-	loginExp, err := linkExpiration("login_expiration_minutes", in.LoginExpiration, B2BDefaultLoginExpiration)
+	loginExp, err := linkExpiration("login_expiration_minutes", in.LoginExpiration, s.linkDefault(ctx, p, B2BDefaultLoginExpiration))
 	if err != nil {
 		return nil, err
 	}
-	signupExp, err := linkExpiration("signup_expiration_minutes", in.SignupExpiration, B2BDefaultLoginExpiration)
+	signupExp, err := linkExpiration("signup_expiration_minutes", in.SignupExpiration, s.linkDefault(ctx, p, B2BDefaultLoginExpiration))
 	if err != nil {
 		return nil, err
 	}

@@ -41,7 +41,7 @@ func (s *Service) checkPhoneSend(ctx context.Context, p *Project, phone string) 
 	if isSandbox(p, phone) {
 		return nil
 	}
-	if err := s.checkCountry(phone); err != nil {
+	if err := s.checkCountry(p, phone); err != nil {
 		return &Error{Code: ECountryNotAllowed, Field: "mfa_phone_number", Message: ErrorMessage(err)}
 	}
 	return s.checkSendLimit(ctx, p, phone)
@@ -56,7 +56,7 @@ func (s *Service) sendMemberSMS(ctx context.Context, p *Project, m *Member, loca
 	if isSandbox(p, m.MFAPhoneNumber) {
 		return "", nil
 	}
-	return s.issueMemberCode(ctx, p, m, ChannelSMS, m.MFAPhoneID, m.MFAPhoneNumber, B2BOTPExpiration, locale)
+	return s.issueMemberCode(ctx, p, m, ChannelSMS, m.MFAPhoneID, m.MFAPhoneNumber, s.otpExpiration(ctx, p), locale)
 }
 
 // countArgs counts the non-empty values.
@@ -181,7 +181,7 @@ func (s *Service) B2BSendSMS(ctx context.Context, p *Project, in B2BSendSMSInput
 		if isSandbox(p, phone) {
 			return &B2BSendResult{Member: m, Organization: o}, nil
 		}
-		msgID, err := s.issueMemberCode(ctx, p, m, ChannelSMS, m.MFAPhoneID, m.MFAPhoneNumber, B2BOTPExpiration, in.Locale)
+		msgID, err := s.issueMemberCode(ctx, p, m, ChannelSMS, m.MFAPhoneID, m.MFAPhoneNumber, s.otpExpiration(ctx, p), in.Locale)
 		if err != nil {
 			return nil, err
 		}

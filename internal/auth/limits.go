@@ -214,14 +214,16 @@ func (s *Service) checkSendLimit(ctx context.Context, p *Project, value string) 
 	return nil
 }
 
-// checkCountry refuses phone numbers outside the SMS allow-list of the
-// project.
-func (s *Service) checkCountry(number string) error {
-	if len(s.cfg.AllowedCountries) == 0 {
+// checkCountry refuses phone numbers outside the SMS allow-list of
+// project p: its sms_allowed_countries setting, else
+// Config.AllowedCountries (from the in-process settings cache).
+func (s *Service) checkCountry(p *Project, number string) error {
+	allowed := s.sendLimits(p).AllowedCountries
+	if len(allowed) == 0 {
 		return nil
 	}
 	region := PhoneRegion(number)
-	for _, c := range s.cfg.AllowedCountries {
+	for _, c := range allowed {
 		if strings.EqualFold(c, region) {
 			return nil
 		}

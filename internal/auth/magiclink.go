@@ -124,11 +124,11 @@ func (s *Service) sendMagicLink(ctx context.Context, p *Project, in SendMagicLin
 	if err != nil {
 		return nil, err
 	}
-	loginExp, err := linkExpiration("login_expiration_minutes", in.LoginExpiration, DefaultLoginExpiration)
+	loginExp, err := linkExpiration("login_expiration_minutes", in.LoginExpiration, s.linkDefault(ctx, p, DefaultLoginExpiration))
 	if err != nil {
 		return nil, err
 	}
-	signupExp, err := linkExpiration("signup_expiration_minutes", in.SignupExpiration, DefaultSignupExpiration)
+	signupExp, err := linkExpiration("signup_expiration_minutes", in.SignupExpiration, s.linkDefault(ctx, p, DefaultSignupExpiration))
 	if err != nil {
 		return nil, err
 	}

@@ -88,7 +88,7 @@ func (s *Service) sendOTP(ctx context.Context, p *Project, in SendOTPInput) (*Se
 	}
 	exp := in.Expiration
 	if exp == 0 {
-		exp = DefaultOTPExpiration
+		exp = s.otpExpiration(ctx, p)
 	}
 	if exp < MinOTPExpiration || exp > MaxOTPExpiration {
 		return nil, &Error{Code: EInvalidExpiration, Field: "expiration_minutes", Message: "Expiration must be between 1 and 10 minutes."}
@@ -100,7 +100,7 @@ func (s *Service) sendOTP(ctx context.Context, p *Project, in SendOTPInput) (*Se
 	sandbox := isSandbox(p, to)
 	if !sandbox {
 		if in.Channel.IsPhone() {
-			if err := s.checkCountry(to); err != nil {
+			if err := s.checkCountry(p, to); err != nil {
 				return nil, err
 			}
 		}

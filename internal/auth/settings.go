@@ -32,6 +32,13 @@ type Settings struct {
 	// Pumping are the project's SMS-pumping thresholds (pumping.go).
 	// Null: Config.Abuse.Pumping.
 	Pumping *PumpingSettings `json:"sms_pumping,omitempty"`
+	// OTPExpirationMinutes is the lifetime of a one-time code whose send
+	// request names none (1..10). 0: DefaultOTPExpiration (2 minutes).
+	OTPExpirationMinutes int `json:"otp_expiration_minutes,omitempty"`
+	// MagicLinkExpirationMinutes is the lifetime of a login or signup
+	// magic link (consumer and B2B) whose send request names none
+	// (5..10080). 0: the dialect defaults (login 60, signup 10080, B2B 60).
+	MagicLinkExpirationMinutes int `json:"magic_link_expiration_minutes,omitempty"`
 }
 
 // RedirectURL is a registered redirect URL and the link types it serves.
@@ -129,7 +136,31 @@ func (st Settings) normalize() (Settings, error) {
 	if err := st.Pumping.check(); err != nil {
 		return st, err
 	}
+	if m := st.OTPExpirationMinutes; m != 0 && (m < int(MinOTPExpiration/time.Minute) || m > int(MaxOTPExpiration/time.Minute)) {
+		return st, &Error{Code: EInvalidExpiration, Field: "otp_expiration_minutes", Message: "otp_expiration_minutes must be between 1 and 10 (0 follows the default)."}
+	}
+	if m := st.MagicLinkExpirationMinutes; m != 0 && (m < int(MinMagicLinkExpiration/time.Minute) || m > int(MaxMagicLinkExpiration/time.Minute)) {
+		return st, &Error{Code: EInvalidExpiration, Field: "magic_link_expiration_minutes", Message: "magic_link_expiration_minutes must be between 5 and 10080 (0 follows the defaults)."}
+	}
 	return st, nil
+}
+
+// otpExpiration returns the lifetime of a code whose request names none:
+// project p's otp_expiration_minutes, else DefaultOTPExpiration.
+func (s *Service) otpExpiration(ctx context.Context, p *Project) time.Duration {
+	if m := s.projectState(ctx, p.ID).settings.OTPExpirationMinutes; m > 0 {
+		return time.Duration(m) * time.Minute
+	}
+	return DefaultOTPExpiration
+}
+
+// linkDefault returns the lifetime of a login or signup link whose request
+// names none: project p's magic_link_expiration_minutes, else def.
+func (s *Service) linkDefault(ctx context.Context, p *Project, def time.Duration) time.Duration {
+	if m := s.projectState(ctx, p.ID).settings.MagicLinkExpirationMinutes; m > 0 {
+		return time.Duration(m) * time.Minute
+	}
+	return def
 }
 
 // SettingsOf returns the stored settings of project p (from the in-process
