@@ -5,7 +5,7 @@ PKGS     := ./...
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 export TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
 
-.PHONY: build dev test test-short e2e bench lint fmt clean
+.PHONY: build dev test test-short e2e chaos-kill bench lint fmt clean
 
 build: ## build bin/api, bin/smsworker, bin/emailworker
 	$(GO) build -o $(BIN)/ ./cmd/...
@@ -21,6 +21,9 @@ test-short: ## the quick loop: every Go test once, without the race detector, wi
 
 e2e: build ## three real processes + nats-server + fake providers: seed curls and the Stytch SDK suite
 	bash test/e2e/run.sh
+
+chaos-kill: ## a delivery worker process killed with SIGKILL at 16 in flight, a second one picking up (prints lost, duplicated, worst delay)
+	$(GO) test -tags chaos -count=1 -v -run '^TestWorkerSIGKILL$$' ./internal/e2e/
 
 bench: ## benchmarks (ratios to the primitives are printed by the benchmarks themselves)
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)

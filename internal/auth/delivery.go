@@ -12,6 +12,28 @@ type DeliveryStore interface {
 	FinishDelivery(ctx context.Context, messageID string, status MessageStatus, providerID, reason string) error
 }
 
+// DeliveryLeaser is a DeliveryStore that also says, for DeliveryBusy, when
+// the live lease ends, so that the retry comes right after it rather than
+// a whole lease later. Deliverer uses it when the store has it.
+type DeliveryLeaser interface {
+	BeginDeliveryLease(ctx context.Context, messageID string, lease time.Duration) (DeliveryDecision, time.Time, error)
+}
+
+// DefaultDeliveryLease is how long a worker holds a message while it calls
+// the provider: the providers' own 10 s client timeout. The call itself is
+// cut leaseMargin earlier, so once a lease has lapsed its attempt has
+// provably ended (answered, failed or abandoned) and another worker may
+// send at once.
+const DefaultDeliveryLease = 10 * time.Second
+
+// leaseMargin is how much earlier than its lease a provider call is cut:
+// room to record the outcome and for clock skew between workers.
+const leaseMargin = time.Second
+
+// minBusyRetry is the least delay before retrying a message whose lease
+// another worker holds.
+const minBusyRetry = 250 * time.Millisecond
+
 // Deliverer sends one event through a provider and records the outcome on
 // the message. It is the business half of a worker; internal/nats maps its
 // result to Ack (nil), NakWithDelay (retryable) or TermWithReason (permanent).
@@ -21,7 +43,8 @@ type Deliverer struct {
 	// Render turns an event into the message text.
 	Render func(*Event) *OutboundMessage
 	// Lease is how long a worker holds a message while it calls the
-	// provider; another worker may take it over after. Default 1 minute.
+	// provider (which is cut a second earlier); another worker may take it
+	// over after. Default DefaultDeliveryLease.
 	Lease time.Duration
 	Log   *slog.Logger
 	Now   func() time.Time
@@ -36,7 +59,7 @@ func (d *Deliverer) Deliver(ctx context.Context, ev *Event) error {
 	}
 	lease := d.Lease
 	if lease <= 0 {
-		lease = time.Minute
+		lease = DefaultDeliveryLease
 	}
 	log := d.Log
 	if log == nil {
@@ -48,7 +71,7 @@ func (d *Deliverer) Deliver(ctx context.Context, ev *Event) error {
 		}
 		return nil
 	}
-	dec, err := d.Store.BeginDelivery(ctx, ev.MessageID, lease)
+	dec, until, err := d.begin(ctx, ev.MessageID, lease)
 	if err != nil {
 		return Retryable("store", 0, err)
 	}
@@ -56,9 +79,11 @@ func (d *Deliverer) Deliver(ctx context.Context, ev *Event) error {
 	case DeliveryDone, DeliveryDead, DeliveryUnknown:
 		return nil
 	case DeliveryBusy:
-		return Retryable("busy", lease, nil)
+		// Another attempt may be live: never doubled. Retry once its lease
+		// has lapsed, when it has provably ended.
+		return Retryable("busy", max(until.Sub(now()), minBusyRetry), nil)
 	}
-	sctx, cancel := context.WithTimeout(ctx, lease)
+	sctx, cancel := context.WithTimeout(ctx, max(lease-leaseMargin, lease/2))
 	defer cancel()
 	providerID, err := d.Sender.Send(sctx, d.Render(ev))
 	if err == nil {
@@ -85,6 +110,14 @@ func (d *Deliverer) Deliver(ctx context.Context, ev *Event) error {
 	}
 	log.Warn("delivery attempt failed", "message_id", ev.MessageID, "channel", ev.Channel, "permanent", de.Permanent, "reason", de.Reason)
 	return de
+}
+
+func (d *Deliverer) begin(ctx context.Context, id string, lease time.Duration) (DeliveryDecision, time.Time, error) {
+	if l, ok := d.Store.(DeliveryLeaser); ok {
+		return l.BeginDeliveryLease(ctx, id, lease)
+	}
+	dec, err := d.Store.BeginDelivery(ctx, id, lease)
+	return dec, time.Time{}, err
 }
 
 // GiveUp records that a message exhausted its deliveries.

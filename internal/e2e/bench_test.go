@@ -21,6 +21,8 @@ package e2e_test
 //	SESAME_BENCH_PG_MAX_CONNS  pgxpool size of the system (default 32, as the
 //	                           baseline's limit server and peer; cmd/api's
 //	                           default is pgxpool's max(4, NumCPU))
+//	SESAME_BENCH_PROVIDER_LATENCY=200ms  fake provider latency in
+//	                           BenchmarkDeliveryThroughput (default 0)
 //	SESAME_BENCH_TRACE=1       time every statement, batch, pool acquire and
 //	                           inline publish of the measured operation and
 //	                           print a per-request breakdown and the CPU
@@ -192,7 +194,7 @@ func newBenchSys(b *testing.B) *benchSys {
 	if e.trace != nil {
 		pub = timedPublisher{pub, e.trace}
 	}
-	e.svc = auth.NewService(e.db, pub, e.keys, e.signer, nil, e.log, auth.Config{SendLimit: 1 << 30})
+	e.svc = auth.NewService(e.db, pub, e.keys, e.signer, nil, e.log, auth.Config{SendLimit: 1 << 30, Abuse: auth.AbuseConfig{PerCountry: auth.Rate{Limit: -1}, PerPrefix: auth.Rate{Limit: -1}, Pumping: auth.PumpingConfig{Off: true}}})
 	e.secret = "sk_test_" + auth.NewToken()
 	if err := e.svc.EnsureProject(ctx, "project-test-"+auth.NewUUID(), e.secret); err != nil {
 		b.Fatal(err)
@@ -790,6 +792,10 @@ func BenchmarkDeliveryThroughput(b *testing.B) {
 		return err
 	})
 	base := e.twilio.Requests()
+	if d, err := time.ParseDuration(os.Getenv("SESAME_BENCH_PROVIDER_LATENCY")); err == nil {
+		e.twilio.SetLatency(d)
+		defer e.twilio.SetLatency(0)
+	}
 
 	nc, err := nats.Connect(e.natsURL, nats.WithLogger(e.log), natsgo.ReconnectWait(100*time.Millisecond))
 	if err != nil {

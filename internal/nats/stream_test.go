@@ -90,7 +90,7 @@ func TestEnsureStreamAndConsumers_IdempotentAndConcurrentCallsAllSucceed(t *test
 		cc := c.CachedInfo().Config
 		if cc.Durable != name || !slices.Equal(cc.FilterSubjects, filters) ||
 			cc.AckPolicy != jetstream.AckExplicitPolicy || cc.DeliverPolicy != jetstream.DeliverAllPolicy ||
-			cc.AckWait != 30*time.Second || cc.MaxDeliver != 10 || cc.MaxAckPending != 2*4*snats.DefaultPodsHint {
+			cc.AckWait != snats.DefaultAckWait || cc.MaxDeliver != 10 || cc.MaxAckPending != 2*4*snats.DefaultPodsHint {
 			t.Errorf("consumer %s config = %+v", name, cc)
 		}
 	}

@@ -23,10 +23,10 @@ const (
 	// keeps a worker's exit under the contract's 15 s.
 	DefaultDrainTimeout = 10 * time.Second
 	// DefaultHandlerTimeout bounds one handler call. Provider calls take
-	// seconds and auth.Deliverer caps its send at its 1-minute lease; a call
-	// hung longer is retried rather than kept alive by progress heartbeats
-	// forever.
-	DefaultHandlerTimeout = 2 * time.Minute
+	// seconds and auth.Deliverer cuts its send before its 10 s lease ends; a
+	// call hung longer is retried rather than kept alive by progress
+	// heartbeats forever.
+	DefaultHandlerTimeout = 30 * time.Second
 	// DefaultAckTimeout bounds the DoubleAck round trip.
 	DefaultAckTimeout = 2 * time.Second
 

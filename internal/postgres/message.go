@@ -150,17 +150,51 @@ func (db *DB) CountOutbox(ctx context.Context) (int, error) {
 //     reason in last_error and its payload dropped.
 //   - DeliverySend: otherwise; the message becomes sending, attempts+1,
 //     leased until now+lease.
+//
+// Concurrent calls share statements (group commit, groupcommit.go).
 func (db *DB) BeginDelivery(ctx context.Context, messageID string, lease time.Duration) (auth.DeliveryDecision, error) {
+	d, _, err := db.BeginDeliveryLease(ctx, messageID, lease)
+	return d, err
+}
+
+// BeginDeliveryLease is BeginDelivery that also returns, for
+// DeliveryBusy, when the other worker's lease ends (auth.DeliveryLeaser).
+func (db *DB) BeginDeliveryLease(ctx context.Context, messageID string, lease time.Duration) (auth.DeliveryDecision, time.Time, error) {
+	r, err := db.begins.do(ctx, beginReq{id: messageID, lease: lease})
+	return r.decision, r.leaseUntil, err
+}
+
+type beginReq struct {
+	id    string
+	lease time.Duration
+}
+
+type beginRes struct {
+	decision   auth.DeliveryDecision
+	leaseUntil time.Time
+}
+
+// beginDeliveries is BeginDelivery for a batch of distinct messages in one
+// statement. It locks the rows in id order, as finishDeliveries does, so
+// that concurrent batches never deadlock.
+func (db *DB) beginDeliveries(ctx context.Context, qs []beginReq) ([]beginRes, error) {
 	now := db.clock()
-	var decision string
-	err := db.pool.QueryRow(ctx, `
-		WITH m AS (
-			SELECT msg.id, msg.status, msg.lease_until, msg.expires_at <= $1 AS msg_expired,
+	ids := make([]string, len(qs))
+	leases := make([]time.Time, len(qs))
+	for i, q := range qs {
+		ids[i], leases[i] = q.id, now.Add(q.lease)
+	}
+	rows, err := db.pool.Query(ctx, `
+		WITH r AS (
+			SELECT * FROM unnest($2::text[], $3::timestamptz[]) AS r(id, new_lease)
+		), m AS (
+			SELECT msg.id, msg.status, msg.lease_until, r.new_lease, msg.expires_at <= $1 AS msg_expired,
 				CASE WHEN msg.status IN ('sent', 'delivered', 'undelivered', 'failed', 'skipped') THEN '' ELSE `+deadReason+` END AS reason
-			FROM messages msg WHERE msg.id = $2
+			FROM messages msg JOIN r ON r.id = msg.id
+			ORDER BY msg.id
 			FOR UPDATE OF msg
 		), d AS (
-			SELECT id,
+			SELECT id, lease_until, new_lease,
 				CASE
 					WHEN status IN ('sent', 'delivered', 'undelivered', 'failed', 'skipped') THEN 'done'
 					WHEN status = 'sending' AND lease_until > $1 THEN 'busy'
@@ -175,27 +209,52 @@ func (db *DB) BeginDelivery(ctx context.Context, messageID string, lease time.Du
 				last_error = CASE WHEN d.decision = 'dead' THEN d.reason ELSE messages.last_error END,
 				payload = CASE WHEN d.decision = 'dead' THEN NULL ELSE messages.payload END,
 				attempts = messages.attempts + CASE WHEN d.decision = 'send' THEN 1 ELSE 0 END,
-				lease_until = CASE WHEN d.decision = 'send' THEN $3::timestamptz END,
+				lease_until = CASE WHEN d.decision = 'send' THEN d.new_lease END,
 				updated_at = $1
 			FROM d WHERE messages.id = d.id AND d.decision IN ('dead', 'send')
 		)
-		SELECT decision FROM d`, now, messageID, now.Add(lease)).Scan(&decision)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return auth.DeliveryUnknown, nil
-	}
+		SELECT id, decision, CASE WHEN decision = 'send' THEN new_lease ELSE lease_until END FROM d`, now, ids, leases)
 	if err != nil {
-		return auth.DeliveryUnknown, internal(err)
+		return nil, internal(err)
 	}
-	switch decision {
-	case "done":
-		return auth.DeliveryDone, nil
-	case "busy":
-		return auth.DeliveryBusy, nil
-	case "dead":
-		return auth.DeliveryDead, nil
-	default:
-		return auth.DeliverySend, nil
+	byID := make(map[string]beginRes, len(qs))
+	for rows.Next() {
+		var (
+			id, decision string
+			until        *time.Time
+			r            beginRes
+		)
+		if err := rows.Scan(&id, &decision, &until); err != nil {
+			rows.Close()
+			return nil, internal(err)
+		}
+		switch decision {
+		case "done":
+			r.decision = auth.DeliveryDone
+		case "busy":
+			r.decision = auth.DeliveryBusy
+		case "dead":
+			r.decision = auth.DeliveryDead
+		default:
+			r.decision = auth.DeliverySend
+		}
+		if until != nil {
+			r.leaseUntil = *until
+		}
+		byID[id] = r
 	}
+	if err := rows.Err(); err != nil {
+		return nil, internal(err)
+	}
+	out := make([]beginRes, len(qs))
+	for i, q := range qs {
+		r, ok := byID[q.id]
+		if !ok {
+			r.decision = auth.DeliveryUnknown
+		}
+		out[i] = r
+	}
+	return out, nil
 }
 
 // FinishDelivery records the outcome of an attempt: status sent (with
@@ -204,23 +263,52 @@ func (db *DB) BeginDelivery(ctx context.Context, messageID string, lease time.Du
 // keeps it until Prune so that RequeueMessage can replay the message. A
 // message already sent (or delivered or undelivered) is never changed, and a missing message (deleted
 // with its user) is not an error. EInvalid for any other status.
+// Concurrent calls share statements (group commit, groupcommit.go); it
+// returns once the outcome is committed.
 func (db *DB) FinishDelivery(ctx context.Context, messageID string, status auth.MessageStatus, providerID, reason string) error {
 	switch status {
 	case auth.MessageSent, auth.MessageFailed, auth.MessageRetrying, auth.MessageSkipped:
 	default:
 		return auth.Invalid("status", "FinishDelivery cannot record status %q.", string(status))
 	}
+	_, err := db.finishes.do(ctx, finishReq{id: messageID, status: string(status), providerID: providerID, reason: reason})
+	return err
+}
+
+type finishReq struct{ id, status, providerID, reason string }
+
+// finishDeliveries is FinishDelivery for a batch of distinct messages in
+// one statement, locking the rows in id order.
+func (db *DB) finishDeliveries(ctx context.Context, qs []finishReq) ([]struct{}, error) {
+	cols := make([][]string, 4)
+	for _, q := range qs {
+		cols[0], cols[1] = append(cols[0], q.id), append(cols[1], q.status)
+		cols[2], cols[3] = append(cols[2], q.providerID), append(cols[3], q.reason)
+	}
 	_, err := db.pool.Exec(ctx, `
+		WITH r AS (
+			SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS r(id, status, provider_id, reason)
+		), l AS (
+			SELECT msg.id FROM messages msg JOIN r ON r.id = msg.id
+			WHERE msg.status NOT IN ('sent', 'delivered', 'undelivered')
+			ORDER BY msg.id
+			FOR UPDATE OF msg
+		)
 		UPDATE messages SET
-			status = $2,
-			provider_id = CASE WHEN $3 <> '' THEN $3 ELSE provider_id END,
-			last_error = $4,
-			sent_at = CASE WHEN $2 = 'sent' THEN $5 ELSE sent_at END,
-			payload = CASE WHEN $2 IN ('sent', 'skipped') THEN NULL ELSE payload END,
+			status = r.status,
+			provider_id = CASE WHEN r.provider_id <> '' THEN r.provider_id ELSE messages.provider_id END,
+			last_error = r.reason,
+			sent_at = CASE WHEN r.status = 'sent' THEN $5 ELSE messages.sent_at END,
+			payload = CASE WHEN r.status IN ('sent', 'skipped') THEN NULL ELSE messages.payload END,
 			lease_until = NULL,
 			updated_at = $5
-		WHERE id = $1 AND status NOT IN ('sent', 'delivered', 'undelivered')`, messageID, string(status), providerID, reason, db.clock())
-	return internal(err)
+		FROM l JOIN r ON r.id = l.id
+		WHERE messages.id = l.id AND messages.status NOT IN ('sent', 'delivered', 'undelivered')`,
+		cols[0], cols[1], cols[2], cols[3], db.clock())
+	if err != nil {
+		return nil, internal(err)
+	}
+	return make([]struct{}, len(qs)), nil
 }
 
 const messageColumns = `id, project_id, kind, channel, recipient, status, provider_id, attempts, last_error,

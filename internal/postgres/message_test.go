@@ -1,6 +1,7 @@
 package postgres_test
 
 import (
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -290,6 +291,61 @@ func testBeginDelivery(t *testing.T, e *env) {
 		msg, _ := e.db.FindMessage(ctx, p.ID, m.ID)
 		if msg.Attempts != 1 {
 			t.Fatalf("attempts %d", msg.Attempts)
+		}
+	})
+	t.Run("GroupCommittedBurstSendsEachOnceAndRecordsEach", func(t *testing.T) {
+		const msgs, callers = 40, 3
+		ids := make([]string, msgs)
+		for i := range ids {
+			_, _, m := newOTP(t, time.Hour)
+			ids[i] = m.ID
+		}
+		var wg sync.WaitGroup
+		got := make([]auth.DeliveryDecision, msgs*callers)
+		for i := range got {
+			wg.Go(func() {
+				d, err := e.db.BeginDelivery(ctx, ids[i%msgs], lease)
+				wantCode(t, err, "")
+				got[i] = d
+			})
+		}
+		wg.Wait()
+		sends := make([]int, msgs)
+		for i, d := range got {
+			if d == auth.DeliverySend {
+				sends[i%msgs]++
+			} else if d != auth.DeliveryBusy {
+				t.Fatalf("decision %v", d)
+			}
+		}
+		for i, n := range sends {
+			if n != 1 {
+				t.Fatalf("message %d got DeliverySend %d times", i, n)
+			}
+		}
+		for i, id := range ids {
+			wg.Go(func() { wantCode(t, e.db.FinishDelivery(ctx, id, auth.MessageSent, fmt.Sprintf("SM%d", i), ""), "") })
+		}
+		wg.Wait()
+		for i, id := range ids {
+			m, err := e.db.FindMessage(ctx, p.ID, id)
+			wantCode(t, err, "")
+			if m.Status != auth.MessageSent || m.ProviderID != fmt.Sprintf("SM%d", i) || m.Attempts != 1 {
+				t.Fatalf("message %d: %+v", i, m)
+			}
+		}
+	})
+	t.Run("BusyReportsLeaseEnd", func(t *testing.T) {
+		_, _, m := newOTP(t, time.Hour)
+		d, first, err := e.db.BeginDeliveryLease(ctx, m.ID, lease)
+		wantCode(t, err, "")
+		if d != auth.DeliverySend || !first.Equal(e.clock.Now().Add(lease).Truncate(time.Microsecond)) {
+			t.Fatalf("first = %v until %v", d, first)
+		}
+		d, until, err := e.db.BeginDeliveryLease(ctx, m.ID, lease)
+		wantCode(t, err, "")
+		if d != auth.DeliveryBusy || !until.Equal(first) {
+			t.Fatalf("second = %v until %v, want busy until %v", d, until, first)
 		}
 	})
 	t.Run("FinishSentRecordsProvider", func(t *testing.T) {

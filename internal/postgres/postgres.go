@@ -31,6 +31,9 @@ var _ auth.Store = (*DB)(nil)
 type DB struct {
 	pool *pgxpool.Pool
 	now  func() time.Time
+	// Group commit of the delivery path (groupcommit.go).
+	begins   *groupCommit[beginReq, beginRes]
+	finishes *groupCommit[finishReq, struct{}]
 }
 
 // Option configures Open.
@@ -135,12 +138,18 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*DB, error) {
 	if o.now != nil {
 		db.now = o.now
 	}
+	db.begins = newGroupCommit(func(q beginReq) string { return q.id }, db.beginDeliveries)
+	db.finishes = newGroupCommit(func(q finishReq) string { return q.id }, db.finishDeliveries)
 	return db, nil
 }
 
 // Close closes every connection of the pool. It waits for connections in
 // use to be released.
-func (db *DB) Close() { db.pool.Close() }
+func (db *DB) Close() {
+	db.begins.stop()
+	db.finishes.stop()
+	db.pool.Close()
+}
 
 // Pool returns the underlying pool (for metrics from Stat, or ad-hoc
 // queries in tests).

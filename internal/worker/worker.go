@@ -36,7 +36,7 @@ type Config struct {
 	// AckWait is the consumer's ack wait. Default nats.DefaultAckWait.
 	AckWait time.Duration
 	// Lease is how long a send holds its message record before another
-	// worker may take it over. Default 1 minute.
+	// worker may take it over. Default auth.DefaultDeliveryLease (10 s).
 	Lease time.Duration
 	// DrainTimeout is how long in-flight sends may finish on shutdown.
 	// Default nats.DefaultDrainTimeout.
