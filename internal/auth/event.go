@@ -26,18 +26,23 @@ func Subject(kind EventKind, ch Channel) string {
 // code or link, so it lives only in the outbox (encrypted) and in the stream
 // (for at most the stream's MaxAge), never in logs.
 type Event struct {
-	MessageID   string        `json:"message_id"` // also the Nats-Msg-Id
-	ProjectID   string        `json:"project_id"`
-	Kind        EventKind     `json:"kind"`
-	Channel     Channel       `json:"channel"`
-	To          string        `json:"to"`
-	Code        string        `json:"code,omitempty"` // OTP events
-	URL         string        `json:"url,omitempty"`  // magic link events
-	LinkKind    MagicLinkKind `json:"link_kind,omitempty"`
-	Locale      string        `json:"locale,omitempty"`
-	ExpiresAt   time.Time     `json:"expires_at"`
-	ChallengeID string        `json:"challenge_id"`
-	CreatedAt   time.Time     `json:"created_at"`
+	MessageID string        `json:"message_id"` // also the Nats-Msg-Id
+	ProjectID string        `json:"project_id"`
+	Kind      EventKind     `json:"kind"`
+	Channel   Channel       `json:"channel"`
+	To        string        `json:"to"`
+	Code      string        `json:"code,omitempty"` // OTP events
+	URL       string        `json:"url,omitempty"`  // magic link events
+	LinkKind  MagicLinkKind `json:"link_kind,omitempty"`
+	Locale    string        `json:"locale,omitempty"`
+	// AppName, FromName and FromEmail are the project's message settings
+	// (MessageSettings); "" means the worker's and provider's defaults.
+	AppName     string    `json:"app_name,omitempty"`
+	FromName    string    `json:"from_name,omitempty"`
+	FromEmail   string    `json:"from_email,omitempty"`
+	ExpiresAt   time.Time `json:"expires_at"`
+	ChallengeID string    `json:"challenge_id"`
+	CreatedAt   time.Time `json:"created_at"`
 }
 
 // Subject is the subject the event is published on.
@@ -59,6 +64,10 @@ type OutboundMessage struct {
 	Subject   string  // email only
 	Text      string  // the SMS body or the email's plain-text part
 	HTML      string  // email only
+	// FromName and FromEmail override the provider's configured sender
+	// (email only); "" keeps it.
+	FromName  string
+	FromEmail string
 }
 
 // Sender delivers one message through a provider and returns the provider's

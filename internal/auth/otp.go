@@ -140,6 +140,7 @@ func (s *Service) sendOTP(ctx context.Context, p *Project, in SendOTPInput) (*Se
 
 // outboxMessage builds the message row and the encrypted payload of ev.
 func (s *Service) outboxMessage(ev *Event) (*Message, []byte, error) {
+	s.brandEvent(ev)
 	b, err := json.Marshal(ev)
 	if err != nil {
 		return nil, nil, Internal(err)

@@ -39,6 +39,9 @@ type Settings struct {
 	// magic link (consumer and B2B) whose send request names none
 	// (5..10080). 0: the dialect defaults (login 60, signup 10080, B2B 60).
 	MagicLinkExpirationMinutes int `json:"magic_link_expiration_minutes,omitempty"`
+	// Messages are the app name, email sender and locales of the
+	// project's messages (message_settings.go). Null: the service's.
+	Messages *MessageSettings `json:"messages,omitempty"`
 }
 
 // RedirectURL is a registered redirect URL and the link types it serves.
@@ -141,6 +144,10 @@ func (st Settings) normalize() (Settings, error) {
 	}
 	if m := st.MagicLinkExpirationMinutes; m != 0 && (m < int(MinMagicLinkExpiration/time.Minute) || m > int(MaxMagicLinkExpiration/time.Minute)) {
 		return st, &Error{Code: EInvalidExpiration, Field: "magic_link_expiration_minutes", Message: "magic_link_expiration_minutes must be between 5 and 10080 (0 follows the defaults)."}
+	}
+	var err error
+	if st.Messages, err = st.Messages.normalize(); err != nil {
+		return st, err
 	}
 	return st, nil
 }

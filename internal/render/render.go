@@ -49,7 +49,10 @@ func Render(ev *auth.Event, opts Options) *auth.OutboundMessage {
 	if ev == nil {
 		return nil
 	}
-	app := strings.TrimSpace(opts.AppName)
+	app := strings.TrimSpace(ev.AppName) // the project's (auth.MessageSettings)
+	if app == "" {
+		app = strings.TrimSpace(opts.AppName)
+	}
 	if app == "" {
 		app = DefaultAppName
 	}
@@ -65,6 +68,9 @@ func Render(ev *auth.Event, opts Options) *auth.OutboundMessage {
 		MessageID: ev.MessageID,
 		Channel:   ev.Channel,
 		To:        ev.To,
+	}
+	if ev.Channel == auth.ChannelEmail {
+		m.FromName, m.FromEmail = ev.FromName, ev.FromEmail
 	}
 
 	if ev.Kind == auth.KindMagicLink {

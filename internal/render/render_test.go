@@ -317,3 +317,28 @@ func FuzzRender(f *testing.F) {
 		}
 	})
 }
+
+func TestRender_TheProjectsAppNameAndSenderWin(t *testing.T) {
+	tests := []struct {
+		name                  string
+		ch                    auth.Channel
+		evApp, optApp         string
+		fromName, fromEmail   string
+		wantApp               string
+		wantName, wantAddress string
+	}{
+		{"the event's app name over the worker's", auth.ChannelEmail, "Acme", "Sesame Cloud", "Acme Security", "security@acme.test", "Acme", "Acme Security", "security@acme.test"},
+		{"no project app name: the worker's", auth.ChannelEmail, "", "Sesame Cloud", "", "", "Sesame Cloud", "", ""},
+		{"an SMS carries no email sender", auth.ChannelSMS, "Acme", "", "Acme Security", "security@acme.test", "Acme", "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ev := otpEvent(tt.ch, "en")
+			ev.AppName, ev.FromName, ev.FromEmail = tt.evApp, tt.fromName, tt.fromEmail
+			m := render.Render(ev, render.Options{AppName: tt.optApp})
+			if !strings.Contains(m.Text, tt.wantApp) || m.FromName != tt.wantName || m.FromEmail != tt.wantAddress {
+				t.Fatalf("text %q from %q <%s>; want app %q from %q <%s>", m.Text, m.FromName, m.FromEmail, tt.wantApp, tt.wantName, tt.wantAddress)
+			}
+		})
+	}
+}

@@ -177,7 +177,18 @@ func FromEnv(getenv func(string) string) (Config, error) {
 // Analytics off. Exposed for tests and debugging.
 func (s *Sender) Message(m *auth.OutboundMessage) *mail.SGMailV3 {
 	mm := mail.NewV3Mail()
-	mm.SetFrom(s.from)
+	from := s.from
+	if m.FromName != "" || m.FromEmail != "" { // the project's sender (auth.MessageSettings)
+		f := *s.from
+		if m.FromName != "" {
+			f.Name = m.FromName
+		}
+		if m.FromEmail != "" {
+			f.Address = m.FromEmail
+		}
+		from = &f
+	}
+	mm.SetFrom(from)
 	mm.Subject = m.Subject
 	p := mail.NewPersonalization()
 	p.AddTos(mail.NewEmail("", strings.TrimSpace(m.To)))

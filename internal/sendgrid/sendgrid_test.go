@@ -360,3 +360,25 @@ func TestFromEnv(t *testing.T) {
 		}
 	})
 }
+
+func TestSender_MessageTakesTheProjectsSender(t *testing.T) {
+	_, s := setup(t, nil)
+	tests := []struct {
+		name, fromName, fromEmail, wantName, wantAddr string
+	}{
+		{"no project sender keeps EMAIL_FROM", "", "", "Sesame", "no-reply@sesame.test"},
+		{"a name only keeps the address", "Acme", "", "Acme", "no-reply@sesame.test"},
+		{"a name and an address", "Acme Security", "security@acme.test", "Acme Security", "security@acme.test"},
+		{"the configured sender is not changed by the previous message", "", "", "Sesame", "no-reply@sesame.test"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := email()
+			m.FromName, m.FromEmail = tt.fromName, tt.fromEmail
+			f := s.Message(m).From
+			if f.Name != tt.wantName || f.Address != tt.wantAddr {
+				t.Fatalf("from = %q <%s>, want %q <%s>", f.Name, f.Address, tt.wantName, tt.wantAddr)
+			}
+		})
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	netmail "net/mail"
 	"net/textproto"
 	"os"
 	"strconv"
@@ -223,7 +224,7 @@ func (s *Sender) Send(ctx context.Context, m *auth.OutboundMessage) (string, err
 		return "", auth.Permanent("smtp unsupported channel", errors.New("smtp: only email messages"))
 	}
 	msg := mail.NewMsg()
-	if err := msg.From(s.cfg.From); err != nil {
+	if err := s.setFrom(msg, m); err != nil {
 		return "", auth.Permanent("smtp bad address", err)
 	}
 	if err := msg.To(strings.TrimSpace(m.To)); err != nil {
@@ -321,4 +322,24 @@ func classify(ctx context.Context, err error) error {
 		return auth.Permanent("smtp bad message", err)
 	}
 	return auth.Retryable("smtp network", 0, err)
+}
+
+// setFrom sets the configured sender, with the project's name and address
+// (m.FromName, m.FromEmail: auth.MessageSettings) over it when given.
+func (s *Sender) setFrom(msg *mail.Msg, m *auth.OutboundMessage) error {
+	if m.FromName == "" && m.FromEmail == "" {
+		return msg.From(s.cfg.From)
+	}
+	def, err := netmail.ParseAddress(s.cfg.From)
+	if err != nil {
+		return err
+	}
+	name, addr := def.Name, def.Address
+	if m.FromName != "" {
+		name = m.FromName
+	}
+	if m.FromEmail != "" {
+		addr = m.FromEmail
+	}
+	return msg.FromFormat(name, addr)
 }

@@ -241,3 +241,35 @@ func contextWithCancelSoon(t *testing.T) (context.Context, context.CancelFunc) {
 	time.AfterFunc(50*time.Millisecond, cancel)
 	return ctx, cancel
 }
+
+func TestSendFromTheProjectsSender(t *testing.T) {
+	fake, err := fakeprovider.NewSMTP(fakeprovider.SMTPOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fake.Close()
+	cfg := smtp.Config{TLS: smtp.TLSNone, From: "Sesame <no-reply@sesame.test>"}
+	cfg.Host, cfg.Port = hostPort(t, fake.Addr())
+	s, err := smtp.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct{ name, fromName, fromEmail, want string }{
+		{"no project sender: SMTP_FROM", "", "", "no-reply@sesame.test"},
+		{"a name only keeps the address", "Acme", "", "no-reply@sesame.test"},
+		{"the project's address", "Acme", "security@acme.test", "security@acme.test"},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := email("user@example.com")
+			m.FromName, m.FromEmail = tt.fromName, tt.fromEmail
+			if _, err := s.Send(t.Context(), m); err != nil {
+				t.Fatal(err)
+			}
+			got := fake.Messages()
+			if len(got) != i+1 || got[i].From != tt.want {
+				t.Fatalf("messages %d, from %q; want %q", len(got), got[len(got)-1].From, tt.want)
+			}
+		})
+	}
+}
