@@ -143,3 +143,63 @@ func TestRun_NoInboxOutsideDevMode(t *testing.T) {
 		}
 	}
 }
+
+// TestProjectsCLIDev_UsesThePrivatePostgres runs `api -dev projects` with
+// DATABASE_URL unset and nothing on the default address: without a
+// running dev server it starts the private cluster in <data dir>/pg for
+// the command and stops it after; while a dev server's cluster runs there,
+// it works on that one and leaves it running. Either way stdout is the
+// command's JSON alone.
+func TestProjectsCLIDev_UsesThePrivatePostgres(t *testing.T) {
+	if _, err := devpg.Find(nil); errors.Is(err, devpg.ErrNotInstalled) {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("CI must have PostgreSQL installed: %v", err)
+		}
+		t.Skip("PostgreSQL is not installed here")
+	}
+	saved := devProbeDSN
+	devProbeDSN = closedPortDSN(t)
+	defer func() { devProbeDSN = saved }()
+	dataDir := t.TempDir()
+	pgDir := filepath.Join(dataDir, "pg")
+	env := map[string]string{"SESAME_DATA_DIR": dataDir, "LOG_LEVEL": "error"}
+	devCLI := func(args ...string) (map[string]any, string) {
+		t.Helper()
+		var out, errOut strings.Builder
+		if err := run(t.Context(), append([]string{"-dev", "projects"}, args...), func(k string) string { return env[k] }, &out, &errOut); err != nil {
+			t.Fatalf("projects %v: %v\n%s", args, err, errOut.String())
+		}
+		var m map[string]any
+		if err := json.Unmarshal([]byte(out.String()), &m); err != nil {
+			t.Fatalf("stdout is not one JSON object: %q", out.String())
+		}
+		return m, errOut.String()
+	}
+
+	created, notes := devCLI("create", "--name", "Dev shop", "--env", "test")
+	if !strings.HasPrefix(created["project_id"].(string), "project-test-") || !strings.Contains(notes, "starting a private cluster in "+pgDir) {
+		t.Fatalf("create = %v; stderr %q", created, notes)
+	}
+	if _, ok := devpg.RunningURL(pgDir, "sesame"); ok {
+		t.Fatal("the cluster the command started still runs after it")
+	}
+
+	// A running dev server's cluster (started here as `api -dev` does).
+	c, err := devpg.Start(t.Context(), devpg.Options{Dir: pgDir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Stop()
+	list, notes := devCLI("list")
+	projects, _ := list["projects"].([]any)
+	found := false
+	for _, p := range projects {
+		found = found || p.(map[string]any)["project_id"] == created["project_id"]
+	}
+	if !found || strings.Contains(notes, "starting a private cluster") {
+		t.Fatalf("list = %v (stderr %q), want the project created before, from the running cluster", list, notes)
+	}
+	if u, ok := devpg.RunningURL(pgDir, "sesame"); !ok || u != c.URL("sesame") {
+		t.Fatalf("after the command: running %v at %q, want the server's cluster still up at %q", ok, u, c.URL("sesame"))
+	}
+}

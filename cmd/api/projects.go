@@ -8,10 +8,12 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/sesame-auth/sesame/internal/api/admin"
 	"github.com/sesame-auth/sesame/internal/auth"
+	"github.com/sesame-auth/sesame/internal/devpg"
 	"github.com/sesame-auth/sesame/internal/postgres"
 )
 
@@ -29,7 +31,7 @@ Prints JSON on stdout; a new secret is shown once.`
 
 // runProjects runs `api projects ...` against the database: every api
 // replica sees the change through the database's notifications.
-func runProjects(ctx context.Context, cfg *config, args []string, stdout, stderr io.Writer) error {
+func runProjects(ctx context.Context, cfg *config, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		fmt.Fprintln(stderr, projectsUsage)
 		if len(args) == 0 {
@@ -46,9 +48,11 @@ func runProjects(ctx context.Context, cfg *config, args []string, stdout, stderr
 		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 			return fmt.Errorf("dev data dir: %w", err)
 		}
-		if err := postgres.EnsureDatabase(ctx, cfg.DatabaseURL); err != nil {
-			return postgresHelp(cfg.DatabaseURL, err)
+		stop, err := devProjectsDatabase(ctx, cfg, getenv, stderr)
+		if err != nil {
+			return err
 		}
+		defer stop()
 	}
 	db, err := postgres.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
@@ -75,6 +79,22 @@ func runProjects(ctx context.Context, cfg *config, args []string, stdout, stderr
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")
 	return enc.Encode(out)
+}
+
+// devProjectsDatabase picks the database `api -dev projects` works on: the
+// same one `api -dev` uses. Without DATABASE_URL, a private cluster that a
+// running `api -dev` started in <data dir>/pg is used as it is (and left
+// running); otherwise devDatabase decides (the default address when it
+// answers, else the private cluster, started for this command only). Its
+// notices go to stderr: stdout is the command's JSON.
+func devProjectsDatabase(ctx context.Context, cfg *config, getenv func(string) string, stderr io.Writer) (func(), error) {
+	if strings.TrimSpace(getenv("DATABASE_URL")) == "" && cfg.DatabaseURL == defaultDevDB {
+		if u, ok := devpg.RunningURL(filepath.Join(cfg.DataDir, "pg"), "sesame"); ok {
+			cfg.DatabaseURL = u
+			return func() {}, nil
+		}
+	}
+	return devDatabase(ctx, cfg, getenv, stderr)
 }
 
 // cliError names the field of a refused input.

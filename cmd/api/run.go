@@ -47,7 +47,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	log := newLogger(stderr, cfg.LogLevel)
 	if cfg.Command == "projects" {
-		return runProjects(ctx, cfg, cfg.CommandArgs, stdout, stderr)
+		return runProjects(ctx, cfg, cfg.CommandArgs, getenv, stdout, stderr)
 	}
 	stopTracing, err := tracing.Setup(ctx, "sesame-api", getenv, log) // off unless OTEL_EXPORTER_OTLP_ENDPOINT is set
 	if err != nil {

@@ -367,6 +367,31 @@ func prepareDir(dir string, cred *syscall.Credential) error {
 
 // runningPID returns the pid in dir's postmaster.pid if that process is
 // alive, else 0.
+// RunningURL returns the URL of database on the cluster in dir when a
+// postgres runs it (another process's Start, such as a running `api
+// -dev`), read from its postmaster.pid; ok is false when none runs.
+func RunningURL(dir, database string) (url string, ok bool) {
+	dir, err := filepath.Abs(dir)
+	if err != nil || runningPID(dir) == 0 {
+		return "", false
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "postmaster.pid"))
+	if err != nil {
+		return "", false
+	}
+	// Lines: pid, data dir, start time, port, socket dir, listen address, ...
+	lines := strings.Split(string(b), "\n")
+	if len(lines) < 4 {
+		return "", false
+	}
+	port, err := strconv.Atoi(strings.TrimSpace(lines[3]))
+	if err != nil || port <= 0 {
+		return "", false
+	}
+	c := &Cluster{Port: port}
+	return c.URL(database), true
+}
+
 func runningPID(dir string) int {
 	b, err := os.ReadFile(filepath.Join(dir, "postmaster.pid"))
 	if err != nil {
