@@ -2,9 +2,8 @@ package postgres
 
 import (
 	"context"
+	"strconv"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 )
 
 // Retention used by Prune.
@@ -22,10 +21,43 @@ const (
 	SMSTrafficRetention = 24 * time.Hour
 )
 
-// Prune, in one transaction, with now as the clock:
+// Pruning runs in small batches so that it never holds many row locks, a
+// long transaction or a burst of WAL next to sends and verifies.
+const (
+	// PruneBatchSize is how many rows one prune statement deletes or
+	// changes at most.
+	PruneBatchSize = 500
+	// PrunePause is the pause after a full batch, before the next one.
+	PrunePause = 20 * time.Millisecond
+)
+
+// pruneStep is one kind of row Prune removes or changes: set is the SQL
+// applied to the rows picked (by ctid) by the condition where, in the
+// order order; arg is the cutoff bound to $1.
+type pruneStep struct {
+	table, where, order string
+	set                 string // "" deletes
+	arg                 time.Time
+}
+
+func (s pruneStep) sql() string {
+	pick := `ctid = ANY(ARRAY(SELECT c.ctid FROM ` + s.table + ` c WHERE ` + s.where + s.order +
+		` LIMIT ` + strconv.Itoa(PruneBatchSize) + `))`
+	if s.set == "" {
+		return `DELETE FROM ` + s.table + ` WHERE ` + pick
+	}
+	// Rows changed since they were picked have a new ctid and are left to
+	// the next run.
+	return `UPDATE ` + s.table + ` c SET ` + s.set + ` WHERE ` + pick + ` AND ` + s.where
+}
+
+// Prune, with now as the clock, in batches of PruneBatchSize rows (each
+// its own statement and transaction, PrunePause apart):
 //   - deletes challenges expired more than PruneGrace ago, and every
 //     challenge older than such a challenge of the same method (so that an
-//     old, superseded challenge never becomes the newest again);
+//     old, superseded challenge never becomes the newest again: batches go
+//     oldest first, so an older challenge is deleted no later than the
+//     newer one that condemns it);
 //   - deletes magic links expired more than PruneGrace ago;
 //   - deletes sessions expired or revoked more than PruneGrace ago;
 //   - deletes intermediate sessions expired or consumed more than
@@ -38,45 +70,48 @@ const (
 //     message still queued then becomes skipped, "expired");
 //   - deletes messages created more than MessageRetention ago.
 //
-// It returns the number of rows deleted or changed.
+// It returns the number of rows deleted or changed. A cancelled ctx stops
+// it between batches.
 func (db *DB) Prune(ctx context.Context, now time.Time) (int64, error) {
 	grace := now.Add(-PruneGrace)
-	b := &pgx.Batch{}
-	b.Queue(`DELETE FROM challenges c
-		WHERE c.expires_at < $1 OR EXISTS (
+	steps := []pruneStep{
+		{table: "challenges", where: `c.expires_at < $1 OR EXISTS (
 			SELECT 1 FROM challenges n
 			WHERE n.project_id = c.project_id AND n.method_id = c.method_id AND n.expires_at < $1
 				AND (n.created_at, n.id) > (c.created_at, c.id)
-		)`, grace)
-	b.Queue(`DELETE FROM magic_links WHERE expires_at < $1`, grace)
-	b.Queue(`DELETE FROM sessions WHERE expires_at < $1 OR revoked_at < $1`, grace)
-	b.Queue(`DELETE FROM intermediate_sessions WHERE expires_at < $1 OR consumed_at < $1`, grace)
-	b.Queue(`DELETE FROM rate_limits WHERE window_start < $1`, now.Add(-RateLimitRetention))
-	b.Queue(`DELETE FROM rate_limit_tats WHERE tat < $1`, now)
-	b.Queue(`DELETE FROM sms_traffic WHERE bucket < $1`, now.Add(-SMSTrafficRetention))
-	b.Queue(`DELETE FROM sms_guards WHERE state = 'ok' AND updated_at < $1`, now.Add(-SMSTrafficRetention))
-	b.Queue(`UPDATE messages SET payload = NULL,
-			status = CASE WHEN status = 'queued' THEN 'skipped' ELSE status END,
-			last_error = CASE WHEN status = 'queued' THEN 'expired' ELSE last_error END,
-			relay_lease_until = NULL
-		WHERE payload IS NOT NULL AND expires_at <= $1`, now)
-	b.Queue(`DELETE FROM messages WHERE created_at < $1`, now.Add(-MessageRetention))
-	b.Queue(`DELETE FROM idempotency_keys WHERE created_at < $1`, now.Add(-IdempotencyRetention))
+		)`, order: ` ORDER BY c.created_at, c.id`, arg: grace},
+		{table: "magic_links", where: `c.expires_at < $1`, arg: grace},
+		{table: "sessions", where: `c.expires_at < $1 OR c.revoked_at < $1`, arg: grace},
+		{table: "intermediate_sessions", where: `c.expires_at < $1 OR c.consumed_at < $1`, arg: grace},
+		{table: "rate_limits", where: `c.window_start < $1`, arg: now.Add(-RateLimitRetention)},
+		{table: "rate_limit_tats", where: `c.tat < $1`, arg: now},
+		{table: "sms_traffic", where: `c.bucket < $1`, arg: now.Add(-SMSTrafficRetention)},
+		{table: "sms_guards", where: `c.state = 'ok' AND c.updated_at < $1`, arg: now.Add(-SMSTrafficRetention)},
+		{table: "messages", where: `c.payload IS NOT NULL AND c.expires_at <= $1`, arg: now, set: `payload = NULL,
+			status = CASE WHEN c.status = 'queued' THEN 'skipped' ELSE c.status END,
+			last_error = CASE WHEN c.status = 'queued' THEN 'expired' ELSE c.last_error END,
+			relay_lease_until = NULL`},
+		{table: "messages", where: `c.created_at < $1`, arg: now.Add(-MessageRetention)},
+		{table: "idempotency_keys", where: `c.created_at < $1`, arg: now.Add(-IdempotencyRetention)},
+	}
 	var total int64
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
-		br := tx.SendBatch(ctx, b)
-		for range b.Len() {
-			tag, err := br.Exec()
+	for _, s := range steps {
+		q := s.sql()
+		for {
+			tag, err := db.pool.Exec(ctx, q, s.arg)
 			if err != nil {
-				br.Close()
-				return internal(err)
+				return total, internal(err)
 			}
 			total += tag.RowsAffected()
+			if tag.RowsAffected() < PruneBatchSize {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				return total, ctx.Err()
+			case <-time.After(PrunePause):
+			}
 		}
-		return internal(br.Close())
-	})
-	if err != nil {
-		return 0, err
 	}
 	return total, nil
 }
