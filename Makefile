@@ -5,7 +5,7 @@ PKGS     := ./...
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 export TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
 
-.PHONY: build dev test test-short e2e chaos-kill bench lint fmt clean
+.PHONY: build dev test test-short e2e chaos chaos-kill bench lint fmt clean
 
 build: ## build bin/api, bin/smsworker, bin/emailworker
 	$(GO) build -o $(BIN)/ ./cmd/...
@@ -24,6 +24,14 @@ e2e: build ## three real processes + nats-server + fake providers: seed curls an
 
 chaos-kill: ## a delivery worker process killed with SIGKILL at 16 in flight, a second one picking up (prints lost, duplicated, worst delay)
 	$(GO) test -tags chaos -count=1 -v -run '^TestWorkerSIGKILL$$' ./internal/e2e/
+
+# CHAOS_SOAK is the soak's length (5m in CI; e.g. CHAOS_SOAK=30s locally).
+CHAOS_SOAK ?= 5m
+CHAOS_RUN  ?= ^TestChaos_
+chaos: build ## fault tests on real processes (NATS cluster leader killed, Postgres restarted, provider faults, two workers, soak; then chaos-kill), counts printed
+	@command -v nats-server >/dev/null 2>&1 || test -x "$$($(GO) env GOPATH)/bin/nats-server" || $(GO) install github.com/nats-io/nats-server/v2@v2.15.2
+	CHAOS_SOAK=$(CHAOS_SOAK) $(GO) test -tags chaos -count=1 -p 1 -v -timeout 20m -run '$(CHAOS_RUN)' ./internal/chaos/
+	$(MAKE) --no-print-directory chaos-kill
 
 bench: ## benchmarks (ratios to the primitives are printed by the benchmarks themselves)
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)

@@ -121,6 +121,9 @@ type Options struct {
 	// StopTimeout is how long Stop waits after SIGTERM before it asks for a
 	// fast shutdown (SIGINT), and again before SIGKILL. Default 10s.
 	StopTimeout time.Duration
+	// Port is the TCP port on 127.0.0.1. Default 0: a free port. Give the
+	// previous Cluster.Port to restart a cluster where clients expect it.
+	Port int
 }
 
 // Cluster is a running private cluster.
@@ -210,7 +213,10 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 		}
 		c.logFile, log = f, f
 	}
-	if c.Port, err = freePort(); err != nil {
+	if c.Port = opts.Port; c.Port <= 0 {
+		c.Port, err = freePort()
+	}
+	if err != nil {
 		c.closeLog()
 		return nil, err
 	}

@@ -1,0 +1,711 @@
+//go:build chaos
+
+package chaos_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	natsgo "github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/sesame-auth/sesame/internal/devpg"
+	"github.com/sesame-auth/sesame/internal/fakeprovider"
+	snats "github.com/sesame-auth/sesame/internal/nats"
+)
+
+// Options of one deployment under test.
+type options struct {
+	natsNodes    int // 1 (plain nats-server) or 3 (deploy/nats/cluster, stream at R3)
+	smsWorkers   int // smsworker processes on the one smsworker consumer
+	emailWorkers int
+	concurrency  int // WORKER_CONCURRENCY
+}
+
+// deployment is one Sesame installation made of real processes.
+type deployment struct {
+	t      *testing.T
+	dir    string
+	opts   options
+	pg     *devpg.Cluster
+	pgOpts devpg.Options
+	nodes  []*natsNode
+	twilio *fakeprovider.Twilio
+	sg     *fakeprovider.SendGrid
+	api    *proc
+	apiURL string
+	keys   string
+
+	mu      sync.Mutex
+	workers []*proc
+
+	project, secret string
+	client          *http.Client
+}
+
+// proc is one child process; its output goes to a log file that is printed
+// when the test fails.
+type proc struct {
+	name, log, addr string
+	cmd             *exec.Cmd
+	done            chan struct{}
+}
+
+func binDir(t *testing.T) string {
+	if d := os.Getenv("SESAME_BIN"); d != "" {
+		return d
+	}
+	d, _ := filepath.Abs("../../bin")
+	for _, b := range []string{"api", "smsworker", "emailworker"} {
+		if _, err := os.Stat(filepath.Join(d, b)); err != nil {
+			t.Fatalf("%s/%s missing: run make build (or make chaos), or set SESAME_BIN", d, b)
+		}
+	}
+	return d
+}
+
+func natsServerBin(t *testing.T) string {
+	if p, err := exec.LookPath("nats-server"); err == nil {
+		return p
+	}
+	out, _ := exec.Command("go", "env", "GOPATH").Output()
+	p := filepath.Join(strings.TrimSpace(string(out)), "bin", "nats-server")
+	if _, err := os.Stat(p); err != nil {
+		t.Fatalf("nats-server not found (go install github.com/nats-io/nats-server/v2@v2.15.2)")
+	}
+	return p
+}
+
+// freePorts returns n distinct free TCP ports on 127.0.0.1.
+func freePorts(t *testing.T, n int) []int {
+	t.Helper()
+	var ls []net.Listener
+	var ports []int
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ls = append(ls, l)
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	for _, l := range ls {
+		l.Close()
+	}
+	return ports
+}
+
+func start(t *testing.T, opts options) *deployment {
+	t.Helper()
+	if opts.natsNodes == 0 {
+		opts.natsNodes = 1
+	}
+	if opts.smsWorkers == 0 {
+		opts.smsWorkers = 1
+	}
+	if opts.concurrency == 0 {
+		opts.concurrency = 16
+	}
+	d := &deployment{t: t, dir: t.TempDir(), opts: opts, client: &http.Client{Timeout: 20 * time.Second}}
+	key := make([]byte, 32)
+	_, _ = rand.Read(key)
+	d.keys = hex.EncodeToString(key)
+	d.project = "project-test-5e5a11e0-0000-4000-8000-00000000c4a0"
+	d.secret = "sk_test_" + hex.EncodeToString(key[:20])
+
+	d.pgOpts = devpg.Options{Dir: filepath.Join(d.dir, "pg"), StopTimeout: time.Second}
+	d.startPostgres()
+	t.Cleanup(func() { _ = d.pg.Stop() })
+
+	d.twilio = fakeprovider.NewTwilio()
+	t.Cleanup(d.twilio.Close)
+	d.sg = fakeprovider.NewSendGrid()
+	t.Cleanup(d.sg.Close)
+
+	d.startNATS(opts.natsNodes)
+	d.startAPI()
+	for range opts.smsWorkers {
+		d.startWorker("smsworker")
+	}
+	for range opts.emailWorkers {
+		d.startWorker("emailworker")
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			d.dumpLogs()
+		}
+	})
+	return d
+}
+
+// startPostgres starts (or restarts, on the same port) the private cluster.
+func (d *deployment) startPostgres() {
+	d.t.Helper()
+	pg, err := devpg.Start(context.Background(), d.pgOpts)
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	d.pg = pg
+	d.pgOpts.Port = pg.Port
+}
+
+// restartPostgres stops the cluster (fast shutdown: sessions are cut),
+// keeps it down for down, and starts it again on the same port.
+func (d *deployment) restartPostgres(down time.Duration) {
+	d.t.Helper()
+	_ = d.pg.Stop()
+	time.Sleep(down)
+	d.startPostgres()
+}
+
+func (d *deployment) databaseURL() string { return d.pg.URL("postgres") }
+
+// natsNode is one nats-server process.
+type natsNode struct {
+	name                       string
+	conf, store                string
+	client, cluster, http, idx int
+	proc                       *proc
+}
+
+func (d *deployment) natsURL() string {
+	var urls []string
+	for _, n := range d.nodes {
+		urls = append(urls, fmt.Sprintf("nats://127.0.0.1:%d", n.client))
+	}
+	return strings.Join(urls, ",")
+}
+
+// startNATS starts one plain node, or the three nodes of
+// deploy/nats/cluster/nats-N.conf with their ports, routes and store
+// rewritten for loopback.
+func (d *deployment) startNATS(n int) {
+	d.t.Helper()
+	ports := freePorts(d.t, 3*n)
+	for i := range n {
+		node := &natsNode{name: fmt.Sprintf("nats-%d", i+1), idx: i, store: filepath.Join(d.dir, fmt.Sprintf("js-%d", i+1)),
+			client: ports[3*i], cluster: ports[3*i+1], http: ports[3*i+2]}
+		d.nodes = append(d.nodes, node)
+	}
+	if n > 1 {
+		for _, node := range d.nodes {
+			node.conf = d.clusterConf(node)
+		}
+	}
+	for _, node := range d.nodes {
+		d.runNode(node)
+	}
+	for _, node := range d.nodes {
+		d.waitHTTP(fmt.Sprintf("http://127.0.0.1:%d/healthz", node.http), 30*time.Second)
+	}
+}
+
+// clusterConf rewrites the deploy file of node for loopback; it fails the
+// test when the file no longer has a line the rewrite expects, so the file
+// the tests run cannot drift from the one operators get.
+func (d *deployment) clusterConf(node *natsNode) string {
+	d.t.Helper()
+	src := filepath.Join("..", "..", "deploy", "nats", "cluster", node.name+".conf")
+	raw, err := os.ReadFile(src)
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	s := string(raw)
+	rewrite := [][2]string{
+		{"listen: 0.0.0.0:4222", fmt.Sprintf("listen: 127.0.0.1:%d", node.client)},
+		{"http: 0.0.0.0:8222", fmt.Sprintf("http: 127.0.0.1:%d", node.http)},
+		{"store_dir: /data/jetstream", fmt.Sprintf("store_dir: %q", node.store)},
+		{"max_file_store: 10G", "max_file_store: 1G"},
+		{"listen: 0.0.0.0:6222", fmt.Sprintf("listen: 127.0.0.1:%d", node.cluster)},
+	}
+	for _, other := range d.nodes {
+		rewrite = append(rewrite, [2]string{"nats://" + other.name + ":6222", fmt.Sprintf("nats://127.0.0.1:%d", other.cluster)})
+	}
+	for _, r := range rewrite {
+		if !strings.Contains(s, r[0]) {
+			d.t.Fatalf("%s has no %q: update the rewrite in chaos_harness_test.go with the file", src, r[0])
+		}
+		s = strings.ReplaceAll(s, r[0], r[1])
+	}
+	out := filepath.Join(d.dir, node.name+".conf")
+	if err := os.WriteFile(out, []byte(s), 0o600); err != nil {
+		d.t.Fatal(err)
+	}
+	return out
+}
+
+func (d *deployment) runNode(node *natsNode) {
+	args := []string{"-a", "127.0.0.1", "-p", strconv.Itoa(node.client), "-m", strconv.Itoa(node.http), "-js", "-sd", node.store, "-n", node.name}
+	if node.conf != "" {
+		args = []string{"-c", node.conf}
+	}
+	node.proc = d.run(node.name, natsServerBin(d.t), args, nil)
+}
+
+// killNode kills a node with SIGKILL (a crash: no leadership hand-over).
+func (d *deployment) killNode(node *natsNode) { node.proc.kill() }
+
+// restartNode starts a killed node again on the same ports and store.
+func (d *deployment) restartNode(node *natsNode) {
+	d.runNode(node)
+	d.waitHTTP(fmt.Sprintf("http://127.0.0.1:%d/healthz", node.http), 30*time.Second)
+}
+
+// streamInfo asks any live node for the SESAME stream's state.
+func (d *deployment) streamInfo() (*jetstream.StreamInfo, error) {
+	nc, err := natsgo.Connect(d.natsURL(), natsgo.Timeout(2*time.Second), natsgo.MaxReconnects(0))
+	if err != nil {
+		return nil, err
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	s, err := js.Stream(ctx, snats.StreamName)
+	if err != nil {
+		return nil, err
+	}
+	return s.Info(ctx)
+}
+
+// streamLeader waits for the stream to have a leader and every replica
+// current, and returns the leader's node.
+func (d *deployment) streamLeader(timeout time.Duration) *natsNode {
+	d.t.Helper()
+	var last string
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		info, err := d.streamInfo()
+		switch {
+		case err != nil:
+			last = err.Error()
+		case info.Cluster == nil || info.Cluster.Leader == "":
+			last = "no leader"
+		case info.Config.Replicas != len(d.nodes):
+			last = fmt.Sprintf("replicas %d", info.Config.Replicas)
+		default:
+			current := 0
+			for _, r := range info.Cluster.Replicas {
+				if r.Current && !r.Offline {
+					current++
+				}
+			}
+			last = fmt.Sprintf("leader %s, %d of %d followers current", info.Cluster.Leader, current, len(d.nodes)-1)
+			if current == len(d.nodes)-1 {
+				for _, n := range d.nodes {
+					if n.name == info.Cluster.Leader {
+						return n
+					}
+				}
+			}
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	d.t.Fatalf("the stream has no healthy leader after %s: %s", timeout, last)
+	return nil
+}
+
+func (d *deployment) commonEnv() []string {
+	return []string{
+		"DATABASE_URL=" + d.databaseURL(),
+		"NATS_URL=" + d.natsURL(),
+		"SECRET_KEYS=" + d.keys,
+		"NATS_STREAM_REPLICAS=" + strconv.Itoa(len(d.nodes)),
+		"LOG_LEVEL=info",
+	}
+}
+
+func (d *deployment) startAPI() {
+	d.t.Helper()
+	port := freePorts(d.t, 1)[0]
+	d.apiURL = fmt.Sprintf("http://127.0.0.1:%d", port)
+	env := append(d.commonEnv(),
+		"HTTP_ADDR=127.0.0.1:"+strconv.Itoa(port), "PUBLIC_URL="+d.apiURL,
+		"BOOTSTRAP_PROJECT_ID="+d.project, "BOOTSTRAP_PROJECT_SECRET="+d.secret,
+		// Many distinct numbers from one prefix at a steady rate: the abuse
+		// limits would (rightly) refuse them; they are not under test here.
+		"SMS_LIMIT_PER_COUNTRY=0", "SMS_LIMIT_PER_PREFIX=0", "SMS_PUMPING_GUARD=off", "SEND_LIMIT=1000")
+	d.api = d.run("api", filepath.Join(binDir(d.t), "api"), nil, env)
+	d.api.addr = d.apiURL
+	d.waitHTTP(d.apiURL+"/readyz", 60*time.Second)
+}
+
+// startWorker starts one worker process ("smsworker" or "emailworker").
+func (d *deployment) startWorker(kind string) *proc {
+	d.t.Helper()
+	port := freePorts(d.t, 1)[0]
+	env := append(d.commonEnv(), "HTTP_ADDR=127.0.0.1:"+strconv.Itoa(port), "WORKER_CONCURRENCY="+strconv.Itoa(d.opts.concurrency))
+	if kind == "smsworker" {
+		env = append(env, "SMS_PROVIDER=twilio", "TWILIO_ACCOUNT_SID=ACtest", "TWILIO_AUTH_TOKEN=token",
+			"TWILIO_FROM=+15005550006", "TWILIO_BASE_URL="+d.twilio.URL())
+	} else {
+		env = append(env, "EMAIL_PROVIDER=sendgrid", "SENDGRID_API_KEY=SG.test", "EMAIL_FROM=no-reply@sesame.test",
+			"SENDGRID_BASE_URL="+d.sg.URL())
+	}
+	d.mu.Lock()
+	name := fmt.Sprintf("%s-%d", kind, len(d.workers)+1)
+	d.mu.Unlock()
+	p := d.run(name, filepath.Join(binDir(d.t), kind), nil, env)
+	p.addr = fmt.Sprintf("http://127.0.0.1:%d", port)
+	d.waitHTTP(p.addr+"/readyz", 60*time.Second)
+	d.mu.Lock()
+	d.workers = append(d.workers, p)
+	d.mu.Unlock()
+	return p
+}
+
+// run starts a child process with env (nil: inherit) and stops it with
+// SIGTERM at the end of the test.
+func (d *deployment) run(name, bin string, args, env []string) *proc {
+	d.t.Helper()
+	p := &proc{name: name, log: filepath.Join(d.dir, fmt.Sprintf("%s-%d.log", name, time.Now().UnixNano())), done: make(chan struct{})}
+	f, err := os.Create(p.log)
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	p.cmd = exec.Command(bin, args...)
+	p.cmd.Stdout, p.cmd.Stderr = f, f
+	if env != nil {
+		p.cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}, env...)
+	}
+	if err := p.cmd.Start(); err != nil {
+		f.Close()
+		d.t.Fatalf("start %s: %v", name, err)
+	}
+	go func() { _ = p.cmd.Wait(); f.Close(); close(p.done) }()
+	d.t.Cleanup(func() { p.stop(20 * time.Second) })
+	return p
+}
+
+// stop sends SIGTERM and, after grace, SIGKILL.
+func (p *proc) stop(grace time.Duration) {
+	select {
+	case <-p.done:
+		return
+	default:
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(grace):
+		p.kill()
+	}
+}
+
+// kill sends SIGKILL and waits for the process to be gone.
+func (p *proc) kill() {
+	_ = p.cmd.Process.Signal(syscall.SIGKILL)
+	<-p.done
+}
+
+func (d *deployment) waitHTTP(url string, timeout time.Duration) {
+	d.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get(url)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	d.t.Fatalf("%s not ready after %s", url, timeout)
+}
+
+func (d *deployment) dumpLogs() {
+	logs, _ := filepath.Glob(filepath.Join(d.dir, "*.log"))
+	for _, l := range logs {
+		b, _ := os.ReadFile(l)
+		lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+		if len(lines) > 25 {
+			lines = lines[len(lines)-25:]
+		}
+		d.t.Logf("--- %s\n%s", filepath.Base(l), strings.Join(lines, "\n"))
+	}
+}
+
+// post sends a Stytch-dialect request; it returns the HTTP status (0 when
+// the request itself failed, for example while the api is cut off).
+func (d *deployment) post(path string, body any) (int, map[string]any) {
+	b, _ := json.Marshal(body)
+	req, _ := http.NewRequest("POST", d.apiURL+path, bytes.NewReader(b))
+	req.SetBasicAuth(d.project, d.secret)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := d.client.Do(req)
+	if err != nil {
+		return 0, nil
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	raw, _ := io.ReadAll(resp.Body)
+	_ = json.Unmarshal(raw, &out)
+	return resp.StatusCode, out
+}
+
+// messages lists the operator API's messages with a status.
+func (d *deployment) messages(status string) []map[string]any {
+	d.t.Helper()
+	req, _ := http.NewRequest("GET", d.apiURL+"/v1/messages?limit=1000&status="+status, nil)
+	req.SetBasicAuth(d.project, d.secret)
+	resp, err := d.client.Do(req)
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out struct {
+		Messages []map[string]any `json:"messages"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != 200 {
+		d.t.Fatalf("operator API: %d %v", resp.StatusCode, err)
+	}
+	return out.Messages
+}
+
+// tally counts one run's sends. A send the api refused (non-200, or no
+// answer) was never accepted: its client saw the failure, so it is
+// counted as refused, not lost.
+type tally struct {
+	mu        sync.Mutex
+	requested int
+	accepted  map[string]time.Time // recipient -> accepted at
+	refused   map[int]int          // HTTP status -> count
+}
+
+func newTally() *tally {
+	return &tally{accepted: map[string]time.Time{}, refused: map[int]int{}}
+}
+
+// phone is the i-th distinct valid US number of a run.
+func phone(run, i int) string {
+	return fmt.Sprintf("+1415%03d%04d", 200+run*40+i/10000, i%10000)
+}
+
+func email(run, i int) string { return fmt.Sprintf("chaos-%d-%d@example.com", run, i) }
+
+// send requests one code: even i by SMS, odd i by email when withEmail.
+// Codes live 10 minutes so that a slow recovery shows as late, not as
+// skipped.
+func (d *deployment) send(tl *tally, run, i int, withEmail bool) {
+	to, path, body := phone(run, i), "/v1/otps/sms/login_or_create", map[string]any{}
+	if withEmail && i%2 == 1 {
+		to, path = email(run, i), "/v1/otps/email/login_or_create"
+		body["email"] = to
+	} else {
+		body["phone_number"] = to
+	}
+	body["expiration_minutes"] = 10
+	st, _ := d.post(path, body)
+	tl.mu.Lock()
+	defer tl.mu.Unlock()
+	tl.requested++
+	if st == 200 {
+		tl.accepted[to] = time.Now()
+	} else {
+		tl.refused[st]++
+	}
+}
+
+// burst sends n codes from conc goroutines; at sends (the index reached
+// when fire is called, once) it runs fire. It returns when every send
+// has an answer.
+func (d *deployment) burst(tl *tally, run, n, conc int, withEmail bool, at int, fire func()) {
+	var wg sync.WaitGroup
+	next := make(chan int)
+	var once sync.Once
+	for range conc {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				d.send(tl, run, i, withEmail)
+			}
+		}()
+	}
+	for i := range n {
+		if fire != nil && i == at {
+			once.Do(fire)
+		}
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+}
+
+// delivered counts the messages each fake recorded, by recipient.
+func (d *deployment) delivered() map[string]int {
+	m := map[string]int{}
+	for _, msg := range d.twilio.Messages() {
+		m[msg.To]++
+	}
+	for _, msg := range d.sg.Messages() {
+		m[strings.ToLower(msg.To)]++
+	}
+	return m
+}
+
+// result is what a run reports.
+type result struct {
+	requested, accepted, refused, delivered, lost, duplicated, dead int
+	worstDelay                                                      time.Duration
+}
+
+// settle waits up to timeout for every accepted send (except those in
+// refusedByProvider) to be delivered, then a little longer for duplicates,
+// and counts. The worst delay is from the api's 200 to the first delivery
+// seen by polling (a 100 ms resolution).
+func (d *deployment) settle(tl *tally, timeout time.Duration, refusedByProvider map[string]bool) result {
+	d.t.Helper()
+	tl.mu.Lock()
+	accepted := make(map[string]time.Time, len(tl.accepted))
+	for k, v := range tl.accepted {
+		accepted[k] = v
+	}
+	r := result{requested: tl.requested, accepted: len(tl.accepted)}
+	for _, n := range tl.refused {
+		r.refused += n
+	}
+	tl.mu.Unlock()
+	seen := map[string]time.Time{}
+	deadline := time.Now().Add(timeout)
+	for {
+		now := time.Now()
+		got := d.delivered()
+		missing := 0
+		for to, at := range accepted {
+			if refusedByProvider[to] {
+				continue
+			}
+			if got[to] > 0 {
+				if _, ok := seen[to]; !ok {
+					seen[to] = now
+					if delay := now.Sub(at); delay > r.worstDelay {
+						r.worstDelay = delay
+					}
+				}
+			} else {
+				missing++
+			}
+		}
+		if missing == 0 || now.After(deadline) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	time.Sleep(2 * time.Second) // let a duplicate arrive
+	got := d.delivered()
+	for to := range accepted {
+		n := got[to]
+		switch {
+		case n == 0 && !refusedByProvider[to]:
+			r.lost++
+		case n > 1:
+			r.duplicated += n - 1
+		}
+		if n > 0 {
+			r.delivered++
+		}
+	}
+	r.dead = len(d.messages("failed"))
+	return r
+}
+
+// report prints the counts (make chaos greps "chaos:" lines) and fails on
+// any lost message.
+func report(t *testing.T, name string, r result, extra string) {
+	t.Helper()
+	line := fmt.Sprintf("chaos: %-28s requested=%d accepted=%d refused=%d delivered=%d lost=%d duplicated=%d dead=%d worst_delay=%s",
+		name, r.requested, r.accepted, r.refused, r.delivered, r.lost, r.duplicated, r.dead, r.worstDelay.Round(100*time.Millisecond))
+	if extra != "" {
+		line += " " + extra
+	}
+	fmt.Println(line)
+	summary.Lock()
+	summary.lines = append(summary.lines, line)
+	summary.Unlock()
+	if r.lost != 0 {
+		t.Errorf("%s: %d accepted sends were never delivered", name, r.lost)
+	}
+}
+
+// summary collects the report lines; TestMain prints them at the end.
+var summary struct {
+	sync.Mutex
+	lines []string
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	fmt.Println("== chaos summary")
+	for _, l := range summary.lines {
+		fmt.Println(l)
+	}
+	os.Exit(code)
+}
+
+// workerAcks reads a worker's acked count from its /metrics.
+func workerAcks(p *proc) int {
+	resp, err := http.Get(p.addr + "/metrics")
+	if err != nil {
+		return -1
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	total := 0
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "sesame_worker_messages_total{") && strings.Contains(line, `outcome="ack"`) {
+			f := strings.Fields(line)
+			v, _ := strconv.ParseFloat(f[len(f)-1], 64)
+			total += int(v)
+		}
+	}
+	return total
+}
+
+func sortedKeys(m map[int]int) string {
+	var ks []int
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Ints(ks)
+	var parts []string
+	for _, k := range ks {
+		parts = append(parts, fmt.Sprintf("%d:%d", k, m[k]))
+	}
+	return strings.Join(parts, ",")
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+// waitFor polls cond every 100 ms for up to d.
+func waitFor(d time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		if cond() {
+			return true
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return cond()
+}
