@@ -246,7 +246,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 				return err
 			}
 			sender = devInboxSender(inbox, provider, sender)
-			wk := worker.New(worker.Config{Consumer: w.consumer, JS: js, Store: db, Stream: cfg.Stream, Sender: reg.InstrumentSender(provider, sender), Provider: provider, AppName: cfg.AppName, Logger: log, Metrics: reg})
+			wk := worker.New(worker.Config{Consumer: w.consumer, JS: js, Store: db, Stream: cfg.Stream, Sender: worker.Instrument(sender, provider, reg, db), Provider: provider, AppName: cfg.AppName, Logger: log, Metrics: reg})
 			goRun(func() {
 				if err := wk.Run(ctx); err != nil && ctx.Err() == nil {
 					log.Error("worker stopped", "consumer", w.consumer, "err", err)

@@ -242,4 +242,8 @@ type Message struct {
 	UpdatedAt   time.Time
 	SentAt      *time.Time
 	DeliveredAt *time.Time // when the provider reported delivered
+	// ProvidersTried names the providers (SMS_PROVIDERS names) the message
+	// was handed to, in order; Provider is the one that accepted it.
+	ProvidersTried []string
+	Provider       string
 }

@@ -36,6 +36,7 @@ type Registry struct {
 	pumpingState   *prometheus.CounterVec
 	pumpingRefused *prometheus.CounterVec
 	otpCountry     *prometheus.CounterVec // country.go
+	sms            *smsRouteMetrics       // smsroute.go
 }
 
 // New returns a registry with the Go and process collectors.
@@ -61,6 +62,7 @@ func New() *Registry {
 	f(r.pumpingRefused)
 	r.otpCountry = newCountryCounter()
 	f(r.otpCountry)
+	r.sms = newSMSRouteMetrics(r.reg)
 	for _, c := range []prometheus.Collector{r.otpRequested, r.linkRequested, r.authenticated, r.published, r.rateLimited, r.deliveryStatus, r.workerMessages, r.workerDuration, r.providerCalls, r.providerTime, r.httpRequests, r.httpDuration} {
 		f(c)
 	}

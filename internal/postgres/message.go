@@ -312,12 +312,12 @@ func (db *DB) finishDeliveries(ctx context.Context, qs []finishReq) ([]struct{},
 }
 
 const messageColumns = `id, project_id, kind, channel, recipient, status, provider_id, attempts, last_error,
-	challenge_id, expires_at, created_at, updated_at, sent_at, delivered_at`
+	challenge_id, expires_at, created_at, updated_at, sent_at, delivered_at, providers_tried, provider`
 
 func scanMessage(row pgx.Row) (*auth.Message, error) {
 	var m auth.Message
 	err := row.Scan(&m.ID, &m.ProjectID, &m.Kind, &m.Channel, &m.Recipient, &m.Status, &m.ProviderID, &m.Attempts,
-		&m.LastError, &m.ChallengeID, &m.ExpiresAt, &m.CreatedAt, &m.UpdatedAt, &m.SentAt, &m.DeliveredAt)
+		&m.LastError, &m.ChallengeID, &m.ExpiresAt, &m.CreatedAt, &m.UpdatedAt, &m.SentAt, &m.DeliveredAt, &m.ProvidersTried, &m.Provider)
 	if err != nil {
 		return nil, err
 	}

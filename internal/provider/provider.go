@@ -1,6 +1,6 @@
 // Package provider holds what the delivery provider packages
-// (internal/twilio, internal/sendgrid) share: checking a base URL override
-// and choosing a call timeout.
+// (internal/twilio, internal/sendgrid, internal/smshook) share: checking a
+// base URL override, choosing a call timeout and reading Retry-After.
 package provider
 
 import (
@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -48,4 +49,20 @@ func Timeout(configured time.Duration, hc *http.Client, def time.Duration) (time
 		return hc.Timeout, nil
 	}
 	return def, nil
+}
+
+// RetryAfter parses a Retry-After header (seconds or an HTTP date), capped
+// at an hour; 0 when absent or unparsable.
+func RetryAfter(h http.Header) time.Duration {
+	v := strings.TrimSpace(h.Get("Retry-After"))
+	if v == "" {
+		return 0
+	}
+	var d time.Duration
+	if n, err := strconv.Atoi(v); err == nil {
+		d = time.Duration(n) * time.Second
+	} else if t, err := http.ParseTime(v); err == nil {
+		d = time.Until(t)
+	}
+	return min(max(d, 0), time.Hour)
 }

@@ -56,3 +56,29 @@ func TestTimeout(t *testing.T) {
 		})
 	}
 }
+
+func TestRetryAfter(t *testing.T) {
+	tests := []struct {
+		name string
+		v    string
+		want time.Duration
+	}{
+		{"OKSeconds", "7", 7 * time.Second},
+		{"OKAbsentIsZero", "", 0},
+		{"OKCappedAtAnHour", "86400", time.Hour},
+		{"OKNegativeIsZero", "-5", 0},
+		{"OKPastDateIsZero", "Mon, 02 Jan 2006 15:04:05 GMT", 0},
+		{"OKGarbageIsZero", "soon", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := http.Header{}
+			if tt.v != "" {
+				h.Set("Retry-After", tt.v)
+			}
+			if got := provider.RetryAfter(h); got != tt.want {
+				t.Fatalf("RetryAfter(%q) = %v, want %v", tt.v, got, tt.want)
+			}
+		})
+	}
+}

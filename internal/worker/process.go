@@ -100,7 +100,7 @@ func (p Process) Run(ctx context.Context, args []string, getenv func(string) str
 		return err
 	}
 	reg := metrics.New()
-	w := New(Config{Consumer: p.Consumer, JS: js, Store: db, Stream: stream, Sender: reg.InstrumentSender(provider, sender), Provider: provider,
+	w := New(Config{Consumer: p.Consumer, JS: js, Store: db, Stream: stream, Sender: Instrument(sender, provider, reg, db), Provider: provider,
 		AppName: env("APP_NAME", ""), Concurrency: concurrency, Logger: log, Metrics: reg})
 	gauge := func(name, help string, f func(nats.ConsumerStats) float64) {
 		reg.Gauge(name, help, func(ctx context.Context) (float64, error) {

@@ -107,12 +107,17 @@ type message struct {
 	UpdatedAt   time.Time  `json:"updated_at"`
 	SentAt      *time.Time `json:"sent_at"`
 	DeliveredAt *time.Time `json:"delivered_at"`
+	// Provider accepted the message; ProvidersTried lists every attempt's
+	// provider in order (SMS routes and failover).
+	Provider       string   `json:"provider"`
+	ProvidersTried []string `json:"providers_tried"`
 }
 
 func toJSON(m *auth.Message) message {
 	return message{MessageID: m.ID, Kind: string(m.Kind), Channel: string(m.Channel), Recipient: m.Recipient,
 		Status: string(m.Status), ProviderID: m.ProviderID, Attempts: m.Attempts, LastError: m.LastError,
-		ChallengeID: m.ChallengeID, ExpiresAt: m.ExpiresAt.UTC(), CreatedAt: m.CreatedAt.UTC(), UpdatedAt: m.UpdatedAt.UTC(), SentAt: m.SentAt, DeliveredAt: m.DeliveredAt}
+		ChallengeID: m.ChallengeID, ExpiresAt: m.ExpiresAt.UTC(), CreatedAt: m.CreatedAt.UTC(), UpdatedAt: m.UpdatedAt.UTC(), SentAt: m.SentAt, DeliveredAt: m.DeliveredAt,
+		Provider: m.Provider, ProvidersTried: m.ProvidersTried}
 }
 
 func (h *handler) list(w http.ResponseWriter, r *http.Request) {

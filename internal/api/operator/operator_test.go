@@ -29,6 +29,9 @@ func TestOperatorMessages_SeeAndReplayFailures(t *testing.T) {
 	if err := d.Deliver(ctx, env.Events()[0]); err == nil {
 		t.Fatal("delivery should fail permanently")
 	}
+	if err := env.Store.RecordProviderAttempt(ctx, res.MessageID, "twilio", false); err != nil {
+		t.Fatal(err)
+	}
 	other, otherSecret := env.NewProject(t, false)
 	srv := httptest.NewServer(operator.NewHandler(env.Service, operator.Options{}))
 	defer srv.Close()
@@ -68,6 +71,9 @@ func TestOperatorMessages_SeeAndReplayFailures(t *testing.T) {
 			m := msgs[0].(map[string]any)
 			if m["message_id"] != res.MessageID || m["last_error"] != "twilio 21211" || m["status"] != "failed" {
 				t.Fatalf("message = %v", m)
+			}
+			if tried, _ := m["providers_tried"].([]any); len(tried) != 1 || tried[0] != "twilio" || m["provider"] != "" {
+				t.Fatalf("providers_tried = %v, provider = %v; want [twilio] and none accepted", m["providers_tried"], m["provider"])
 			}
 		}},
 		{"OKGetWithBasic", "GET", "/v1/messages/" + res.MessageID, true, env.Project.ID, env.Secret, 200, nil},
