@@ -51,10 +51,10 @@ func Timeout(configured time.Duration, hc *http.Client, def time.Duration) (time
 	return def, nil
 }
 
-// RetryAfter parses a Retry-After header (seconds or an HTTP date), capped
-// at an hour; 0 when absent or unparsable.
-func RetryAfter(h http.Header) time.Duration {
-	v := strings.TrimSpace(h.Get("Retry-After"))
+// RetryAfter parses a Retry-After value (seconds or an HTTP date, relative
+// to now), capped at an hour; 0 when empty, unparsable or past.
+func RetryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
 	if v == "" {
 		return 0
 	}
@@ -62,7 +62,7 @@ func RetryAfter(h http.Header) time.Duration {
 	if n, err := strconv.Atoi(v); err == nil {
 		d = time.Duration(n) * time.Second
 	} else if t, err := http.ParseTime(v); err == nil {
-		d = time.Until(t)
+		d = t.Sub(now)
 	}
 	return min(max(d, 0), time.Hour)
 }

@@ -68,15 +68,13 @@ func TestRetryAfter(t *testing.T) {
 		{"OKCappedAtAnHour", "86400", time.Hour},
 		{"OKNegativeIsZero", "-5", 0},
 		{"OKPastDateIsZero", "Mon, 02 Jan 2006 15:04:05 GMT", 0},
+		{"OKFutureDate", "Sat, 02 Jan 2027 00:00:10 GMT", 10 * time.Second},
 		{"OKGarbageIsZero", "soon", 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := http.Header{}
-			if tt.v != "" {
-				h.Set("Retry-After", tt.v)
-			}
-			if got := provider.RetryAfter(h); got != tt.want {
+			now := time.Date(2027, 1, 2, 0, 0, 0, 0, time.UTC)
+			if got := provider.RetryAfter(tt.v, now); got != tt.want {
 				t.Fatalf("RetryAfter(%q) = %v, want %v", tt.v, got, tt.want)
 			}
 		})

@@ -261,7 +261,7 @@ func (s *Sender) Send(ctx context.Context, m *auth.OutboundMessage) (string, err
 	case status == http.StatusTooManyRequests:
 		after := s.untilReset(h.Get("X-RateLimit-Reset"))
 		if after == 0 {
-			after = retryAfter(h.Get("Retry-After"), s.now())
+			after = provider.RetryAfter(h.Get("Retry-After"), s.now())
 		}
 		return "", auth.Retryable(reason, after, rerr)
 	case status == http.StatusRequestTimeout:
@@ -269,7 +269,7 @@ func (s *Sender) Send(ctx context.Context, m *auth.OutboundMessage) (string, err
 	case status >= 400 && status < 500:
 		return "", auth.Permanent(reason, rerr)
 	default: // 5xx, and 1xx/3xx which Mail Send never answers
-		return "", auth.Retryable(reason, retryAfter(h.Get("Retry-After"), s.now()), rerr)
+		return "", auth.Retryable(reason, provider.RetryAfter(h.Get("Retry-After"), s.now()), rerr)
 	}
 }
 
@@ -281,21 +281,6 @@ func (s *Sender) untilReset(v string) time.Duration {
 		return 0
 	}
 	return min(max(time.Unix(n, 0).Sub(s.now()), 0), maxRetryAfter)
-}
-
-// retryAfter parses Retry-After (seconds or an HTTP date), capped at an hour.
-func retryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	var d time.Duration
-	if n, err := strconv.Atoi(v); err == nil {
-		d = time.Duration(n) * time.Second
-	} else if t, err := http.ParseTime(v); err == nil {
-		d = t.Sub(now)
-	}
-	return min(max(d, 0), maxRetryAfter)
 }
 
 // summarize extracts field and message of SendGrid's first error, bounded,

@@ -232,7 +232,7 @@ func (s *Sender) Send(ctx context.Context, m *auth.OutboundMessage) (string, err
 		}
 		return a.ID, nil
 	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusRequestTimeout || resp.StatusCode >= 500:
-		return "", auth.Retryable(reason, provider.RetryAfter(resp.Header), fmt.Errorf("smshook: gateway answered %d", resp.StatusCode))
+		return "", auth.Retryable(reason, provider.RetryAfter(resp.Header.Get("Retry-After"), s.now()), fmt.Errorf("smshook: gateway answered %d", resp.StatusCode))
 	default:
 		return "", auth.Permanent(reason, fmt.Errorf("smshook: gateway answered %d", resp.StatusCode))
 	}

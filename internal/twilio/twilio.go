@@ -324,17 +324,17 @@ func classify(ctx context.Context, err error, status int, header http.Header) er
 	default:
 		// An answer arrived but its body was not Twilio JSON (an HTML 502
 		// from a proxy, a truncated body): transient by assumption.
-		return auth.Retryable(reason(0, status, "bad response"), retryAfter(header), err)
+		return auth.Retryable(reason(0, status, "bad response"), provider.RetryAfter(header.Get("Retry-After"), time.Now()), err)
 	}
 
 	r := reason(code, status, "error")
 	switch {
 	case status == http.StatusTooManyRequests || retryableCodes[code]:
-		return auth.Retryable(r, retryAfter(header), err)
+		return auth.Retryable(r, provider.RetryAfter(header.Get("Retry-After"), time.Now()), err)
 	case permanentCodes[code]:
 		return auth.Permanent(r, err)
 	case status >= 500:
-		return auth.Retryable(r, retryAfter(header), err)
+		return auth.Retryable(r, provider.RetryAfter(header.Get("Retry-After"), time.Now()), err)
 	case status == http.StatusRequestTimeout:
 		return auth.Retryable(r, 0, err)
 	case status >= 400:
@@ -354,21 +354,6 @@ func reason(code, status int, fallback string) string {
 	default:
 		return "twilio " + fallback
 	}
-}
-
-// retryAfter parses Retry-After (seconds or an HTTP date), capped at an hour.
-func retryAfter(h http.Header) time.Duration {
-	v := strings.TrimSpace(h.Get("Retry-After"))
-	if v == "" {
-		return 0
-	}
-	var d time.Duration
-	if n, err := strconv.Atoi(v); err == nil {
-		d = time.Duration(n) * time.Second
-	} else if t, err := http.ParseTime(v); err == nil {
-		d = time.Until(t)
-	}
-	return min(max(d, 0), time.Hour)
 }
 
 // callTransport serves one Send: it points requests at base, attaches ctx,
