@@ -22,7 +22,7 @@ import (
 
 // testCert returns a server TLS config with a fresh self-signed certificate
 // for 127.0.0.1 and a client config trusting it.
-func testCert(t *testing.T) (server, client *tls.Config) {
+func testCert(t testing.TB) (server, client *tls.Config) {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -48,7 +48,7 @@ func testCert(t *testing.T) (server, client *tls.Config) {
 		&tls.Config{RootCAs: pool}
 }
 
-func hostPort(t *testing.T, addr string) (string, int) {
+func hostPort(t testing.TB, addr string) (string, int) {
 	t.Helper()
 	h, p, err := net.SplitHostPort(addr)
 	if err != nil {
