@@ -70,8 +70,9 @@ const (
 	// writes, a handler costs little besides its provider call).
 	DefaultConcurrency = 256
 	// DefaultPodsHint is the number of worker processes the default
-	// MaxAckPending leaves room for (each process holds at most
-	// 2*Concurrency messages: Concurrency in handlers, Concurrency buffered).
+	// MaxAckPending (2*Concurrency*DefaultPodsHint) leaves room for (each
+	// process holds at most 1.25*Concurrency messages: Concurrency in
+	// handlers, a quarter of it buffered; the factor 2 is headroom).
 	DefaultPodsHint = 8
 )
 

@@ -27,8 +27,6 @@ const (
 	// call hung longer is retried rather than kept alive by progress
 	// heartbeats forever.
 	DefaultHandlerTimeout = 30 * time.Second
-	// DefaultAckTimeout bounds the DoubleAck round trip.
-	DefaultAckTimeout = 2 * time.Second
 
 	// exitGrace is how long Run waits, after the drain timeout, for the
 	// handlers it cancelled to return.
@@ -79,8 +77,9 @@ type WorkerOptions struct {
 	// Stream is applied with EnsureStream when Run starts, so a worker
 	// started before the API still finds its stream.
 	Stream StreamOptions
-	// Concurrency is the number of handlers running at once; it also sizes
-	// the client pull buffer. Default DefaultConcurrency.
+	// Concurrency is the number of handlers running at once; the client
+	// buffers a quarter of it ahead (PullMaxMessages). Default
+	// DefaultConcurrency.
 	Concurrency int
 	// AckWait, MaxDeliver and MaxAckPending configure the consumer (see
 	// ConsumerOptions).
@@ -359,7 +358,7 @@ func (w *Worker) consumerExists(ctx context.Context) bool {
 func (w *Worker) consume(ctx context.Context, cons jetstream.Consumer, slots chan struct{},
 	dispatch func(jetstream.Msg)) (jetstream.MessagesContext, error) {
 	for {
-		it, err := cons.Messages(jetstream.PullMaxMessages(w.o.Concurrency))
+		it, err := cons.Messages(jetstream.PullMaxMessages(pullBatch(w.o.Concurrency)))
 		if err != nil {
 			return nil, fmt.Errorf("nats: consume %s: %w", w.name, err)
 		}
@@ -414,6 +413,12 @@ func (w *Worker) consume(ctx context.Context, cons jetstream.Consumer, slots cha
 		}
 	}
 }
+
+// pullBatch is how many messages the client buffers ahead of the handlers:
+// a quarter of the concurrency, enough to hide a pull round trip at full
+// speed, and few enough that buffered messages start well within AckWait
+// behind slow provider calls (their AckWait clock runs while they wait).
+func pullBatch(concurrency int) int { return max(concurrency/4, 1) }
 
 // releaseBuffered stops the iterator and Naks the messages it had already
 // pulled so that another worker gets them now rather than after AckWait.
@@ -531,13 +536,13 @@ func (w *Worker) giveUp(ctx context.Context, info DeliveryInfo, ev *auth.Event, 
 	w.o.OnGiveUp(context.WithValue(ctx, deliveryKey{}, info), ev, err)
 }
 
+// ack acks without waiting for the server's confirmation (no DoubleAck):
+// the handler has already made the outcome durable in Postgres, so an ack
+// that is lost only brings the message back, and BeginDelivery answers the
+// repeat with "done". Saves a round trip and a reply per message.
 func (w *Worker) ack(msg jetstream.Msg, log *slog.Logger) {
-	ctx, cancel := context.WithTimeout(context.Background(), DefaultAckTimeout)
-	defer cancel()
-	if err := msg.DoubleAck(ctx); err != nil {
-		// The message may come back; the handler's idempotency record
-		// (delivery lease in Postgres) absorbs the repeat.
-		log.Warn("ack not confirmed", "err", err)
+	if err := msg.Ack(); err != nil {
+		log.Warn("ack failed", "err", err)
 	}
 	w.o.Metrics.MessageOutcome(w.name, OutcomeAck)
 }

@@ -127,7 +127,7 @@ func New(cfg Config) (*Sender, error) {
 	base, _ := provider.ParseBaseURL(cfg.BaseURL)
 	host := strings.TrimSuffix(base.String(), "/")
 
-	var next http.RoundTripper = http.DefaultTransport
+	next := provider.Transport()
 	var jar http.CookieJar
 	if cfg.HTTPClient != nil {
 		if cfg.HTTPClient.Transport != nil {

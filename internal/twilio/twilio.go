@@ -167,7 +167,7 @@ func New(cfg Config) (*Sender, error) {
 	s := &Sender{
 		sid: cfg.AccountSID, token: cfg.AuthToken,
 		from: cfg.From, waFrom: cfg.WhatsAppFrom, mss: cfg.MessagingServiceSID, callback: cfg.StatusCallback,
-		base: base, timeout: cfg.Timeout, rt: http.DefaultTransport,
+		base: base, timeout: cfg.Timeout, rt: provider.Transport(),
 	}
 	if cfg.HTTPClient != nil {
 		if cfg.HTTPClient.Transport != nil {
