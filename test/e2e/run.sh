@@ -56,8 +56,10 @@ port_free $TW_PORT "fake Twilio"; port_free $SG_PORT "fake SendGrid"; port_free 
 wait_ready "$FAKE_TW/healthz"
 export DATABASE_URL NATS_URL=nats://127.0.0.1:$NATS_PORT SECRET_KEYS=$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')
 port_free $SMS_PORT smsworker
-HTTP_ADDR=127.0.0.1:$SMS_PORT SMS_PROVIDER=twilio TWILIO_ACCOUNT_SID=ACtest TWILIO_AUTH_TOKEN=token TWILIO_FROM=+15005550006 \
-  TWILIO_BASE_URL=$FAKE_TW "$BIN/smsworker" >"$WORK/smsworker.log" 2>&1 & SMS_PID=$!; PIDS+=($SMS_PID)
+# Two Twilio accounts on the one fake: "twilio" (primary) and "backup" (failover, its own sender number).
+HTTP_ADDR=127.0.0.1:$SMS_PORT SMS_PROVIDERS=twilio,backup:twilio TWILIO_ACCOUNT_SID=ACtest TWILIO_AUTH_TOKEN=token TWILIO_FROM=+15005550006 \
+  TWILIO_BASE_URL=$FAKE_TW BACKUP_TWILIO_ACCOUNT_SID=ACbackup BACKUP_TWILIO_AUTH_TOKEN=token BACKUP_TWILIO_FROM=+15005550007 \
+  BACKUP_TWILIO_BASE_URL=$FAKE_TW "$BIN/smsworker" >"$WORK/smsworker.log" 2>&1 & SMS_PID=$!; PIDS+=($SMS_PID)
 port_free $EMAIL_PORT emailworker
 HTTP_ADDR=127.0.0.1:$EMAIL_PORT EMAIL_PROVIDER=sendgrid SENDGRID_API_KEY=SG.test EMAIL_FROM=no-reply@sesame.test \
   SENDGRID_BASE_URL=$FAKE_SG "$BIN/emailworker" >"$WORK/emailworker.log" 2>&1 & EMAIL_PID=$!; PIDS+=($EMAIL_PID)
@@ -151,6 +153,19 @@ echo "== operator message API"
 out=$(curl -s "$API/v1/messages?status=sent" -H "Authorization: Bearer $SESAME_SECRET")
 [ "$(echo "$out" | json "len(d['messages'])")" -ge 2 ] || fail "operator API: $out"
 echo "operator API lists $(echo "$out" | json "len(d['messages'])") sent messages with provider ids"
+
+echo "== SMS failover: three 500s from the primary account move the code to the backup account"
+curl -fs -X POST "$FAKE_TW/fail" -d '{"provider":"twilio","n":3,"status":500,"code":20500}' || fail "inject Twilio failures"
+curl -s -X POST "$API/v1/otps/sms/login_or_create" -u "$SESAME_PROJECT_ID:$SESAME_SECRET" -H 'Content-Type: application/json' \
+  -d '{"phone_number":"+14155550177"}' >/dev/null
+[ "$(curl -s "$FAKE_TW/messages?to=%2B14155550177&wait=30s" | json "[m['from'] for m in d]")" = "['+15005550007']" ] \
+  || fail "the code did not arrive once, from the backup account"
+rec=$(curl -s "$API/v1/messages?status=sent" -H "Authorization: Bearer $SESAME_SECRET" | \
+  json "[(m['providers_tried'], m['provider']) for m in d['messages'] if m['recipient'].endswith('0177')]")
+[ "$rec" = "[(['twilio', 'twilio', 'twilio', 'backup'], 'backup')]" ] || fail "message record: $rec"
+curl -fs http://127.0.0.1:$SMS_PORT/metrics | grep -q '^sesame_sms_provider_failovers_total{from="twilio",route="default",to="backup"} 1' \
+  || fail "failover metric"
+echo "failed over after 3 transient failures; record $rec"
 
 echo "== metrics"
 curl -fs "$API/metrics" | grep -q '^sesame_otp_requested_total{channel="sms"}' || fail "api metrics"
