@@ -5,7 +5,7 @@ PKGS     := ./...
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 export TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
 
-.PHONY: build dev test test-short e2e chaos chaos-kill bench lint fmt clean
+.PHONY: build dev test test-short e2e chaos chaos-kill bench bench-quick bench-inproc lint fmt clean
 
 build: ## build bin/api, bin/smsworker, bin/emailworker
 	$(GO) build -o $(BIN)/ ./cmd/...
@@ -33,7 +33,13 @@ chaos: build ## fault tests on real processes (NATS cluster leader killed, Postg
 	CHAOS_SOAK=$(CHAOS_SOAK) $(GO) test -tags chaos -count=1 -p 1 -v -timeout 20m -run '$(CHAOS_RUN)' ./internal/chaos/
 	$(MAKE) --no-print-directory chaos-kill
 
-bench: ## benchmarks (ratios to the primitives are printed by the benchmarks themselves)
+bench: build ## over HTTP: bin/api, workers and the limit server on a private nats-server, interleaved (~8 min; BENCH_DURATION, BENCH_ROUNDS, BENCH_ONLY; docs/benchmarks.md)
+	./$(BIN)/bench $(BENCH_FLAGS)
+
+bench-quick: build ## smoke test of make bench: 1 round of 1 s at c=32 (~1-2 min)
+	./$(BIN)/bench -quick $(BENCH_FLAGS)
+
+bench-inproc: ## the IN-PROCESS Go benchmarks (one process, ratios to primitives; not comparable with make bench)
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
 
 lint: ## gofmt, go vet, staticcheck (must install under CI=1; skipped with a warning offline otherwise)

@@ -24,6 +24,7 @@ import (
 	"github.com/sesame-auth/sesame/internal/api/stytch"
 	"github.com/sesame-auth/sesame/internal/api/webhooks"
 	"github.com/sesame-auth/sesame/internal/auth"
+	"github.com/sesame-auth/sesame/internal/debugsrv"
 	"github.com/sesame-auth/sesame/internal/health"
 	"github.com/sesame-auth/sesame/internal/jwt"
 	"github.com/sesame-auth/sesame/internal/landing"
@@ -54,6 +55,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	defer stopTracing()
+	dbg, err := debugsrv.Start(getenv(debugsrv.EnvVar)) // pprof; off unless DEBUG_ADDR is set
+	if err != nil {
+		return err
+	}
+	defer dbg.Close()
 
 	// Bind the port before anything else: a second instance (a second
 	// `make dev`) must fail here, before it touches the database, the dev

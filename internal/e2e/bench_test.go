@@ -1,5 +1,7 @@
 package e2e_test
 
+// IN-PROCESS benchmarks (`make bench-inproc`; `make bench` is the HTTP
+// benchmark of cmd/bench against bin/limitserver, the one to quote).
 // Benchmarks of the whole in-process system (real Postgres, embedded
 // JetStream over TCP, the real handlers behind an HTTP server, the real
 // smsworker), each measured against the primitive that bounds it, in the
@@ -42,7 +44,6 @@ import (
 	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -69,6 +70,7 @@ import (
 	"github.com/sesame-auth/sesame/internal/auth"
 	"github.com/sesame-auth/sesame/internal/fakeprovider"
 	"github.com/sesame-auth/sesame/internal/jwt"
+	"github.com/sesame-auth/sesame/internal/limit"
 	"github.com/sesame-auth/sesame/internal/nats"
 	"github.com/sesame-auth/sesame/internal/pgtest"
 	"github.com/sesame-auth/sesame/internal/postgres"
@@ -206,8 +208,11 @@ func newBenchSys(b *testing.B) *benchSys {
 	mux := http.NewServeMux()
 	mux.Handle("/v1/auth/", streambird.NewHandler(e.svc, streambird.Options{Logger: e.log}))
 	mux.Handle("/v1/", stytch.NewHandler(e.svc, stytch.Options{Logger: e.log}))
-	mux.HandleFunc("POST /limit/send", e.limitSend)
-	mux.HandleFunc("POST /limit/verify", e.limitVerify)
+	// The baseline's limit server (internal/limit, as bin/limitserver) on
+	// the same table, pool, NATS connection and HTTP server.
+	lim := limit.New(e.pool, e.js, "bench_otp", "bench.otp.sent")
+	mux.HandleFunc("POST /limit/send", lim.Send)
+	mux.HandleFunc("POST /limit/verify", lim.Verify)
 	e.api = httptest.NewServer(mux)
 	b.Cleanup(e.api.Close)
 	tr := &http.Transport{MaxIdleConns: 1024, MaxIdleConnsPerHost: 1024, IdleConnTimeout: time.Minute}
@@ -222,64 +227,6 @@ func newBenchSys(b *testing.B) *benchSys {
 	go func() { relay.Run(rctx); close(done) }()
 	b.Cleanup(func() { cancel(); <-done })
 	return e
-}
-
-// ---- the baseline's limit server, in process ----
-
-// limitSend is perf-baseline's `POST /send`: 6-digit code, sha256, uuid in
-// Go, one INSERT, one JetStream publish waiting for the PubAck.
-func (e *benchSys) limitSend(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		Email string `json:"email"`
-	}
-	if err := json.NewDecoder(r.Body).Decode(&req); err != nil || req.Email == "" {
-		http.Error(w, "bad request", http.StatusBadRequest)
-		return
-	}
-	code := auth.NewCode()
-	sum := sha256.Sum256([]byte(code))
-	id, now := auth.NewUUID(), time.Now()
-	exp := now.Add(10 * time.Minute)
-	if _, err := e.pool.Exec(r.Context(), benchInsertSQL, id, "email:"+req.Email, sum[:], exp, now, r.UserAgent()); err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
-		return
-	}
-	ev, _ := json.Marshal(map[string]any{"id": id, "email": req.Email, "code": code, "expires_at": exp})
-	if _, err := e.js.Publish(r.Context(), "bench.otp.sent", ev); err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(map[string]any{"id": id, "expires_at": exp})
-}
-
-// limitVerify is perf-baseline's `POST /verify`: one UPDATE … RETURNING.
-func (e *benchSys) limitVerify(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		ID string `json:"id"`
-	}
-	if err := json.NewDecoder(r.Body).Decode(&req); err != nil || req.ID == "" {
-		http.Error(w, "bad request", http.StatusBadRequest)
-		return
-	}
-	var (
-		id                    string
-		hash                  []byte
-		exp                   time.Time
-		attempts, maxAttempts int
-		consumed              *time.Time
-	)
-	err := e.pool.QueryRow(r.Context(), benchUpdateSQL, req.ID).Scan(&id, &hash, &exp, &attempts, &maxAttempts, &consumed)
-	if errors.Is(err, pgx.ErrNoRows) {
-		http.Error(w, "not found", http.StatusNotFound)
-		return
-	} else if err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
-		return
-	}
-	valid := consumed == nil && time.Now().Before(exp) && attempts <= maxAttempts
-	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(map[string]any{"id": id, "attempts": attempts, "valid": valid})
 }
 
 // ---- primitives (op index i → one op) ----

@@ -17,6 +17,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/sesame-auth/sesame/internal/auth"
+	"github.com/sesame-auth/sesame/internal/debugsrv"
 	"github.com/sesame-auth/sesame/internal/health"
 	"github.com/sesame-auth/sesame/internal/metrics"
 	"github.com/sesame-auth/sesame/internal/nats"
@@ -70,6 +71,11 @@ func (p Process) Run(ctx context.Context, args []string, getenv func(string) str
 		return err
 	}
 	defer stopTracing()
+	dbg, err := debugsrv.Start(getenv(debugsrv.EnvVar)) // pprof; off unless DEBUG_ADDR is set
+	if err != nil {
+		return err
+	}
+	defer dbg.Close()
 
 	sender, provider, err := p.NewSender(getenv, stdout)
 	if err != nil {

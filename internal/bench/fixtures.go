@@ -1,0 +1,143 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/sesame-auth/sesame/internal/auth"
+)
+
+// Fixtures are made through the store with the api's SECRET_KEYS (the
+// state a send leaves behind, minus the outbox row), outside the timed
+// part, on 8 goroutines (the box's Postgres allows 100 connections for everyone).
+
+// parallel runs f(0) … f(n-1) on 8 goroutines and returns the first error.
+func parallel(n int, f func(i int) error) error {
+	var (
+		next atomic.Int64
+		once sync.Once
+		err  error
+		wg   sync.WaitGroup
+	)
+	for range min(8, max(n, 1)) {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					return
+				}
+				if e := f(i); e != nil {
+					once.Do(func() { err = e })
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return err
+}
+
+// recipients creates n active users with a phone each and returns the numbers.
+func (s *system) recipients(ctx context.Context, n int) ([]string, error) {
+	out := make([]string, n)
+	err := parallel(n, func(i int) error {
+		out[i] = s.phone()
+		_, _, _, _, err := s.db.ResolveMethod(ctx, s.project, auth.ChannelSMS, out[i], true, false)
+		return err
+	})
+	return out, err
+}
+
+// code is a live code of a method.
+type code struct{ methodID, code string }
+
+// wrong is a wrong code of the same length.
+func (c code) wrong() string {
+	b := []byte(c.code)
+	b[len(b)-1] = '0' + (b[len(b)-1]-'0'+1)%10
+	return string(b)
+}
+
+// codes creates n users with a phone each and a code per phone, expiring
+// at expires (relative to now; negative for codes already expired).
+func (s *system) codes(ctx context.Context, n int, expires time.Duration) ([]code, error) {
+	out := make([]code, n)
+	err := parallel(n, func(i int) error {
+		uid, mid, _, _, err := s.db.ResolveMethod(ctx, s.project, auth.ChannelSMS, s.phone(), true, false)
+		if err != nil {
+			return err
+		}
+		now := time.Now().UTC()
+		c := &auth.Challenge{ID: auth.NewID(auth.PrefixChallenge, s.project), ProjectID: s.project.ID, UserID: uid, MethodID: mid,
+			Channel: auth.ChannelSMS, ExpiresAt: now.Add(expires), CreatedAt: now.Add(min(0, expires-10*time.Minute))}
+		out[i] = code{mid, auth.NewCode()}
+		c.CodeHMAC = s.keys.CodeMAC(c.ID, out[i].code)
+		return s.db.CreateChallenge(ctx, c, nil, nil)
+	})
+	return out, err
+}
+
+// members grows the benchmark organization's members (each with an MFA
+// phone) to at least n and returns the first n.
+func (s *system) members(ctx context.Context, pool *[]*auth.Member, n int) ([]*auth.Member, error) {
+	if s.org == nil {
+		name, slug := "Bench Org", "bench-org"
+		o, err := s.svc.CreateOrganization(ctx, s.project, auth.OrganizationInput{Name: &name, Slug: &slug})
+		if err != nil {
+			return nil, fmt.Errorf("organization: %w", err)
+		}
+		s.org = o
+	}
+	have := len(*pool)
+	if have >= n {
+		return (*pool)[:n], nil
+	}
+	more := make([]*auth.Member, n-have)
+	err := parallel(len(more), func(i int) error {
+		email, phone := fmt.Sprintf("m%d@bench.example.com", s.phoneSeq.Add(1)), s.phone()
+		m, _, err := s.svc.CreateMember(ctx, s.project, s.org.ID, auth.MemberInput{EmailAddress: &email, MFAPhoneNumber: &phone}, auth.Caller{})
+		more[i] = m
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("members: %w", err)
+	}
+	*pool = append(*pool, more...)
+	return (*pool)[:n], nil
+}
+
+// memberLogin is what a B2B SMS authenticate needs: a member, an
+// intermediate session token proving an email magic link, and a live code
+// sent to the member's MFA phone.
+type memberLogin struct {
+	member *auth.Member
+	ist    string
+	code   string
+}
+
+// memberLogins makes an IST and a fresh code (superseding older ones) for
+// each of ms.
+func (s *system) memberLogins(ctx context.Context, ms []*auth.Member) ([]memberLogin, error) {
+	out := make([]memberLogin, len(ms))
+	err := parallel(len(ms), func(i int) error {
+		m, now := ms[i], time.Now().UTC()
+		tok := auth.NewToken()
+		ist := &auth.IntermediateSession{ID: auth.NewID(auth.PrefixIntermediate, s.project), ProjectID: s.project.ID,
+			TokenHash: s.keys.TokenHash(tok), EmailAddress: m.EmailAddress, OrganizationID: s.org.ID, MemberID: m.ID,
+			Factors: []auth.Factor{{Type: auth.FactorMagicLink, DeliveryMethod: auth.DeliveryEmail, MethodID: m.EmailID, Value: m.EmailAddress,
+				LastAuthenticatedAt: now, CreatedAt: now, UpdatedAt: now}},
+			ExpiresAt: now.Add(auth.ISTLifetime), CreatedAt: now}
+		if err := s.db.CreateIntermediateSession(ctx, ist); err != nil {
+			return err
+		}
+		c := &auth.Challenge{ID: auth.NewID(auth.PrefixChallenge, s.project), ProjectID: s.project.ID, MemberID: m.ID, MethodID: m.MFAPhoneID,
+			Channel: auth.ChannelSMS, ExpiresAt: now.Add(auth.B2BOTPExpiration), CreatedAt: now}
+		out[i] = memberLogin{member: m, ist: tok, code: auth.NewCode()}
+		c.CodeHMAC = s.keys.CodeMAC(c.ID, out[i].code)
+		return s.db.CreateChallenge(ctx, c, nil, nil)
+	})
+	return out, err
+}

@@ -1,0 +1,149 @@
+package bench
+
+import (
+	"context"
+	"crypto/md5"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"time"
+
+	"github.com/sesame-auth/sesame/internal/auth"
+)
+
+// row is one closed- or open-loop HTTP workload.
+type row struct {
+	name   string
+	limit  bool   // served by the limit server (else by bin/api)
+	ref    string // the limit row its rate is divided by ("" for none)
+	path   string
+	header http.Header
+	want   func(int) bool
+	// prepare makes what n requests need (untimed) and returns their
+	// bodies; ok false once they run out.
+	prepare func(ctx context.Context, n int) (func(i uint64) ([]byte, bool), error)
+}
+
+const (
+	limitSend   = "limit server /send"
+	limitVerify = "limit server /verify"
+)
+
+func is4xx(c int) bool { return c >= 400 && c < 500 && c != http.StatusTooManyRequests }
+
+// each returns bodies for i < len(xs) from f.
+func each[T any](xs []T, f func(T) []byte) func(uint64) ([]byte, bool) {
+	return func(i uint64) ([]byte, bool) {
+		if i >= uint64(len(xs)) {
+			return nil, false
+		}
+		return f(xs[i]), true
+	}
+}
+
+// md5UUID is Postgres's md5(k::text)::uuid: the limit server's prefilled ids.
+func md5UUID(k int) string {
+	h := md5.Sum([]byte(fmt.Sprint(k)))
+	return fmt.Sprintf("%x-%x-%x-%x-%x", h[0:4], h[4:6], h[6:8], h[8:10], h[10:16])
+}
+
+// dialect is what differs between Streambird and Stytch for the
+// consumer OTP rows.
+type dialect struct {
+	name, send, verify, codeField, session string
+	header                                 http.Header
+}
+
+func (s *system) rows() []row {
+	limit := []row{
+		{name: limitSend, limit: true, path: "/send", want: status(200),
+			prepare: func(context.Context, int) (func(uint64) ([]byte, bool), error) {
+				tag := rand.Uint32()
+				return func(i uint64) ([]byte, bool) {
+					return fmt.Appendf(nil, `{"email":"l%d_%d@example.test"}`, tag, i), true
+				}, nil
+			}},
+		{name: limitVerify, limit: true, path: "/verify", want: status(200),
+			prepare: func(context.Context, int) (func(uint64) ([]byte, bool), error) {
+				return func(uint64) ([]byte, bool) {
+					return fmt.Appendf(nil, `{"id":%q}`, md5UUID(1+rand.IntN(limitPrefill))), true
+				}, nil
+			}},
+	}
+	for i := range limit {
+		limit[i].header = http.Header{"Content-Type": {"application/json"}}
+	}
+	var out []row
+	out = append(out, limit...)
+	for _, d := range []dialect{
+		{"Streambird", "/v1/auth/otps/sms/login_or_create", "/v1/auth/otps/verify", "otp", `,"session_expires_in":60`, s.bearer},
+		{"Stytch", "/v1/otps/sms/login_or_create", "/v1/otps/authenticate", "code", `,"session_duration_minutes":60`, s.basic},
+	} {
+		verify := func(wrong bool, extra string) func(ctx context.Context, n int) (func(uint64) ([]byte, bool), error) {
+			return func(ctx context.Context, n int) (func(uint64) ([]byte, bool), error) {
+				if wrong {
+					n = n/2 + 1 // two wrong attempts per code: below the attempt limit
+				}
+				cs, err := s.codes(ctx, n, 10*time.Minute)
+				if err != nil {
+					return nil, err
+				}
+				return func(i uint64) ([]byte, bool) {
+					if wrong {
+						if i/2 >= uint64(len(cs)) {
+							return nil, false
+						}
+						c := cs[i/2]
+						return fmt.Appendf(nil, `{"method_id":%q,%q:%q}`, c.methodID, d.codeField, c.wrong()), true
+					}
+					if i >= uint64(len(cs)) {
+						return nil, false
+					}
+					c := cs[i]
+					return fmt.Appendf(nil, `{"method_id":%q,%q:%q%s}`, c.methodID, d.codeField, c.code, extra), true
+				}, nil
+			}
+		}
+		out = append(out,
+			row{name: d.name + " send, new address", ref: limitSend, path: d.send, header: d.header, want: status(200),
+				prepare: func(context.Context, int) (func(uint64) ([]byte, bool), error) {
+					return func(uint64) ([]byte, bool) { return fmt.Appendf(nil, `{"phone_number":%q}`, s.phone()), true }, nil
+				}},
+			row{name: d.name + " send, existing address", ref: limitSend, path: d.send, header: d.header, want: status(200),
+				prepare: func(ctx context.Context, n int) (func(uint64) ([]byte, bool), error) {
+					ps, err := s.recipients(ctx, n)
+					return each(ps, func(p string) []byte { return fmt.Appendf(nil, `{"phone_number":%q}`, p) }), err
+				}},
+			row{name: d.name + " verify, wrong code", ref: limitVerify, path: d.verify, header: d.header, want: is4xx, prepare: verify(true, "")},
+			row{name: d.name + " verify, right code, no session", ref: limitVerify, path: d.verify, header: d.header, want: status(200), prepare: verify(false, "")},
+			row{name: d.name + " verify, new session (RS256)", ref: limitVerify, path: d.verify, header: d.header, want: status(200), prepare: verify(false, d.session)},
+		)
+	}
+	var pool []*auth.Member
+	out = append(out,
+		row{name: "B2B SMS send (Stytch)", ref: limitSend, path: "/v1/b2b/otps/sms/send", header: s.basic, want: status(200),
+			prepare: func(ctx context.Context, n int) (func(uint64) ([]byte, bool), error) {
+				ms, err := s.members(ctx, &pool, min(n, 2000))
+				if err != nil {
+					return nil, err
+				}
+				return func(i uint64) ([]byte, bool) {
+					m := ms[i%uint64(len(ms))]
+					return fmt.Appendf(nil, `{"organization_id":%q,"member_id":%q}`, s.org.ID, m.ID), true
+				}, nil
+			}},
+		row{name: "B2B SMS authenticate with an IST (Stytch)", ref: limitVerify, path: "/v1/b2b/otps/sms/authenticate", header: s.basic, want: status(200),
+			prepare: func(ctx context.Context, n int) (func(uint64) ([]byte, bool), error) {
+				ms, err := s.members(ctx, &pool, n)
+				if err != nil {
+					return nil, err
+				}
+				ls, err := s.memberLogins(ctx, ms)
+				return each(ls, func(l memberLogin) []byte {
+					return fmt.Appendf(nil, `{"organization_id":%q,"member_id":%q,"intermediate_session_token":%q,"code":%q}`,
+						s.org.ID, l.member.ID, l.ist, l.code)
+				}), err
+			}},
+	)
+	return out
+}

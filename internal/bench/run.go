@@ -1,0 +1,273 @@
+// Package bench is `make bench`: it starts, on free ports, a private
+// nats-server, bin/limitserver, bin/api and (for the delivery rows)
+// bin/smsworker against a fake Twilio, and drives the limit server and
+// Sesame interleaved with one external load generator (vegeta as a
+// library): every round runs the limit server's rows, then Sesame's, at
+// each concurrency, then the delivery and pruning rows. Each Sesame figure
+// is printed as a ratio to the limit server's figure of the same round,
+// with latency percentiles, errors and CPU per request by process (from
+// /proc; Postgres is the sum of the backends serving that database).
+// See docs/benchmarks.md.
+package bench
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/sesame-auth/sesame/internal/nats"
+)
+
+// Config is what `bench` is told.
+type Config struct {
+	// Bin holds api, smsworker and limitserver. Default "bin".
+	Bin string
+	// DatabaseURL is a postgres:// URL of a server where the driver may
+	// create (and at the end drop) two databases. Required.
+	DatabaseURL string
+	// Duration of every timed run. Default 3 s.
+	Duration time.Duration
+	// Rounds of every row, interleaved. Default 3.
+	Rounds int
+	// Concs are the closed-loop concurrencies. Default 32 and 64.
+	Concs []int
+	// OpenRate is the open-loop arrival rate of the send→provider row.
+	// Default 1,000 requests per second.
+	OpenRate int
+	// ProviderLatency is the slow provider of the second drain row.
+	// Default 200 ms.
+	ProviderLatency time.Duration
+	// Only, when not empty, runs only the rows whose name contains one of
+	// these (case-insensitive); the limit rows always run.
+	Only []string
+	// ProfileDir, when set, takes 'go tool pprof' CPU profiles of the api
+	// during one extra send and one extra verify-with-session run (not
+	// counted) and writes them there. Default "": none.
+	ProfileDir string
+	// KeepDir keeps the temporary directory (process logs). Default false.
+	KeepDir bool
+}
+
+func (c *Config) defaults() {
+	if c.Bin == "" {
+		c.Bin = "bin"
+	}
+	if c.Duration <= 0 {
+		c.Duration = 3 * time.Second
+	}
+	if c.Rounds <= 0 {
+		c.Rounds = 3
+	}
+	if len(c.Concs) == 0 {
+		c.Concs = []int{32, 64}
+	}
+	if c.OpenRate <= 0 {
+		c.OpenRate = 1000
+	}
+	if c.ProviderLatency <= 0 {
+		c.ProviderLatency = 200 * time.Millisecond
+	}
+}
+
+func (c *Config) wants(name string) bool {
+	if len(c.Only) == 0 {
+		return true
+	}
+	for _, o := range c.Only {
+		if strings.Contains(strings.ToLower(name), strings.ToLower(o)) {
+			return true
+		}
+	}
+	return false
+}
+
+// results collects the samples of every row and load, round by round.
+type results struct {
+	order []string
+	by    map[string][]Sample
+	conc  map[string]string
+	ref   map[string]string
+	names map[string]string
+}
+
+func (r *results) add(name, load, ref string, s Sample) {
+	k := name + " @ " + load
+	if _, ok := r.by[k]; !ok {
+		r.order = append(r.order, k)
+		r.conc[k], r.names[k] = load, name
+		if ref != "" {
+			r.ref[k] = ref + " @ " + load
+		}
+	}
+	r.by[k] = append(r.by[k], s)
+}
+
+func (r *results) lines() []Line {
+	var out []Line
+	for _, k := range r.order {
+		var ref []Sample
+		if rk, ok := r.ref[k]; ok {
+			ref = r.by[rk]
+		}
+		out = append(out, Aggregate(r.names[k], r.conc[k], r.by[k], ref))
+	}
+	return out
+}
+
+// Run runs the benchmark and prints the table to stdout, progress to stderr.
+func Run(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
+	cfg.defaults()
+	if cfg.DatabaseURL == "" {
+		return fmt.Errorf("a Postgres URL is required (TEST_DATABASE_URL)")
+	}
+	s, err := newSystem(ctx, cfg, stderr)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	res := &results{by: map[string][]Sample{}, conc: map[string]string{}, ref: map[string]string{}, names: map[string]string{}}
+	rows := s.rows()
+	est := map[string]float64{}
+	started := time.Now()
+	for round := 1; round <= cfg.Rounds; round++ {
+		for _, c := range cfg.Concs {
+			l := Load{Conc: c}
+			for _, r := range rows {
+				if !r.limit && !cfg.wants(r.name) {
+					continue
+				}
+				smp, err := s.measure(ctx, r, l, est, nil)
+				if err != nil {
+					return fmt.Errorf("round %d, %s at %s: %w", round, r.name, l, err)
+				}
+				progress(stderr, round, r.name, l.String(), smp)
+				res.add(r.name, l.String(), r.ref, smp)
+			}
+		}
+		if err := s.specials(ctx, round, res, est, stderr); err != nil {
+			return fmt.Errorf("round %d: %w", round, err)
+		}
+	}
+	if cfg.ProfileDir != "" {
+		if err := s.profiles(ctx, rows, est, stderr); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(stdout, "\n%d round(s) of %s per run, %s in all; closed loop at %v, open loop at %d/s; ratios are Sesame's rate ÷ the limit server's in the same round (median [min–max] over rounds); CPU is ms per successful request (median).\n\n",
+		cfg.Rounds, cfg.Duration, time.Since(started).Round(time.Second), cfg.Concs, cfg.OpenRate)
+	fmt.Fprint(stdout, Table(res.lines()))
+	return nil
+}
+
+func progress(w io.Writer, round int, name, load string, s Sample) {
+	fmt.Fprintf(w, "bench: round %d %-48s %-12s %8.0f/s p50 %-9s p99 %-9s errors %d/%d %s\n", round, name, load, s.Rate, ms(s.P50), ms(s.P99), s.Errors, s.Requests, s.Note)
+}
+
+// measure prepares and runs one row at one load. onStart (may be nil)
+// runs when the timed part starts and returns a func to call at its end.
+func (s *system) measure(ctx context.Context, r row, l Load, est map[string]float64, during func() func()) (Sample, error) {
+	// Enough for 1.5 × the best rate seen so far (a first guess of
+	// 1,000/s): a row that runs out ends early and says so.
+	n := int(max(est[r.name], 1000)*s.cfg.Duration.Seconds()*1.5) + 4*l.Conc + 200
+	if l.Rate > 0 {
+		n = int(float64(l.Rate)*s.cfg.Duration.Seconds()*1.1) + 100
+	}
+	next, err := r.prepare(ctx, n)
+	if err != nil {
+		return Sample{}, fmt.Errorf("prepare: %w", err)
+	}
+	base := s.apiURL
+	if r.limit {
+		base = s.limitURL
+	}
+	probe := s.probe(r.limit)
+	a := probe.sample()
+	var end func()
+	if during != nil {
+		end = during()
+	}
+	res := attack(base, r.header, l, s.cfg.Duration, func(i uint64) (request, bool) {
+		b, ok := next(i)
+		return request{path: r.path, body: b}, ok
+	}, r.want)
+	if end != nil {
+		end()
+	}
+	b := probe.sample()
+	smp := Summarize(res.latencies, res.errors, res.elapsed)
+	smp.CPU = cpuPerOp(a, b, smp.Requests-smp.Errors)
+	if res.exhausted {
+		smp.Note = "ran out of prepared requests"
+	}
+	if res.errors > 0 {
+		fmt.Fprintf(os.Stderr, "bench: %s at %s: %d errors, first: %.300s\n", r.name, l, res.errors, res.firstErr)
+	}
+	est[r.name] = max(est[r.name], smp.Rate)
+	return smp, nil
+}
+
+// purge empties Sesame's stream (events of earlier send rows nobody
+// consumed) so a delivery row sees only its own.
+func (s *system) purge(ctx context.Context) error {
+	nc, err := nats.Connect(s.natsURL, nats.WithLogger(s.log))
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return err
+	}
+	st, err := js.Stream(ctx, nats.StreamName)
+	if err != nil {
+		return err
+	}
+	return st.Purge(ctx)
+}
+
+// profiles runs a send and a verify-with-session row once more at the
+// first concurrency while taking a CPU profile of the api.
+func (s *system) profiles(ctx context.Context, rows []row, est map[string]float64, stderr io.Writer) error {
+	if err := os.MkdirAll(s.cfg.ProfileDir, 0o755); err != nil {
+		return err
+	}
+	for _, r := range rows {
+		if r.name != "Streambird send, new address" && r.name != "Streambird verify, new session (RS256)" {
+			continue
+		}
+		file := filepath.Join(s.cfg.ProfileDir, "api-"+slug(r.name)+".pprof")
+		done := make(chan error, 1)
+		smp, err := s.measure(ctx, r, Load{Conc: s.cfg.Concs[0]}, est, func() func() {
+			go func() {
+				done <- fetch(ctx, s.apiDebug+fmt.Sprintf("/debug/pprof/profile?seconds=%d", max(1, int(s.cfg.Duration.Seconds())-1)), file)
+			}()
+			return func() {}
+		})
+		if err != nil {
+			return err
+		}
+		if err := <-done; err != nil {
+			return fmt.Errorf("profile: %w", err)
+		}
+		fmt.Fprintf(stderr, "bench: profiled %s (%.0f/s): %s\n", r.name, smp.Rate, file)
+	}
+	return nil
+}
+
+func slug(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+			return r
+		}
+		if r >= 'A' && r <= 'Z' {
+			return r + 32
+		}
+		return '-'
+	}, s)
+}

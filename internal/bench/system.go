@@ -1,0 +1,236 @@
+package bench
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/sesame-auth/sesame/internal/auth"
+	"github.com/sesame-auth/sesame/internal/fakeprovider"
+	"github.com/sesame-auth/sesame/internal/postgres"
+)
+
+// system is everything one `make bench` run starts: a private nats-server,
+// bin/limitserver and bin/api as child processes, a fake Twilio in the
+// driver, and the driver's own store handle for fixtures.
+type system struct {
+	cfg     Config
+	dir     string
+	admin   *pgxpool.Pool // on the server's maintenance database: creates and drops ours
+	dbNames [2]string     // sesame, limit
+	sesDSN  string
+	natsURL string
+
+	nats, limit, api, worker *proc
+	natsAddr, limitURL       string
+	apiURL, apiDebug         string
+
+	twilio *fakeprovider.Twilio
+
+	db        *postgres.DB // the api's database, for fixtures
+	keys      *auth.Keyring
+	secretEnv string
+	svc       *auth.Service // fixtures only (never serves)
+	project   *auth.Project
+	projectID string
+	secret    string
+	bearer    http.Header // Streambird
+	basic     http.Header // Stytch
+	org       *auth.Organization
+
+	phoneSeq atomic.Int64 // distinct phone numbers across the whole run
+	log      *slog.Logger
+}
+
+// phone returns a distinct valid US number for every call.
+func (s *system) phone() string {
+	return fmt.Sprintf("+1%s%07d", "415", 2000000+s.phoneSeq.Add(1))
+}
+
+// limitPrefill is how many rows the limit server's /verify cycles through.
+const limitPrefill = 200000
+
+func newSystem(ctx context.Context, cfg Config, stderr io.Writer) (s *system, err error) {
+	s = &system{cfg: cfg, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	defer func() {
+		if err != nil {
+			s.close()
+		}
+	}()
+	if s.dir, err = os.MkdirTemp("", "sesame-bench-*"); err != nil {
+		return s, err
+	}
+	for _, b := range []string{"api", "smsworker", "limitserver"} {
+		if _, err := os.Stat(filepath.Join(cfg.Bin, b)); err != nil {
+			return s, fmt.Errorf("%s/%s missing: run `make build` (or `go build -o bin/ ./cmd/...`) first", cfg.Bin, b)
+		}
+	}
+	if s.admin, err = pgxpool.New(ctx, cfg.DatabaseURL); err != nil {
+		return s, fmt.Errorf("postgres: %w", err)
+	}
+	tag := strconv.Itoa(os.Getpid())
+	s.dbNames = [2]string{"sesame_bench_" + tag, "sesame_bench_limit_" + tag}
+	for _, n := range s.dbNames {
+		if _, err := s.admin.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{n}.Sanitize()); err != nil {
+			return s, fmt.Errorf("create database %s: %w", n, err)
+		}
+	}
+	sesDSN, err := dbURL(cfg.DatabaseURL, s.dbNames[0])
+	if err != nil {
+		return s, err
+	}
+	limitDSN, _ := dbURL(cfg.DatabaseURL, s.dbNames[1])
+	s.sesDSN = sesDSN
+
+	addrs, err := freeAddrs(5)
+	if err != nil {
+		return s, err
+	}
+	s.natsAddr, s.limitURL, s.apiURL = addrs[0], "http://"+addrs[1], "http://"+addrs[2]
+	s.natsURL = "nats://" + s.natsAddr
+	apiDebug := addrs[3]
+	s.apiDebug = "http://" + apiDebug
+
+	self, err := os.Executable()
+	if err != nil {
+		return s, err
+	}
+	if s.nats, err = start(s.dir, "nats-server", self, []string{"nats-server", "-addr", s.natsAddr, "-store", filepath.Join(s.dir, "js")}, nil); err != nil {
+		return s, err
+	}
+	if err := s.nats.waitTCP(s.natsAddr, 20*time.Second); err != nil {
+		return s, err
+	}
+	fmt.Fprintf(stderr, "bench: nats-server pid %d on %s\n", s.nats.pid(), s.natsAddr)
+
+	if s.limit, err = start(s.dir, "limitserver", filepath.Join(cfg.Bin, "limitserver"), []string{"-prefill", strconv.Itoa(limitPrefill)},
+		map[string]string{"DATABASE_URL": limitDSN, "NATS_URL": s.natsURL, "HTTP_ADDR": addrs[1]}); err != nil {
+		return s, err
+	}
+	if err := s.limit.waitHTTP(ctx, s.limitURL+"/healthz", 60*time.Second); err != nil {
+		return s, err
+	}
+
+	s.twilio = fakeprovider.NewTwilio()
+	s.secretEnv = auth.MustGenerateKey()
+	s.projectID = "project-test-" + auth.NewUUID()
+	s.secret = "secret-test-" + auth.NewToken()
+	if s.api, err = start(s.dir, "api", filepath.Join(cfg.Bin, "api"), nil, map[string]string{
+		"DATABASE_URL": sesDSN, "NATS_URL": s.natsURL, "HTTP_ADDR": addrs[2], "PUBLIC_URL": s.apiURL,
+		"SECRET_KEYS": s.secretEnv, "BOOTSTRAP_PROJECT_ID": s.projectID, "BOOTSTRAP_PROJECT_SECRET": s.secret,
+		"DEBUG_ADDR": apiDebug, "LOG_LEVEL": "warn",
+		// Limits that would refuse a benchmark's traffic (thousands of
+		// sends a second to one country, few codes ever verified) are off;
+		// everything else is cmd/api's default. See docs/benchmarks.md.
+		"SEND_LIMIT": "1000000000", "SMS_LIMIT_PER_COUNTRY": "0", "SMS_LIMIT_PER_PREFIX": "0", "SMS_PUMPING_GUARD": "off",
+	}); err != nil {
+		return s, err
+	}
+	if err := s.api.waitHTTP(ctx, s.apiURL+"/readyz", 60*time.Second); err != nil {
+		return s, err
+	}
+	fmt.Fprintf(stderr, "bench: api pid %d on %s (pprof on %s), limitserver pid %d on %s\n", s.api.pid(), s.apiURL, apiDebug, s.limit.pid(), s.limitURL)
+
+	if s.db, err = postgres.Open(ctx, sesDSN, postgres.WithMaxConns(8)); err != nil {
+		return s, err
+	}
+	if s.keys, err = auth.ParseKeyring(s.secretEnv); err != nil {
+		return s, err
+	}
+	s.svc = auth.NewService(s.db, nil, s.keys, nil, nil, s.log, auth.Config{SendLimit: 1 << 30})
+	if s.project, err = s.svc.AuthenticateBearer(ctx, s.secret); err != nil {
+		return s, fmt.Errorf("bootstrap project: %w", err)
+	}
+	s.bearer = http.Header{"Authorization": {"Bearer " + s.secret}, "Content-Type": {"application/json"}}
+	s.basic = http.Header{"Authorization": {"Basic " + base64.StdEncoding.EncodeToString([]byte(s.projectID+":"+s.secret))},
+		"Content-Type": {"application/json"}}
+	return s, nil
+}
+
+// startWorker starts bin/smsworker against the fake Twilio and waits until
+// it consumes.
+func (s *system) startWorker(ctx context.Context) error {
+	addrs, err := freeAddrs(1)
+	if err != nil {
+		return err
+	}
+	if s.worker, err = start(s.dir, "smsworker", filepath.Join(s.cfg.Bin, "smsworker"), nil, map[string]string{
+		"DATABASE_URL": s.sesDSN, "NATS_URL": s.natsURL, "HTTP_ADDR": addrs[0], "LOG_LEVEL": "warn",
+		"SMS_PROVIDER": "twilio", "TWILIO_ACCOUNT_SID": "ACbench", "TWILIO_AUTH_TOKEN": "token", "TWILIO_FROM": "+15005550006",
+		"TWILIO_BASE_URL": s.twilio.URL(),
+	}); err != nil {
+		return err
+	}
+	return s.worker.waitHTTP(ctx, "http://"+addrs[0]+"/readyz", 60*time.Second)
+}
+
+func (s *system) stopWorker() {
+	s.worker.stop()
+	s.worker = nil
+}
+
+// probe is the CPU accounting of the processes of a Sesame row or of a
+// limit-server row.
+func (s *system) probe(limit bool) cpuProbe {
+	one := func(p **proc) func() []int {
+		return func() []int {
+			if *p == nil {
+				return nil
+			}
+			return []int{(*p).pid()}
+		}
+	}
+	self := os.Getpid()
+	pr := cpuProbe{
+		ProcNATS: one(&s.nats),
+		ProcLoad: func() []int { return []int{self} },
+	}
+	if limit {
+		pr[ProcLimit] = one(&s.limit)
+		pr[ProcPostgres] = func() []int { return backendsOf(s.dbNames[1]) }
+	} else {
+		pr[ProcAPI] = one(&s.api)
+		pr[ProcPostgres] = func() []int { return backendsOf(s.dbNames[0]) }
+		if s.worker != nil {
+			pr[ProcWorker] = one(&s.worker)
+		}
+	}
+	return pr
+}
+
+func (s *system) close() {
+	s.stopWorker()
+	if s.db != nil {
+		s.db.Close()
+	}
+	s.api.stop()
+	s.limit.stop()
+	s.nats.stop()
+	if s.twilio != nil {
+		s.twilio.Close()
+	}
+	if s.admin != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		for _, n := range s.dbNames {
+			if n != "" {
+				_, _ = s.admin.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{n}.Sanitize()+" WITH (FORCE)")
+			}
+		}
+		cancel()
+		s.admin.Close()
+	}
+	if s.dir != "" && !s.cfg.KeepDir {
+		os.RemoveAll(s.dir)
+	}
+}
