@@ -324,13 +324,17 @@ func testBeginDelivery(t *testing.T, e *env) {
 			}
 		}
 		for i, id := range ids {
-			wg.Go(func() { wantCode(t, e.db.FinishDelivery(ctx, id, auth.MessageSent, fmt.Sprintf("SM%d", i), ""), "") })
+			wg.Go(func() {
+				wantCode(t, e.db.RecordProviderAttempt(ctx, id, fmt.Sprintf("p%d", i), true), "")
+				wantCode(t, e.db.FinishDelivery(ctx, id, auth.MessageSent, fmt.Sprintf("SM%d", i), ""), "")
+			})
 		}
 		wg.Wait()
 		for i, id := range ids {
 			m, err := e.db.FindMessage(ctx, p.ID, id)
 			wantCode(t, err, "")
-			if m.Status != auth.MessageSent || m.ProviderID != fmt.Sprintf("SM%d", i) || m.Attempts != 1 {
+			if m.Status != auth.MessageSent || m.ProviderID != fmt.Sprintf("SM%d", i) || m.Attempts != 1 ||
+				m.Provider != fmt.Sprintf("p%d", i) || len(m.ProvidersTried) != 1 {
 				t.Fatalf("message %d: %+v", i, m)
 			}
 		}

@@ -34,6 +34,7 @@ type DB struct {
 	// Group commit of the delivery path (groupcommit.go).
 	begins   *groupCommit[beginReq, beginRes]
 	finishes *groupCommit[finishReq, struct{}]
+	attempts *groupCommit[attemptReq, struct{}]
 }
 
 // Option configures Open.
@@ -140,6 +141,7 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*DB, error) {
 	}
 	db.begins = newGroupCommit(func(q beginReq) string { return q.id }, db.beginDeliveries)
 	db.finishes = newGroupCommit(func(q finishReq) string { return q.id }, db.finishDeliveries)
+	db.attempts = newGroupCommit(func(q attemptReq) string { return q.id }, db.recordProviderAttempts)
 	return db, nil
 }
 
@@ -148,6 +150,7 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*DB, error) {
 func (db *DB) Close() {
 	db.begins.stop()
 	db.finishes.stop()
+	db.attempts.stop()
 	db.pool.Close()
 }
 
