@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -36,12 +35,7 @@ type inboxDev struct {
 // so magic links point at it) and waits for the banner.
 func startInboxDev(t *testing.T, env map[string]string) *inboxDev {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := freeAddr(t)
 	env["PUBLIC_URL"] = "http://" + addr
 	d := &inboxDev{stdout: &syncBuffer{}, done: make(chan error, 1)}
 	var ctx context.Context

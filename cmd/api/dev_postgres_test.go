@@ -17,23 +17,28 @@ import (
 	"github.com/sesame-auth/sesame/internal/pgtest"
 )
 
-// closedPortDSN is a Postgres DSN on a port nothing listens on.
-func closedPortDSN(t *testing.T) string {
+// freeAddr is a 127.0.0.1 address nothing listens on (as of now).
+func freeAddr(t *testing.T) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return "postgres://postgres@" + addr + "/sesame?sslmode=disable"
+	defer ln.Close()
+	return ln.Addr().String()
 }
 
-// TestRunDev_StartsAPrivatePostgresWhenNoneAnswers runs `api -dev` with
-// DATABASE_URL unset and nothing on the default address: it starts a
-// private cluster in <data dir>/pg, serves (the inbox sees a code), and
-// stops the cluster when it stops.
-func TestRunDev_StartsAPrivatePostgresWhenNoneAnswers(t *testing.T) {
+// closedPortDSN is a Postgres DSN on a port nothing listens on.
+func closedPortDSN(t *testing.T) string {
+	t.Helper()
+	return "postgres://postgres@" + freeAddr(t) + "/sesame?sslmode=disable"
+}
+
+// privatePostgresOnly skips (or, under CI, fails) when PostgreSQL is not
+// installed, and points dev mode's default address at a closed port for
+// the test, so that dev mode must use a private cluster.
+func privatePostgresOnly(t *testing.T) {
+	t.Helper()
 	if _, err := devpg.Find(nil); errors.Is(err, devpg.ErrNotInstalled) {
 		if os.Getenv("CI") != "" {
 			t.Fatalf("CI must have PostgreSQL installed: %v", err)
@@ -42,7 +47,15 @@ func TestRunDev_StartsAPrivatePostgresWhenNoneAnswers(t *testing.T) {
 	}
 	saved := devProbeDSN
 	devProbeDSN = closedPortDSN(t)
-	defer func() { devProbeDSN = saved }()
+	t.Cleanup(func() { devProbeDSN = saved })
+}
+
+// TestRunDev_StartsAPrivatePostgresWhenNoneAnswers runs `api -dev` with
+// DATABASE_URL unset and nothing on the default address: it starts a
+// private cluster in <data dir>/pg, serves (the inbox sees a code), and
+// stops the cluster when it stops.
+func TestRunDev_StartsAPrivatePostgresWhenNoneAnswers(t *testing.T) {
+	privatePostgresOnly(t)
 
 	dataDir := t.TempDir()
 	d := startInboxDev(t, map[string]string{"SESAME_DATA_DIR": dataDir, "LOG_LEVEL": "error"})
@@ -100,12 +113,7 @@ func TestRun_NoInboxOutsideDevMode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := freeAddr(t)
 	env := map[string]string{"DATABASE_URL": dsn, "SECRET_KEYS": strings.Repeat("ab", 32), "LOG_LEVEL": "error",
 		"NATS_URL": strings.Replace(closedPortDSN(t), "postgres://postgres@", "nats://", 1)}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -151,15 +159,7 @@ func TestRun_NoInboxOutsideDevMode(t *testing.T) {
 // it works on that one and leaves it running. Either way stdout is the
 // command's JSON alone.
 func TestProjectsCLIDev_UsesThePrivatePostgres(t *testing.T) {
-	if _, err := devpg.Find(nil); errors.Is(err, devpg.ErrNotInstalled) {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("CI must have PostgreSQL installed: %v", err)
-		}
-		t.Skip("PostgreSQL is not installed here")
-	}
-	saved := devProbeDSN
-	devProbeDSN = closedPortDSN(t)
-	defer func() { devProbeDSN = saved }()
+	privatePostgresOnly(t)
 	dataDir := t.TempDir()
 	pgDir := filepath.Join(dataDir, "pg")
 	env := map[string]string{"SESAME_DATA_DIR": dataDir, "LOG_LEVEL": "error"}

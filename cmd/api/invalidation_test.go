@@ -4,7 +4,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -37,12 +36,7 @@ type apiProcess struct {
 // startAPI starts an api process with env and waits until it serves.
 func startAPI(t *testing.T, env []string) *apiProcess {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := freeAddr(t)
 	cmd := exec.Command(os.Args[0], "-http-addr", addr)
 	cmd.Env = append(env, childEnv+"=1")
 	var stderr strings.Builder

@@ -33,6 +33,31 @@ func activeMember(m *Member) error {
 	return nil
 }
 
+// validMemberRefs checks an organization and a member reference.
+func validMemberRefs(orgRef, memberRef string) error {
+	if err := validOrgRef(orgRef); err != nil {
+		return err
+	}
+	return validMemberRef(memberRef)
+}
+
+// totpMember finds an active member of an organization that allows TOTP
+// as m's second factor. EOrganizationNotFound, EMemberNotFound,
+// EMemberDeleted, EInactiveMember, EMFAMethodNotAllowed.
+func (s *Service) totpMember(ctx context.Context, p *Project, orgRef, memberRef string) (*Organization, *Member, error) {
+	o, m, err := s.store.FindOrgMember(ctx, p.ID, orgRef, memberRef)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := activeMember(m); err != nil {
+		return nil, nil, err
+	}
+	if !totpAllowed(o, m) {
+		return nil, nil, Errorf(EMFAMethodNotAllowed, "The organization does not allow TOTP as a second factor.")
+	}
+	return o, m, nil
+}
+
 // B2BCreateTOTP registers an authenticator app for an active member (the
 // organization must allow totp). Like B2BSendSMS, a member who already has
 // an MFA factor (verified phone or TOTP, or mfa_enrolled) must prove it
@@ -45,10 +70,7 @@ func activeMember(m *Member) error {
 // ETOTPExists, EISTNotFound, EISTOrgMismatch, ESessionNotFound,
 // EJWTInvalid, EForbidden, ETooManySessionArgs.
 func (s *Service) B2BCreateTOTP(ctx context.Context, p *Project, in B2BCreateTOTPInput) (*TOTPCreateResult, error) {
-	if err := validOrgRef(in.OrganizationID); err != nil {
-		return nil, err
-	}
-	if err := validMemberRef(in.MemberID); err != nil {
+	if err := validMemberRefs(in.OrganizationID, in.MemberID); err != nil {
 		return nil, err
 	}
 	if countArgs(in.IST, in.SessionToken, in.SessionJWT) > 1 {
@@ -58,15 +80,9 @@ func (s *Service) B2BCreateTOTP(ctx context.Context, p *Project, in B2BCreateTOT
 	if err != nil {
 		return nil, err
 	}
-	o, m, err := s.store.FindOrgMember(ctx, p.ID, in.OrganizationID, in.MemberID)
+	o, m, err := s.totpMember(ctx, p, in.OrganizationID, in.MemberID)
 	if err != nil {
 		return nil, err
-	}
-	if err := activeMember(m); err != nil {
-		return nil, err
-	}
-	if !totpAllowed(o, m) {
-		return nil, Errorf(EMFAMethodNotAllowed, "The organization does not allow TOTP as a second factor.")
 	}
 	ist, sess, err := s.proveMember(ctx, p, o, m, in.IST, in.SessionToken, in.SessionJWT)
 	if err != nil {
@@ -170,10 +186,7 @@ func migratedRecoveryCodes(codes []string) ([]string, error) {
 // EInvalid, EOrganizationNotFound, EMemberNotFound, EMemberDeleted,
 // EInactiveMember, EMFAMethodNotAllowed, ETOTPExists.
 func (s *Service) B2BMigrateTOTP(ctx context.Context, p *Project, in B2BMigrateTOTPInput) (*B2BMigrateTOTPResult, error) {
-	if err := validOrgRef(in.OrganizationID); err != nil {
-		return nil, err
-	}
-	if err := validMemberRef(in.MemberID); err != nil {
+	if err := validMemberRefs(in.OrganizationID, in.MemberID); err != nil {
 		return nil, err
 	}
 	secret, err := normalizeTOTPSecret(in.Secret)
@@ -184,15 +197,9 @@ func (s *Service) B2BMigrateTOTP(ctx context.Context, p *Project, in B2BMigrateT
 	if err != nil {
 		return nil, err
 	}
-	o, m, err := s.store.FindOrgMember(ctx, p.ID, in.OrganizationID, in.MemberID)
+	o, m, err := s.totpMember(ctx, p, in.OrganizationID, in.MemberID)
 	if err != nil {
 		return nil, err
-	}
-	if err := activeMember(m); err != nil {
-		return nil, err
-	}
-	if !totpAllowed(o, m) {
-		return nil, Errorf(EMFAMethodNotAllowed, "The organization does not allow TOTP as a second factor.")
 	}
 	if m.TOTPRegistrationID != "" {
 		return nil, Errorf(ETOTPExists, "The member already has a verified TOTP registration; delete it first.")
@@ -221,10 +228,7 @@ func (s *Service) b2bSecondFactor(ctx context.Context, p *Project, orgRef, membe
 	fail := func(err error) (*Organization, *Member, *IntermediateSession, *Session, *TOTPRegistration, error) {
 		return nil, nil, nil, nil, nil, err
 	}
-	if err := validOrgRef(orgRef); err != nil {
-		return fail(err)
-	}
-	if err := validMemberRef(memberRef); err != nil {
+	if err := validMemberRefs(orgRef, memberRef); err != nil {
 		return fail(err)
 	}
 	switch countArgs(r.IST, r.Token, r.JWT) {
@@ -237,15 +241,9 @@ func (s *Service) b2bSecondFactor(ctx context.Context, p *Project, orgRef, membe
 	if err := checkB2BSession(r); err != nil {
 		return fail(err)
 	}
-	o, m, err := s.store.FindOrgMember(ctx, p.ID, orgRef, memberRef)
+	o, m, err := s.totpMember(ctx, p, orgRef, memberRef)
 	if err != nil {
 		return fail(err)
-	}
-	if err := activeMember(m); err != nil {
-		return fail(err)
-	}
-	if !totpAllowed(o, m) {
-		return fail(Errorf(EMFAMethodNotAllowed, "The organization does not allow TOTP as a second factor."))
 	}
 	ist, sess, err := s.proveMember(ctx, p, o, m, r.IST, r.Token, r.JWT)
 	if err != nil {

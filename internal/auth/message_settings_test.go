@@ -2,6 +2,7 @@ package auth_test
 
 import (
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -73,14 +74,22 @@ func TestMessageSettingsAreValidated(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := env.Service.UpdateProject(t.Context(), env.Project.ID, auth.UpdateProjectInput{Settings: &auth.Settings{Messages: &tt.ms}})
-			var e *auth.Error
-			if !errors.As(err, &e) || e.Code != auth.EInvalid || e.Field != tt.field {
-				t.Fatalf("= %v, want EInvalid naming %s", err, tt.field)
-			}
+			wantSettingsRefused(t, env, auth.Settings{Messages: &tt.ms}, tt.field)
 		})
 	}
-	if st := env.Service.SettingsOf(t.Context(), env.Project); st.Messages != nil {
-		t.Fatalf("refused settings were stored: %+v", st.Messages)
+}
+
+// wantSettingsRefused checks that the project refuses st with EInvalid
+// naming field, and that its settings stay what they were.
+func wantSettingsRefused(t *testing.T, env *authtest.Env, st auth.Settings, field string) {
+	t.Helper()
+	before := env.Service.SettingsOf(t.Context(), env.Project)
+	_, err := env.Service.UpdateProject(t.Context(), env.Project.ID, auth.UpdateProjectInput{Settings: &st})
+	var e *auth.Error
+	if !errors.As(err, &e) || e.Code != auth.EInvalid || e.Field != field {
+		t.Fatalf("= %v, want EInvalid naming %s", err, field)
+	}
+	if after := env.Service.SettingsOf(t.Context(), env.Project); !reflect.DeepEqual(after, before) {
+		t.Fatalf("refused settings were stored: %+v -> %+v", before, after)
 	}
 }

@@ -14,6 +14,19 @@ import (
 
 const adminKey = "admin-0123456789abcdef0123456789abcdef"
 
+// newAdminServer serves the admin API of a fresh service whose admin key
+// is adminKey.
+func newAdminServer(t *testing.T) (*authtest.Env, *httptest.Server) {
+	t.Helper()
+	env := authtest.New(t)
+	if err := env.Service.SetAdminKey(adminKey); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(admin.NewHandler(env.Service, admin.Options{}))
+	t.Cleanup(srv.Close)
+	return env, srv
+}
+
 func call(t *testing.T, srv *httptest.Server, method, path, auth, body string) (int, map[string]any) {
 	t.Helper()
 	req, _ := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
@@ -35,12 +48,7 @@ func call(t *testing.T, srv *httptest.Server, method, path, auth, body string) (
 }
 
 func TestAdminAPI_ManagesProjectsAndSecrets(t *testing.T) {
-	env := authtest.New(t)
-	if err := env.Service.SetAdminKey(adminKey); err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(admin.NewHandler(env.Service, admin.Options{}))
-	defer srv.Close()
+	env, srv := newAdminServer(t)
 	bearer := "Bearer " + adminKey
 
 	st, created := call(t, srv, "POST", "/v1/admin/projects", bearer,
@@ -92,12 +100,7 @@ func TestAdminAPI_ManagesProjectsAndSecrets(t *testing.T) {
 func toJSON(v any) string { b, _ := json.Marshal(v); return string(b) }
 
 func TestAdminAPI_Refusals(t *testing.T) {
-	env := authtest.New(t)
-	if err := env.Service.SetAdminKey(adminKey); err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(admin.NewHandler(env.Service, admin.Options{}))
-	defer srv.Close()
+	env, srv := newAdminServer(t)
 	bearer := "Bearer " + adminKey
 	pid := env.Project.ID
 	tests := []struct {

@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sesame-auth/sesame/internal/api/httpx"
+	"github.com/sesame-auth/sesame/internal/authtest"
 )
 
 // streambirdRoutes is every route of the Streambird dialect
@@ -29,27 +29,15 @@ func plausible(v string) string {
 // published.
 func TestHostileInputIsRefusedOnEveryStreambirdRoute(t *testing.T) {
 	f := newFixture(t)
-	bodies := []struct {
-		name, body string
-		status     int // 0: any 4xx
-	}{
-		{"trailing data", `{"email":"a@example.com"}} junk`, 0},
-		{"second JSON value", `{"email":"a@example.com"}{"email":"b@example.com"}`, 0},
-		{"NUL escape", plausible(`a\u0000b@example.com`), 0},
-		{"invalid UTF-8", plausible("a\xffb@example.com"), 0},
-		{"lone surrogate", plausible(`a\ud800b@example.com`), 0},
-		{"oversize string", plausible(strings.Repeat("a", httpx.MaxStringBytes+1)), 0},
-		{"oversize body", `{"email":"` + strings.Repeat("a", httpx.MaxBodyBytes) + `"}`, 413},
-		{"not JSON", `email=a@example.com`, 0},
-	}
+	bodies := authtest.HostileBodies(plausible)
 	events := len(f.env.Events())
 	for _, route := range streambirdRoutes {
 		method, path, _ := strings.Cut(route, " ")
 		if method != "GET" {
 			for _, b := range bodies {
-				t.Run(route+"/"+b.name, func(t *testing.T) {
-					if r := f.c.do(method, path, b.body); r.Status < 400 || r.Status > 499 || (b.status != 0 && r.Status != b.status) {
-						t.Fatalf("%s with %s: status %d, want %d (0: any 4xx): %s", route, b.name, r.Status, b.status, r.Raw)
+				t.Run(route+"/"+b.Name, func(t *testing.T) {
+					if r := f.c.do(method, path, b.Body); r.Status < 400 || r.Status > 499 || (b.Status != 0 && r.Status != b.Status) {
+						t.Fatalf("%s with %s: status %d, want %d (0: any 4xx): %s", route, b.Name, r.Status, b.Status, r.Raw)
 					}
 				})
 			}

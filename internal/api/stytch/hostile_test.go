@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sesame-auth/sesame/internal/api/httpx"
+	"github.com/sesame-auth/sesame/internal/authtest"
 )
 
 // stytchRoutes is every route of the Stytch dialect (handler.go,
@@ -55,19 +55,7 @@ func plausible(v string) string {
 // written (no message published, no user or organization created).
 func TestHostileInputIsRefusedOnEveryStytchRoute(t *testing.T) {
 	f := newFixture(t)
-	bodies := []struct {
-		name, body string
-		status     int // 0: any 4xx
-	}{
-		{"trailing data", `{"email":"a@example.com"}} junk`, 0},
-		{"second JSON value", `{"email":"a@example.com"}{"email":"b@example.com"}`, 0},
-		{"NUL escape", plausible(`a\u0000b@example.com`), 0},
-		{"invalid UTF-8", plausible("a\xffb@example.com"), 0},
-		{"lone surrogate", plausible(`a\ud800b@example.com`), 0},
-		{"oversize string", plausible(strings.Repeat("a", httpx.MaxStringBytes+1)), 0},
-		{"oversize body", `{"email":"` + strings.Repeat("a", httpx.MaxBodyBytes) + `"}`, 413},
-		{"not JSON", `email=a@example.com`, 0},
-	}
+	bodies := authtest.HostileBodies(plausible)
 	users := func() any { return sub(f.c.ok("POST", "/v1/users/search", obj{}), "results_metadata")["total"] }
 	orgs := func() any {
 		return sub(f.c.ok("POST", "/v1/b2b/organizations/search", obj{}), "results_metadata")["total"]
@@ -79,10 +67,10 @@ func TestHostileInputIsRefusedOnEveryStytchRoute(t *testing.T) {
 			if method == http.MethodGet {
 				continue // bodies of GETs are not read; their URLs are walked below
 			}
-			t.Run(route+"/"+b.name, func(t *testing.T) {
-				status, _ := f.c.do(method, path, b.body) // fails unless the answer is a JSON object
-				if status < 400 || status > 499 || (b.status != 0 && status != b.status) {
-					t.Fatalf("%s with %s: status %d, want %d (0: any 4xx)", route, b.name, status, b.status)
+			t.Run(route+"/"+b.Name, func(t *testing.T) {
+				status, _ := f.c.do(method, path, b.Body) // fails unless the answer is a JSON object
+				if status < 400 || status > 499 || (b.Status != 0 && status != b.Status) {
+					t.Fatalf("%s with %s: status %d, want %d (0: any 4xx)", route, b.Name, status, b.Status)
 				}
 			})
 		}
