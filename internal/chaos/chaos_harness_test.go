@@ -166,13 +166,25 @@ func (d *deployment) startPostgres() {
 	d.pgOpts.Port = pg.Port
 }
 
-// restartPostgres stops the cluster (fast shutdown: sessions are cut),
-// keeps it down for down, and starts it again on the same port.
-func (d *deployment) restartPostgres(down time.Duration) {
+// restartPostgres stops the cluster with a fast shutdown (SIGINT to the
+// postmaster: every session is cut at once, as in a failover or an
+// operator's restart), keeps it down for down, and starts it again on the
+// same port. It returns when the server is down and when it is back.
+func (d *deployment) restartPostgres(down time.Duration) (stopped, back time.Time) {
 	d.t.Helper()
+	b, err := os.ReadFile(filepath.Join(d.pg.Dir, "postmaster.pid"))
+	first, _, _ := strings.Cut(string(b), "\n")
+	pid, _ := strconv.Atoi(strings.TrimSpace(first))
+	if err != nil || pid <= 0 {
+		d.t.Fatalf("no postmaster.pid in %s: %v", d.pg.Dir, err)
+	}
+	_ = syscall.Kill(pid, syscall.SIGINT)
+	<-d.pg.Done()
 	_ = d.pg.Stop()
+	stopped = time.Now()
 	time.Sleep(down)
 	d.startPostgres()
+	return stopped, time.Now()
 }
 
 func (d *deployment) databaseURL() string { return d.pg.URL("postgres") }
@@ -481,187 +493,6 @@ func (d *deployment) messages(status string) []map[string]any {
 		d.t.Fatalf("operator API: %d %v", resp.StatusCode, err)
 	}
 	return out.Messages
-}
-
-// tally counts one run's sends. A send the api refused (non-200, or no
-// answer) was never accepted: its client saw the failure, so it is
-// counted as refused, not lost.
-type tally struct {
-	mu        sync.Mutex
-	requested int
-	accepted  map[string]time.Time // recipient -> accepted at
-	refused   map[int]int          // HTTP status -> count
-}
-
-func newTally() *tally {
-	return &tally{accepted: map[string]time.Time{}, refused: map[int]int{}}
-}
-
-// phone is the i-th distinct valid US number of a run.
-func phone(run, i int) string {
-	return fmt.Sprintf("+1415%03d%04d", 200+run*40+i/10000, i%10000)
-}
-
-func email(run, i int) string { return fmt.Sprintf("chaos-%d-%d@example.com", run, i) }
-
-// send requests one code: even i by SMS, odd i by email when withEmail.
-// Codes live 10 minutes so that a slow recovery shows as late, not as
-// skipped.
-func (d *deployment) send(tl *tally, run, i int, withEmail bool) {
-	to, path, body := phone(run, i), "/v1/otps/sms/login_or_create", map[string]any{}
-	if withEmail && i%2 == 1 {
-		to, path = email(run, i), "/v1/otps/email/login_or_create"
-		body["email"] = to
-	} else {
-		body["phone_number"] = to
-	}
-	body["expiration_minutes"] = 10
-	st, _ := d.post(path, body)
-	tl.mu.Lock()
-	defer tl.mu.Unlock()
-	tl.requested++
-	if st == 200 {
-		tl.accepted[to] = time.Now()
-	} else {
-		tl.refused[st]++
-	}
-}
-
-// burst sends n codes from conc goroutines; at sends (the index reached
-// when fire is called, once) it runs fire. It returns when every send
-// has an answer.
-func (d *deployment) burst(tl *tally, run, n, conc int, withEmail bool, at int, fire func()) {
-	var wg sync.WaitGroup
-	next := make(chan int)
-	var once sync.Once
-	for range conc {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				d.send(tl, run, i, withEmail)
-			}
-		}()
-	}
-	for i := range n {
-		if fire != nil && i == at {
-			once.Do(fire)
-		}
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-}
-
-// delivered counts the messages each fake recorded, by recipient.
-func (d *deployment) delivered() map[string]int {
-	m := map[string]int{}
-	for _, msg := range d.twilio.Messages() {
-		m[msg.To]++
-	}
-	for _, msg := range d.sg.Messages() {
-		m[strings.ToLower(msg.To)]++
-	}
-	return m
-}
-
-// result is what a run reports.
-type result struct {
-	requested, accepted, refused, delivered, lost, duplicated, dead int
-	worstDelay                                                      time.Duration
-}
-
-// settle waits up to timeout for every accepted send (except those in
-// refusedByProvider) to be delivered, then a little longer for duplicates,
-// and counts. The worst delay is from the api's 200 to the first delivery
-// seen by polling (a 100 ms resolution).
-func (d *deployment) settle(tl *tally, timeout time.Duration, refusedByProvider map[string]bool) result {
-	d.t.Helper()
-	tl.mu.Lock()
-	accepted := make(map[string]time.Time, len(tl.accepted))
-	for k, v := range tl.accepted {
-		accepted[k] = v
-	}
-	r := result{requested: tl.requested, accepted: len(tl.accepted)}
-	for _, n := range tl.refused {
-		r.refused += n
-	}
-	tl.mu.Unlock()
-	seen := map[string]time.Time{}
-	deadline := time.Now().Add(timeout)
-	for {
-		now := time.Now()
-		got := d.delivered()
-		missing := 0
-		for to, at := range accepted {
-			if refusedByProvider[to] {
-				continue
-			}
-			if got[to] > 0 {
-				if _, ok := seen[to]; !ok {
-					seen[to] = now
-					if delay := now.Sub(at); delay > r.worstDelay {
-						r.worstDelay = delay
-					}
-				}
-			} else {
-				missing++
-			}
-		}
-		if missing == 0 || now.After(deadline) {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	time.Sleep(2 * time.Second) // let a duplicate arrive
-	got := d.delivered()
-	for to := range accepted {
-		n := got[to]
-		switch {
-		case n == 0 && !refusedByProvider[to]:
-			r.lost++
-		case n > 1:
-			r.duplicated += n - 1
-		}
-		if n > 0 {
-			r.delivered++
-		}
-	}
-	r.dead = len(d.messages("failed"))
-	return r
-}
-
-// report prints the counts (make chaos greps "chaos:" lines) and fails on
-// any lost message.
-func report(t *testing.T, name string, r result, extra string) {
-	t.Helper()
-	line := fmt.Sprintf("chaos: %-28s requested=%d accepted=%d refused=%d delivered=%d lost=%d duplicated=%d dead=%d worst_delay=%s",
-		name, r.requested, r.accepted, r.refused, r.delivered, r.lost, r.duplicated, r.dead, r.worstDelay.Round(100*time.Millisecond))
-	if extra != "" {
-		line += " " + extra
-	}
-	fmt.Println(line)
-	summary.Lock()
-	summary.lines = append(summary.lines, line)
-	summary.Unlock()
-	if r.lost != 0 {
-		t.Errorf("%s: %d accepted sends were never delivered", name, r.lost)
-	}
-}
-
-// summary collects the report lines; TestMain prints them at the end.
-var summary struct {
-	sync.Mutex
-	lines []string
-}
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	fmt.Println("== chaos summary")
-	for _, l := range summary.lines {
-		fmt.Println(l)
-	}
-	os.Exit(code)
 }
 
 // workerAcks reads a worker's acked count from its /metrics.

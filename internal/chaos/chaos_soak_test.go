@@ -137,24 +137,7 @@ func TestChaos_SoakWithRandomFaultsLosesNothing(t *testing.T) {
 	stop := make(chan struct{})
 	var senders sync.WaitGroup
 	senders.Add(1)
-	go func() {
-		defer senders.Done()
-		tick := time.NewTicker(time.Second / time.Duration(rate))
-		defer tick.Stop()
-		sem := make(chan struct{}, 32)
-		var inflight sync.WaitGroup
-		defer inflight.Wait()
-		for i := 0; ; i++ {
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
-			}
-			sem <- struct{}{}
-			inflight.Add(1)
-			go func() { defer inflight.Done(); d.send(tl, 7, i, true); <-sem }()
-		}
-	}()
+	go func() { defer senders.Done(); d.paced(tl, 7, rate, true, stop) }()
 
 	counts := map[string]int{}
 	window := 0
@@ -177,7 +160,11 @@ func TestChaos_SoakWithRandomFaultsLosesNothing(t *testing.T) {
 	for _, f := range soakFaults {
 		faults += f.name + ":" + strconv.Itoa(counts[f.name]) + ","
 	}
-	report(t, "soak-"+dur.String(), r, "seed="+strconv.FormatUint(seed, 10)+" dup_window="+strconv.Itoa(window)+" faults="+faults[:len(faults)-1])
+	tl.mu.Lock()
+	refused := sortedKeys(tl.refused)
+	tl.mu.Unlock()
+	report(t, "soak-"+dur.String(), r, "seed="+strconv.FormatUint(seed, 10)+" dup_window="+strconv.Itoa(window)+
+		" refused_by_status="+refused+" faults="+faults[:len(faults)-1])
 	if r.duplicated > window {
 		t.Errorf("duplicated=%d, more than the %d provider calls the faults left ambiguous", r.duplicated, window)
 	}

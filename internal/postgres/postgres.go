@@ -14,6 +14,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"strings"
 	"time"
 
@@ -217,11 +219,27 @@ func internal(err error) error {
 	if errors.As(err, &ae) {
 		return err
 	}
-	var ce *pgconn.ConnectError
-	if errors.As(err, &ce) {
+	if unreachable(err) {
 		return &auth.Error{Code: auth.EUnavailable, Message: "The database is unavailable.", Err: err}
 	}
 	return auth.Internal(err)
+}
+
+// unreachable reports whether err says the database is gone rather than
+// that a statement is wrong: no connection could be made, the server cut
+// the session (57P01 admin, 57P02 crash shutdown, 57P03 starting up, or
+// SQLSTATE class 08), or the connection died mid-statement. A restart
+// under load answers 503, not 500 (make chaos counts it).
+func unreachable(err error) bool {
+	var ce *pgconn.ConnectError
+	var oe *net.OpError
+	if errors.As(err, &ce) || errors.As(err, &oe) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) {
+		return true
+	}
+	if pe := pgError(err); pe != nil {
+		return pe.Code == "57P01" || pe.Code == "57P02" || pe.Code == "57P03" || strings.HasPrefix(pe.Code, "08")
+	}
+	return false
 }
 
 func pgError(err error) *pgconn.PgError {
