@@ -118,6 +118,7 @@ func TestAdminAPI_Refusals(t *testing.T) {
 		{"BadJSON", "POST", "/v1/admin/projects", bearer, `{"name":`, 400, "invalid", ""},
 		{"WrongType", "POST", "/v1/admin/projects", bearer, `{"name":1}`, 400, "invalid", "name"},
 		{"BadSettings", "PATCH", "/v1/admin/projects/" + pid, bearer, `{"settings":{"sms_allowed_countries":["USA"]}}`, 400, "invalid", "sms_allowed_countries"},
+		{"BadMessages", "PATCH", "/v1/admin/projects/" + pid, bearer, `{"settings":{"messages":{"sender_name":"Acme\r\nBcc: x@evil.test"}}}`, 400, "invalid", "messages.sender_name"},
 		{"BadPumping", "PATCH", "/v1/admin/projects/" + pid, bearer, `{"settings":{"sms_pumping":{"prefix":{"block_below":2}}}}`, 400, "invalid", "sms_pumping.prefix.block_below"},
 		{"BadRedirect", "PATCH", "/v1/admin/projects/" + pid, bearer, `{"settings":{"redirect_urls":[{"url":"data:text/html,x","valid_types":[{"type":"login"}]}]}}`, 400, "invalid", "redirect_urls.url"},
 		{"UnknownProject", "GET", "/v1/admin/projects/project-test-nope", bearer, "", 404, "not_found", "project_id"},
