@@ -65,8 +65,8 @@ type Config struct {
 	// Timeout bounds one call. Defaults to HTTPClient.Timeout when set,
 	// else 10s.
 	Timeout time.Duration
-	// HTTPClient supplies the transport. Optional. Redirects are never
-	// followed.
+	// HTTPClient supplies the transport. Optional: default the shared
+	// provider.Transport. Redirects are never followed.
 	HTTPClient *http.Client
 }
 
@@ -118,9 +118,12 @@ func New(cfg Config) (*Sender, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	hc := &http.Client{}
+	hc := &http.Client{Transport: provider.Transport()}
 	if cfg.HTTPClient != nil {
-		hc.Transport, hc.Jar = cfg.HTTPClient.Transport, cfg.HTTPClient.Jar
+		if cfg.HTTPClient.Transport != nil {
+			hc.Transport = cfg.HTTPClient.Transport
+		}
+		hc.Jar = cfg.HTTPClient.Jar
 	}
 	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	return &Sender{url: cfg.URL, secret: []byte(cfg.Secret), timeout: cfg.Timeout, hc: hc, now: time.Now}, nil
