@@ -151,6 +151,9 @@ func start(t *testing.T, opts options) *deployment {
 		if t.Failed() {
 			d.dumpLogs()
 		}
+		if dst := os.Getenv("CHAOS_LOGS"); dst != "" {
+			d.keepLogs(filepath.Join(dst, t.Name()))
+		}
 	})
 	return d
 }
@@ -455,6 +458,21 @@ func (d *deployment) dumpLogs() {
 			lines = lines[len(lines)-25:]
 		}
 		d.t.Logf("--- %s\n%s", filepath.Base(l), strings.Join(lines, "\n"))
+	}
+}
+
+// keepLogs copies every process log to dir (CHAOS_LOGS=dir keeps them
+// after the test, for a closer look at a slow or failed run).
+func (d *deployment) keepLogs(dir string) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		d.t.Log(err)
+		return
+	}
+	logs, _ := filepath.Glob(filepath.Join(d.dir, "*.log"))
+	for _, l := range logs {
+		if b, err := os.ReadFile(l); err == nil {
+			_ = os.WriteFile(filepath.Join(dir, filepath.Base(l)), b, 0o644)
+		}
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -85,39 +86,35 @@ var soakFaults = []fault{
 		return d.twilio.Requests() + d.sg.Requests() - before
 	}},
 	{"smsworker-sigkill", func(d *deployment, rng *rand.Rand) int {
-		d.mu.Lock()
-		var live []*proc
-		for _, w := range d.workers {
-			select {
-			case <-w.done:
-			default:
-				if w.name[:3] == "sms" {
-					live = append(live, w)
-				}
-			}
-		}
-		d.mu.Unlock()
-		live[rng.IntN(len(live))].kill()
+		d.liveWorker("smsworker", rng).kill()
 		d.startWorker("smsworker")
 		return d.opts.concurrency
 	}},
 	{"emailworker-sigterm", func(d *deployment, rng *rand.Rand) int {
-		d.mu.Lock()
-		var w *proc
-		for _, p := range d.workers {
-			select {
-			case <-p.done:
-			default:
-				if p.name[:5] == "email" {
-					w = p
-				}
-			}
-		}
-		d.mu.Unlock()
-		w.stop(20 * time.Second)
+		d.liveWorker("emailworker", rng).stop(20 * time.Second)
 		d.startWorker("emailworker")
 		return 0
 	}},
+}
+
+// liveWorker picks one running worker process of a kind at random.
+func (d *deployment) liveWorker(kind string, rng *rand.Rand) *proc {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var live []*proc
+	for _, w := range d.workers {
+		select {
+		case <-w.done:
+		default:
+			if strings.HasPrefix(w.name, kind+"-") {
+				live = append(live, w)
+			}
+		}
+	}
+	if len(live) == 0 {
+		d.t.Fatalf("no live %s", kind)
+	}
+	return live[rng.IntN(len(live))]
 }
 
 // TestChaos_SoakWithRandomFaultsLosesNothing sends codes at a steady rate
