@@ -163,13 +163,13 @@ curl -s -X POST "$API/v1/otps/sms/login_or_create" -u "$SESAME_PROJECT_ID:$SESAM
 rec=$(curl -s "$API/v1/messages?status=sent" -H "Authorization: Bearer $SESAME_SECRET" | \
   json "[(m['providers_tried'], m['provider']) for m in d['messages'] if m['recipient'].endswith('0177')]")
 [ "$rec" = "[(['twilio', 'twilio', 'twilio', 'backup'], 'backup')]" ] || fail "message record: $rec"
-curl -fs http://127.0.0.1:$SMS_PORT/metrics | grep -q '^sesame_sms_provider_failovers_total{from="twilio",route="default",to="backup"} 1' \
+curl -fs http://127.0.0.1:$SMS_PORT/metrics | grep '^sesame_sms_provider_failovers_total{from="twilio",route="default",to="backup"} 1' >/dev/null \
   || fail "failover metric"
 echo "failed over after 3 transient failures; record $rec"
 
 echo "== metrics"
-curl -fs "$API/metrics" | grep -q '^sesame_otp_requested_total{channel="sms"}' || fail "api metrics"
-curl -fs http://127.0.0.1:$SMS_PORT/metrics | grep -q 'sesame_worker_messages_total{consumer="smsworker",outcome="ack"}' || fail "worker metrics"
+curl -fs "$API/metrics" | grep '^sesame_otp_requested_total{channel="sms"}' >/dev/null || fail "api metrics"
+curl -fs http://127.0.0.1:$SMS_PORT/metrics | grep 'sesame_worker_messages_total{consumer="smsworker",outcome="ack"}' >/dev/null || fail "worker metrics"
 
 echo "== seed 004: Stytch B2B, SMS OTP as MFA after an email magic link, verbatim"
 # Step 0 (the seed assumes an organization with a member using email magic links).
