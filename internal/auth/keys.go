@@ -130,6 +130,30 @@ func (kr *Keyring) VerifyCode(challengeID, code string, mac []byte) bool {
 	return ok
 }
 
+// methodBinding binds a consumer code to its project and method, which a
+// verify knows before reading the challenge (unlike the challenge id): the
+// MAC candidates are computed first and compared by the verify statement.
+func methodBinding(projectID, methodID string) string {
+	return "method\x00" + projectID + "\x00" + methodID
+}
+
+// MethodCodeMAC returns the HMAC of a consumer one-time code bound to its
+// project and method, under the newest key. Only this value is stored.
+func (kr *Keyring) MethodCodeMAC(projectID, methodID, code string) []byte {
+	return codeMAC(kr.keys[0].code, methodBinding(projectID, methodID), code)
+}
+
+// MethodCodeMACs returns the code's MethodCodeMAC under every key, newest
+// first, for a verify that compares in its statement
+// (code_hmac = ANY($macs)) and must survive a rotation.
+func (kr *Keyring) MethodCodeMACs(projectID, methodID, code string) [][]byte {
+	out := make([][]byte, len(kr.keys))
+	for i, k := range kr.keys {
+		out[i] = codeMAC(k.code, methodBinding(projectID, methodID), code)
+	}
+	return out
+}
+
 // TokenHash returns the keyed hash of a high-entropy token under the newest key.
 func (kr *Keyring) TokenHash(token string) []byte {
 	m := hmac.New(sha256.New, kr.keys[0].token)

@@ -290,24 +290,34 @@ func (s *Service) AuthenticateMagicLink(ctx context.Context, p *Project, in Auth
 	if in.CodeVerifier != "" {
 		challenge = PKCEChallenge(in.CodeVerifier)
 	}
-	ml, err := s.store.ConsumeMagicLink(ctx, p.ID, s.keys.TokenHashes(in.Token), challenge)
+	now := s.now().UTC()
+	f := Factor{Type: FactorMagicLink, DeliveryMethod: DeliveryEmail, LastAuthenticatedAt: now, CreatedAt: now, UpdatedAt: now}
+	// Consuming, starting the session and reading the user are one round
+	// trip; extending an existing session is its own.
+	var sess *Session
+	var tokenEnc []byte
+	if existing == nil {
+		if sess, tokenEnc, err = s.newSession(p, in.Session, f, now); err != nil {
+			return nil, err
+		}
+	}
+	ml, u, err := s.store.AuthenticateMagicLink(ctx, p.ID, s.keys.TokenHashes(in.Token), challenge, sess, tokenEnc)
 	if err != nil {
 		s.metrics.Authenticated(FactorMagicLink, string(ErrorCode(err)))
 		return nil, err
 	}
 	s.metrics.Authenticated(FactorMagicLink, "ok")
-	u, err := s.store.FindUser(ctx, p.ID, ml.UserID)
-	if err != nil {
-		return nil, err
-	}
-	now := s.now().UTC()
-	f := Factor{Type: FactorMagicLink, DeliveryMethod: DeliveryEmail, MethodID: ml.EmailID, LastAuthenticatedAt: now, CreatedAt: now, UpdatedAt: now}
+	f.MethodID = ml.EmailID
 	if ml.Kind == MagicLinkEmbedded {
 		f.DeliveryMethod, f.MethodID = DeliveryEmbedded, ml.ID
 	} else {
 		f.Value, _ = methodValue(u, ml.EmailID)
 	}
 	res := &AuthResult{User: u, MethodID: f.MethodID, Factor: f}
+	if sess != nil {
+		sess.UserID, sess.Factors[0] = u.ID, f
+		return res, s.signInto(ctx, res, sess)
+	}
 	if err := s.finishSession(ctx, p, res, in.Session, existing); err != nil {
 		return nil, err
 	}

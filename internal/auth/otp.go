@@ -119,7 +119,7 @@ func (s *Service) sendOTP(ctx context.Context, p *Project, in SendOTPInput) (*Se
 	now := s.now().UTC()
 	code := NewCode()
 	c := &Challenge{ID: NewID(PrefixChallenge, p), ProjectID: p.ID, UserID: userID, MethodID: methodID, Channel: in.Channel, ExpiresAt: now.Add(exp), CreatedAt: now}
-	c.CodeHMAC = s.keys.CodeMAC(c.ID, code)
+	c.CodeHMAC = s.keys.MethodCodeMAC(p.ID, methodID, code)
 	ev := &Event{
 		MessageID: NewID(PrefixMessage, p), ProjectID: p.ID, Kind: KindOTP, Channel: in.Channel, To: to, Code: code,
 		Locale: in.Locale, ExpiresAt: c.ExpiresAt, ChallengeID: c.ID, CreatedAt: now,
@@ -177,6 +177,9 @@ func (s *Service) publishInline(ctx context.Context, ev *Event) {
 // codes, or once used, expired or superseded, the challenge is dead. On
 // success the code is consumed, the method verified, a pending user
 // activated, and a session started or extended as in.Session says.
+// Counting, comparing, consuming, starting the session and reading the user
+// are one round trip (ChallengeStore.VerifyCode): the code's MACs are
+// computed first, bound to the project and method.
 // Returns EInvalid, EOTPNotFound, EOTPWrong, EOTPExpired and the session errors.
 func (s *Service) AuthenticateOTP(ctx context.Context, p *Project, in AuthenticateOTPInput) (*AuthResult, error) {
 	if err := validID("method_id", in.MethodID, EInvalidMethodID); err != nil {
@@ -189,63 +192,78 @@ func (s *Service) AuthenticateOTP(ctx context.Context, p *Project, in Authentica
 	if err != nil {
 		return nil, err
 	}
-	mismatch := func(userID string) error {
-		if existing != nil && existing.UserID != userID {
-			return Errorf(EUserMismatch, "The session belongs to another user.")
-		}
-		return nil
-	}
 	now := s.now().UTC()
-	var (
-		userID string
-		ch     Channel
-	)
+	f := Factor{Type: FactorOTP, MethodID: in.MethodID, LastAuthenticatedAt: now, CreatedAt: now, UpdatedAt: now}
 	if !p.Live() && in.Code == SandboxCode {
 		uid, class, value, err := s.store.FindMethod(ctx, p.ID, in.MethodID)
 		if err == nil && (value == SandboxPhone || value == SandboxEmail) {
-			if err := mismatch(uid); err != nil {
-				return nil, err
+			if existing != nil && existing.UserID != uid {
+				return nil, Errorf(EUserMismatch, "The session belongs to another user.")
 			}
-			userID, ch = uid, ChannelEmail
+			f.DeliveryMethod = string(ChannelEmail)
 			if class != "email" {
-				ch = ChannelSMS
+				f.DeliveryMethod = string(ChannelSMS)
 			}
+			return s.otpAuthenticated(ctx, p, in, uid, f, existing)
 		}
 	}
-	if userID == "" {
-		c, err := s.store.AttemptChallenge(ctx, p.ID, in.MethodID, s.cfg.MaxOTPAttempts)
-		if err == nil && c.MemberID != "" {
-			// A B2B member's code: only the B2B routes authenticate it.
-			err = Errorf(EOTPNotFound, "No one-time passcode was sent to this method.")
-		}
-		if err != nil {
-			s.metrics.Authenticated(FactorOTP, string(ErrorCode(err)))
-			return nil, err
-		}
-		if !s.keys.VerifyCode(c.ID, in.Code, c.CodeHMAC) {
-			s.metrics.Authenticated(FactorOTP, string(EOTPWrong))
-			return nil, Errorf(EOTPWrong, "The code is incorrect.")
-		}
-		if err := mismatch(c.UserID); err != nil {
-			return nil, err // checked before consuming: the code stays usable
+	v := VerifyCodeInput{ProjectID: p.ID, MethodID: in.MethodID, MACs: s.keys.MethodCodeMACs(p.ID, in.MethodID, in.Code),
+		MaxAttempts: s.cfg.MaxOTPAttempts}
+	if existing != nil {
+		v.UserID = existing.UserID
+	} else if v.Session, v.TokenEnc, err = s.newSession(p, in.Session, f, now); err != nil {
+		return nil, err
+	}
+	r, err := s.store.VerifyCode(ctx, v)
+	if err != nil {
+		s.metrics.Authenticated(FactorOTP, string(ErrorCode(err)))
+		return nil, err
+	}
+	c := r.Challenge
+	f.DeliveryMethod = string(c.Channel)
+	switch {
+	case !r.Matched && s.keys.VerifyCode(c.ID, in.Code, c.CodeHMAC):
+		// A code issued before codes were bound to their method (it lives
+		// no longer than the OTP expiration): its attempt is counted, it
+		// is consumed the old way.
+		if existing != nil && existing.UserID != c.UserID {
+			return nil, Errorf(EUserMismatch, "The session belongs to another user.")
 		}
 		if err := s.store.ConsumeChallenge(ctx, p.ID, c.ID); err != nil {
 			s.metrics.Authenticated(FactorOTP, string(ErrorCode(err)))
 			return nil, err
 		}
-		userID, ch = c.UserID, c.Channel
+		return s.otpAuthenticated(ctx, p, in, c.UserID, f, existing)
+	case !r.Matched:
+		s.metrics.Authenticated(FactorOTP, string(EOTPWrong))
+		return nil, Errorf(EOTPWrong, "The code is incorrect.")
+	case !r.Consumed || r.User == nil:
+		// Matched, but for another user than the session's: the code stays usable.
+		return nil, Errorf(EUserMismatch, "The session belongs to another user.")
 	}
+	s.metrics.Authenticated(FactorOTP, "ok")
+	f.Value, _ = methodValue(r.User, in.MethodID)
+	s.otpCountry(c.Channel, f.Value, "verified")
+	res := &AuthResult{User: r.User, MethodID: in.MethodID, Factor: f}
+	if v.Session == nil {
+		return res, s.finishSession(ctx, p, res, in.Session, existing)
+	}
+	v.Session.UserID, v.Session.Factors[0] = r.User.ID, f
+	return res, s.signInto(ctx, res, v.Session)
+}
+
+// otpAuthenticated finishes a code authenticated outside VerifyCode (a
+// sandbox code, a code issued before method binding): it reads the user and
+// starts or extends the session in their own round trips.
+func (s *Service) otpAuthenticated(ctx context.Context, p *Project, in AuthenticateOTPInput, userID string, f Factor, existing *Session) (*AuthResult, error) {
 	s.metrics.Authenticated(FactorOTP, "ok")
 	u, err := s.store.FindUser(ctx, p.ID, userID)
 	if err != nil {
 		return nil, err
 	}
-	value, _ := methodValue(u, in.MethodID)
-	s.otpCountry(ch, value, "verified")
-	res := &AuthResult{User: u, MethodID: in.MethodID, Factor: Factor{
-		Type: FactorOTP, DeliveryMethod: string(ch), MethodID: in.MethodID, Value: value,
-		LastAuthenticatedAt: now, CreatedAt: now, UpdatedAt: now,
-	}}
+	f.Value, _ = methodValue(u, in.MethodID)
+	s.otpCountry(Channel(f.DeliveryMethod), f.Value, "verified")
+	res := &AuthResult{User: u, MethodID: in.MethodID, Factor: f}
 	if err := s.finishSession(ctx, p, res, in.Session, existing); err != nil {
 		return nil, err
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"slices"
 	"strings"
+	"time"
 )
 
 // checkSessionRequest validates a SessionRequest before anything is consumed.
@@ -203,22 +204,43 @@ func (s *Service) finishSession(ctx context.Context, p *Project, res *AuthResult
 			return err
 		}
 	case r.Duration > 0:
-		claims, err := mergeClaims(nil, r.CustomClaims)
-		if err != nil {
+		var tokenEnc []byte
+		var err error
+		if sess, tokenEnc, err = s.newSession(p, r, res.Factor, now); err != nil {
 			return err
 		}
-		token := NewToken()
-		sess = &Session{
-			ID: NewID(PrefixSession, p), ProjectID: p.ID, UserID: res.User.ID,
-			TokenHash: s.keys.TokenHash(token), StartedAt: now, LastAccessedAt: now, ExpiresAt: now.Add(r.Duration),
-			Attributes: r.Attributes, Factors: []Factor{res.Factor}, CustomClaims: claims, Token: token,
-		}
-		if err := s.store.CreateSession(ctx, sess, s.keys.Encrypt([]byte(token), []byte(sess.ID))); err != nil {
+		sess.UserID = res.User.ID
+		if err := s.store.CreateSession(ctx, sess, tokenEnc); err != nil {
 			return err
 		}
 	default:
 		return nil
 	}
+	return s.signInto(ctx, res, sess)
+}
+
+// newSession returns the session r asks to start (nil when r.Duration is
+// not positive) with factor f and its encrypted token, not yet stored and
+// without its user, for a store that inserts it in a verify's round trip.
+func (s *Service) newSession(p *Project, r SessionRequest, f Factor, now time.Time) (*Session, []byte, error) {
+	if r.Duration <= 0 {
+		return nil, nil, nil
+	}
+	claims, err := mergeClaims(nil, r.CustomClaims)
+	if err != nil {
+		return nil, nil, err
+	}
+	token := NewToken()
+	sess := &Session{
+		ID: NewID(PrefixSession, p), ProjectID: p.ID,
+		TokenHash: s.keys.TokenHash(token), StartedAt: now, LastAccessedAt: now, ExpiresAt: now.Add(r.Duration),
+		Attributes: r.Attributes, Factors: []Factor{f}, CustomClaims: claims, Token: token,
+	}
+	return sess, s.keys.Encrypt([]byte(token), []byte(sess.ID)), nil
+}
+
+// signInto signs a JWT for sess and fills the session fields of res.
+func (s *Service) signInto(ctx context.Context, res *AuthResult, sess *Session) error {
 	jwt, err := s.signer.SignSession(ctx, sess)
 	if err != nil {
 		return err

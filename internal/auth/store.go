@@ -140,6 +140,37 @@ type ChallengeStore interface {
 	// its method verified and activates a pending user, atomically. Returns
 	// EOTPExpired if it was consumed concurrently.
 	ConsumeChallenge(ctx context.Context, projectID, challengeID string) error
+	// VerifyCode is a whole code check in one round trip: it counts one
+	// attempt on the method's newest challenge if it is live, compares its
+	// MAC with in.MACs in the same statement and, on a match (for in.UserID,
+	// if set), consumes it, marks the method verified, activates the user,
+	// inserts in.Session (if set) for the challenge's user and reads the
+	// user back. Returns EOTPNotFound and EOTPExpired as AttemptChallenge.
+	VerifyCode(ctx context.Context, in VerifyCodeInput) (*VerifyCodeResult, error)
+}
+
+// VerifyCodeInput is a code check (ChallengeStore.VerifyCode).
+type VerifyCodeInput struct {
+	ProjectID, MethodID string
+	MACs                [][]byte // the given code's MethodCodeMACs, one per key
+	MaxAttempts         int
+	UserID              string // an existing session's user: the code is consumed only if it is theirs ("" for any)
+	// Session, when not nil, is inserted with the challenge's user in the
+	// same transaction, factor 0's value set to the method's address or
+	// number. Its UserID and that value are the caller's to fill in
+	// afterwards from the result.
+	Session  *Session
+	TokenEnc []byte
+}
+
+// VerifyCodeResult is what VerifyCode found: the newest challenge (with its
+// attempt count after this one), whether the MACs matched, whether it was
+// consumed and, when it was, the user.
+type VerifyCodeResult struct {
+	Challenge *Challenge
+	Matched   bool
+	Consumed  bool
+	User      *User
 }
 
 // MagicLinkStore stores magic-link tokens (hashed).
@@ -153,6 +184,13 @@ type MagicLinkStore interface {
 	// none). Returns EMagicLinkNotFound, EMagicLinkUsed (consumed or
 	// expired) or EPKCEMismatch.
 	ConsumeMagicLink(ctx context.Context, projectID string, hashes [][]byte, verifierChallenge string) (*MagicLink, error)
+	// AuthenticateMagicLink is ConsumeMagicLink that also inserts sess (if
+	// not nil) for the link's user in the same statement, with factor 0's
+	// delivery method, method id and value set from the link, and reads the
+	// user back, all in one round trip. sess.UserID and that factor are the
+	// caller's to fill in afterwards.
+	AuthenticateMagicLink(ctx context.Context, projectID string, hashes [][]byte, verifierChallenge string,
+		sess *Session, tokenEnc []byte) (*MagicLink, *User, error)
 	// RevokeInvites deletes the unconsumed invite links of an email address
 	// and returns how many there were.
 	RevokeInvites(ctx context.Context, projectID, email string) (int, error)

@@ -140,6 +140,107 @@ func testChallenges(t *testing.T, e *env) {
 			t.Fatalf("message %+v", got)
 		}
 	})
+	t.Run("VerifyCodeOutcomes", func(t *testing.T) {
+		right, wrong := [][]byte{hash("other-key"), hash("code")}, [][]byte{hash("nope")}
+		tests := []struct {
+			name         string
+			ttl          time.Duration
+			attempts     int // wrong codes first
+			macs         [][]byte
+			otherUser    bool // the caller's session is another user's
+			withSession  bool
+			wantErr      auth.Code
+			wantMatched  bool
+			wantConsumed bool
+		}{
+			{"RightCodeConsumesAndStartsSession", 10 * time.Minute, 0, right, false, true, "", true, true},
+			{"RightCodeWithoutSession", 10 * time.Minute, 0, right, false, false, "", true, true},
+			{"WrongCodeCountedNothingWritten", 10 * time.Minute, 0, wrong, false, true, "", false, false},
+			{"RightCodeOtherUserNotConsumed", 10 * time.Minute, 0, right, true, false, "", true, false},
+			{"RightCodeOnFifthAttemptConsumes", 10 * time.Minute, 4, right, false, false, "", true, true},
+			{"RightCodeAfterFiveWrongExpired", 10 * time.Minute, 5, right, false, true, auth.EOTPExpired, false, false},
+			{"ExpiredExpired", -time.Second, 0, right, false, true, auth.EOTPExpired, false, false},
+		}
+		for i, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				u := e.user(t, p, "", "+1415555047"+string(rune('0'+i)))
+				c, _ := e.challenge(t, p, u, u.Phones[0].ID, auth.ChannelWhatsApp, tt.ttl)
+				in := auth.VerifyCodeInput{ProjectID: p.ID, MethodID: c.MethodID, MaxAttempts: 5}
+				for range tt.attempts {
+					in.MACs = wrong
+					if _, err := e.db.VerifyCode(ctx, in); err != nil {
+						t.Fatal(err)
+					}
+				}
+				in.MACs = tt.macs
+				if tt.otherUser {
+					in.UserID = "user-test-other"
+				}
+				var sess *auth.Session
+				if tt.withSession {
+					now := e.clock.Now()
+					sess = &auth.Session{ID: id(auth.PrefixSession, p), ProjectID: p.ID, TokenHash: hash("t" + c.ID),
+						StartedAt: now, LastAccessedAt: now, ExpiresAt: now.Add(time.Hour), Factors: []auth.Factor{{Type: "otp", MethodID: c.MethodID}}}
+					in.Session, in.TokenEnc = sess, []byte("enc")
+				}
+				got, err := e.db.VerifyCode(ctx, in)
+				wantCode(t, err, tt.wantErr)
+				stored, _, ferr := e.db.FindSession(ctx, p.ID, "")
+				if sess != nil {
+					stored, _, ferr = e.db.FindSession(ctx, p.ID, sess.ID)
+				}
+				if tt.wantErr != "" {
+					if ferr == nil {
+						t.Fatalf("session %+v stored by a failed verify", stored)
+					}
+					return
+				}
+				if got.Matched != tt.wantMatched || got.Consumed != tt.wantConsumed || got.Challenge.ID != c.ID ||
+					got.Challenge.Attempts != tt.attempts+1 || got.Challenge.Channel != auth.ChannelWhatsApp {
+					t.Fatalf("got %+v (challenge %+v)", got, got.Challenge)
+				}
+				if tt.wantConsumed != (got.User != nil) {
+					t.Fatalf("user %+v, consumed %v", got.User, tt.wantConsumed)
+				}
+				if tt.wantConsumed && (got.User.ID != u.ID || got.User.Status != auth.UserActive || !got.User.Phones[0].Verified) {
+					t.Fatalf("user %+v: want %s active with its phone verified", got.User, u.ID)
+				}
+				if wantSession := tt.withSession && tt.wantConsumed; wantSession != (ferr == nil) {
+					t.Fatalf("session stored: %v (%v), want %v", ferr == nil, ferr, wantSession)
+				} else if wantSession && (stored.UserID != u.ID || stored.Factors[0].Value != u.Phones[0].Number ||
+					stored.Factors[0].DeliveryMethod != string(auth.ChannelWhatsApp)) {
+					t.Fatalf("stored session %+v: want user %s, factor value %s over whatsapp", stored, u.ID, u.Phones[0].Number)
+				}
+			})
+		}
+	})
+	t.Run("VerifyCodeConcurrentRightCodesConsumeOnce", func(t *testing.T) {
+		u := e.user(t, p, "", "+14155550480")
+		c, _ := e.challenge(t, p, u, u.Phones[0].ID, auth.ChannelSMS, 10*time.Minute)
+		var wg sync.WaitGroup
+		consumed := make([]bool, 8)
+		for i := range consumed {
+			wg.Go(func() {
+				r, err := e.db.VerifyCode(ctx, auth.VerifyCodeInput{ProjectID: p.ID, MethodID: c.MethodID, MACs: [][]byte{hash("code")}, MaxAttempts: 5})
+				consumed[i] = err == nil && r.Consumed
+			})
+		}
+		wg.Wait()
+		n := 0
+		for _, ok := range consumed {
+			if ok {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Fatalf("%d verifies consumed the code, want 1", n)
+		}
+	})
+	t.Run("VerifyCodeNeverIssuedNotFound", func(t *testing.T) {
+		u := e.user(t, p, "", "+14155550481")
+		_, err := e.db.VerifyCode(ctx, auth.VerifyCodeInput{ProjectID: p.ID, MethodID: u.Phones[0].ID, MACs: [][]byte{hash("code")}, MaxAttempts: 5})
+		wantCode(t, err, auth.EOTPNotFound)
+	})
 }
 
 func testMagicLinks(t *testing.T, e *env) {

@@ -70,37 +70,8 @@ func (db *DB) CreateMagicLink(ctx context.Context, ml *auth.MagicLink, m *auth.M
 // EMagicLinkUsed (consumed or expired) or EPKCEMismatch. B2B links (user_id
 // NULL) are never matched: their tokens are EMagicLinkNotFound here.
 func (db *DB) ConsumeMagicLink(ctx context.Context, projectID string, hashes [][]byte, verifierChallenge string) (*auth.MagicLink, error) {
-	if len(hashes) == 0 {
-		return nil, errMagicLinkNotFound
-	}
-	now := db.clock()
-	var ml auth.MagicLink
-	var emailID *string
-	err := db.pool.QueryRow(ctx, `
-		WITH l AS (
-			UPDATE magic_links SET consumed_at = $4
-			WHERE project_id = $1 AND token_hash = ANY($2::bytea[]) AND consumed_at IS NULL
-				AND expires_at > $4 AND code_challenge = $3 AND user_id IS NOT NULL
-			RETURNING id, project_id, user_id, email_id, kind, token_hash, code_challenge, expires_at, consumed_at, created_at
-		), e AS (
-			UPDATE emails SET verified = true, updated_at = $4
-			WHERE project_id = $1 AND id IN (SELECT email_id FROM l) AND NOT verified
-		), u AS (
-			UPDATE users SET status = 'active', updated_at = $4
-			WHERE project_id = $1 AND id IN (SELECT user_id FROM l) AND status <> 'active'
-		)
-		SELECT * FROM l LIMIT 1`, projectID, hashes, verifierChallenge, now).Scan(
-		&ml.ID, &ml.ProjectID, &ml.UserID, &emailID, &ml.Kind, &ml.TokenHash, &ml.CodeChallenge, &ml.ExpiresAt, &ml.ConsumedAt, &ml.CreatedAt)
-	if err == nil {
-		if emailID != nil {
-			ml.EmailID = *emailID
-		}
-		return &ml, nil
-	}
-	if !errors.Is(err, pgx.ErrNoRows) {
-		return nil, internal(err)
-	}
-	return nil, db.classifyMagicLink(ctx, projectID, hashes, verifierChallenge, now, "user_id IS NOT NULL")
+	ml, _, err := db.AuthenticateMagicLink(ctx, projectID, hashes, verifierChallenge, nil, nil)
+	return ml, err
 }
 
 // classifyMagicLink tells why no live link of the kind selected by cond

@@ -390,13 +390,7 @@ func memberTOTPColumn(alias string) string {
 		`.id AND t.verified LIMIT 1), '')`
 }
 
-// queueUserTOTPs queues the query of the registrations of userIDs
-// (queueMethods); readUserTOTPs reads it.
-func queueUserTOTPs(b *pgx.Batch, projectID string, userIDs []string) {
-	b.Queue(`SELECT id, user_id, verified FROM totps WHERE project_id = $1 AND user_id = ANY($2::text[])
-		ORDER BY created_at, id`, projectID, userIDs)
-}
-
+// readUserTOTPs reads the registrations queued by queueMethodsWhere.
 func readUserTOTPs(br pgx.BatchResults, users map[string]*auth.User) error {
 	rows, err := br.Query()
 	if err != nil {

@@ -131,11 +131,18 @@ func findUser(ctx context.Context, q querier, projectID, userID string) (*auth.U
 // queueMethods queues the two queries that load the emails and phones of
 // userIDs; readMethods reads their results into users.
 func queueMethods(b *pgx.Batch, projectID string, userIDs []string) {
+	queueMethodsWhere(b, `user_id = ANY($2::text[])`, projectID, userIDs)
+}
+
+// queueMethodsWhere queues the three method reads of the users selected by
+// cond (over args, $1 being the project id).
+func queueMethodsWhere(b *pgx.Batch, cond string, args ...any) {
 	b.Queue(`SELECT id, user_id, address, verified, created_at, updated_at FROM emails
-		WHERE project_id = $1 AND user_id = ANY($2::text[]) ORDER BY created_at, id`, projectID, userIDs)
+		WHERE project_id = $1 AND `+cond+` ORDER BY created_at, id`, args...)
 	b.Queue(`SELECT id, user_id, number, verified, created_at, updated_at FROM phone_numbers
-		WHERE project_id = $1 AND user_id = ANY($2::text[]) ORDER BY created_at, id`, projectID, userIDs)
-	queueUserTOTPs(b, projectID, userIDs)
+		WHERE project_id = $1 AND `+cond+` ORDER BY created_at, id`, args...)
+	b.Queue(`SELECT id, user_id, verified FROM totps WHERE project_id = $1 AND `+cond+`
+		ORDER BY created_at, id`, args...)
 }
 
 func readMethods(br pgx.BatchResults, users map[string]*auth.User) error {
