@@ -151,9 +151,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 
 	reg := metrics.New()
-	signer := jwt.New(db, keys, jwt.Options{})
+	var svc *auth.Service // the signer reads each project's JWT settings from the service's cache
+	signer := jwt.New(db, keys, jwt.Options{Project: func(ctx context.Context, id string) auth.JWTSettings { return svc.JWTSettings(ctx, id) }})
 	pub := nats.NewPublisher(js)
-	svc := auth.NewService(db, pub, keys, signer, reg, log, serviceConfig(cfg))
+	svc = auth.NewService(db, pub, keys, signer, reg, log, serviceConfig(cfg))
 	svc.SetDevMode(cfg.Dev)
 	if err := svc.SetAdminKey(cfg.AdminKey); err != nil {
 		return err

@@ -42,6 +42,14 @@ type Settings struct {
 	// Messages are the app name, email sender and locales of the
 	// project's messages (message_settings.go). Null: the service's.
 	Messages *MessageSettings `json:"messages,omitempty"`
+
+	// Session JWTs (signer.go).
+	// JWTAlgorithm signs the project's session JWTs: "RS256", "ES256" or
+	// "EdDSA" (Ed25519). "": RS256, which every Stytch SDK verifies.
+	JWTAlgorithm string `json:"jwt_algorithm,omitempty"`
+	// JWTLifetimeSeconds is how long a session JWT is valid (60..3600).
+	// 0: JWTLifetime (5 minutes, as Stytch's).
+	JWTLifetimeSeconds int `json:"jwt_lifetime_seconds,omitempty"`
 }
 
 // RedirectURL is a registered redirect URL and the link types it serves.
@@ -149,7 +157,7 @@ func (st Settings) normalize() (Settings, error) {
 	if st.Messages, err = st.Messages.normalize(); err != nil {
 		return st, err
 	}
-	return st, nil
+	return st.normalizeJWT()
 }
 
 // otpExpiration returns the lifetime of a code whose request names none:

@@ -5,18 +5,68 @@ import (
 	"time"
 )
 
-// JWTLifetime is how long a session JWT is valid: 5 minutes, as Stytch's.
-const JWTLifetime = 5 * time.Minute
+// JWTLifetime is how long a session JWT is valid by default: 5 minutes,
+// as Stytch's. Settings.JWTLifetimeSeconds changes it per project, between
+// MinJWTLifetime and MaxJWTLifetime.
+const (
+	JWTLifetime    = 5 * time.Minute
+	MinJWTLifetime = time.Minute
+	MaxJWTLifetime = time.Hour
+)
 
-// SessionSigner issues and checks session JWTs (RS256, one key set per
-// project) and serves the project's JWKS. internal/jwt implements it.
+// Session JWT algorithms a project may choose (Settings.JWTAlgorithm).
+const (
+	JWTRS256 = "RS256" // RSA 2048 PKCS#1 v1.5 with SHA-256, the default
+	JWTES256 = "ES256" // ECDSA P-256 with SHA-256
+	JWTEdDSA = "EdDSA" // Ed25519
+)
+
+// JWTSettings are the session JWT settings of a project as a signer uses
+// them: never zero (the defaults filled in).
+type JWTSettings struct {
+	Algorithm string
+	Lifetime  time.Duration
+}
+
+// normalizeJWT checks the JWT settings of st.
+func (st Settings) normalizeJWT() (Settings, error) {
+	switch st.JWTAlgorithm {
+	case "", JWTRS256, JWTES256, JWTEdDSA:
+	default:
+		return st, Invalid("jwt_algorithm", "jwt_algorithm must be RS256, ES256 or EdDSA.")
+	}
+	if l := st.JWTLifetimeSeconds; l != 0 && (l < int(MinJWTLifetime/time.Second) || l > int(MaxJWTLifetime/time.Second)) {
+		return st, Invalid("jwt_lifetime_seconds", "jwt_lifetime_seconds must be between %d and %d (0 follows the default, %d).",
+			int(MinJWTLifetime/time.Second), int(MaxJWTLifetime/time.Second), int(JWTLifetime/time.Second))
+	}
+	return st, nil
+}
+
+// JWTSettings returns project projectID's session JWT settings, defaults
+// filled in (RS256, JWTLifetime), from the in-process settings cache. The
+// api gives it to internal/jwt's Signer (jwt.Options.Project).
+func (s *Service) JWTSettings(ctx context.Context, projectID string) JWTSettings {
+	st := s.projectState(ctx, projectID).settings
+	js := JWTSettings{Algorithm: st.JWTAlgorithm, Lifetime: time.Duration(st.JWTLifetimeSeconds) * time.Second}
+	if js.Algorithm == "" {
+		js.Algorithm = JWTRS256
+	}
+	if js.Lifetime == 0 {
+		js.Lifetime = JWTLifetime
+	}
+	return js
+}
+
+// SessionSigner issues and checks session JWTs (RS256, ES256 or EdDSA as
+// the project's settings say, one key set per project) and serves the project's JWKS. internal/jwt implements it.
 //
 // The JWT format is Sesame's, shared by both dialects, and is the one
 // Stytch's SDKs verify locally: iss "stytch.com/{project_id}", aud
 // [project_id], sub user id, the session under "https://stytch.com/session"
 // and custom claims at the top level.
 type SessionSigner interface {
-	// SignSession returns a JWT for s, issued now and valid for JWTLifetime.
+	// SignSession returns a JWT for s, issued now and valid for the
+	// project's JWT lifetime (JWTLifetime by default).
 	SignSession(ctx context.Context, s *Session) (string, error)
 	// ParseSessionJWT checks the JWT's signature against the project's keys
 	// and its issuer and audience, and returns the session id it names. An

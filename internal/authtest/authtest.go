@@ -40,10 +40,9 @@ func New(tb testing.TB, opts ...Option) *Env {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	signer := jwt.New(db, keys, jwt.Options{})
-	pub := &Publisher{}
-	env := &Env{Store: db, Keys: keys, Signer: signer, Publisher: pub}
-	env.Service = auth.NewService(db, pub, keys, signer, nil, nil, cfg)
+	env := &Env{Store: db, Keys: keys, Publisher: &Publisher{}}
+	env.Signer = jwt.New(db, keys, jwt.Options{Project: func(ctx context.Context, id string) auth.JWTSettings { return env.Service.JWTSettings(ctx, id) }})
+	env.Service = auth.NewService(db, env.Publisher, keys, env.Signer, nil, nil, cfg)
 	env.Project, env.Secret = env.NewProject(tb, false)
 	return env
 }

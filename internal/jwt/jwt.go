@@ -1,6 +1,7 @@
-// Package jwt implements auth.SessionSigner with go-jose: RS256 session
-// JWTs in the format Stytch's SDKs verify locally, one rotating key set per
-// project, and the project's JWKS document.
+// Package jwt implements auth.SessionSigner with go-jose: session JWTs
+// (RS256, ES256 or EdDSA, as each project's settings say) in the format
+// Stytch's SDKs verify locally, one rotating key set per project, and the
+// project's JWKS document.
 //
 // Keys live in the auth.KeyStore with states next, current and retired.
 // Only the current key signs; next, current and unexpired retired keys
@@ -62,6 +63,11 @@ type Options struct {
 	// KeyBits is the RSA modulus size of new keys, at least 2048 (jose
 	// refuses smaller RS256 keys). Default 2048 (DefaultKeyBits).
 	KeyBits int
+	// Project returns a project's JWT settings (algorithm of its new keys,
+	// JWT lifetime); the api passes auth.Service.JWTSettings. A changed
+	// algorithm takes effect through two rotations (see rotationWanted).
+	// Default: every project RS256 with auth.JWTLifetime.
+	Project func(ctx context.Context, projectID string) auth.JWTSettings
 }
 
 // Signer issues and verifies session JWTs. It implements
@@ -88,7 +94,7 @@ func New(store auth.KeyStore, keys *auth.Keyring, opts Options) *Signer {
 	if opts.RetireAfter <= 0 {
 		opts.RetireAfter = DefaultRetireAfter
 	}
-	if floor := auth.JWTLifetime + opts.CacheTTL + clientJWKSCache; opts.RetireAfter < floor {
+	if floor := auth.MaxJWTLifetime + opts.CacheTTL + clientJWKSCache; opts.RetireAfter < floor {
 		opts.RetireAfter = floor
 	}
 	if opts.Now == nil {
@@ -97,15 +103,37 @@ func New(store auth.KeyStore, keys *auth.Keyring, opts Options) *Signer {
 	if opts.KeyBits < DefaultKeyBits {
 		opts.KeyBits = DefaultKeyBits
 	}
+	if opts.Project == nil {
+		opts.Project = func(context.Context, string) auth.JWTSettings {
+			return auth.JWTSettings{Algorithm: auth.JWTRS256, Lifetime: auth.JWTLifetime}
+		}
+	}
 	return &Signer{store: store, keyring: keys, opts: opts, projects: make(map[string]*projectState)}
 }
 
 func (s *Signer) now() time.Time { return s.opts.Now() }
 
+// project returns the project's JWT settings, bounded and defaulted.
+func (s *Signer) project(ctx context.Context, projectID string) auth.JWTSettings {
+	js := s.opts.Project(ctx, projectID)
+	switch js.Algorithm {
+	case auth.JWTRS256, auth.JWTES256, auth.JWTEdDSA:
+	default:
+		js.Algorithm = auth.JWTRS256
+	}
+	if js.Lifetime <= 0 {
+		js.Lifetime = auth.JWTLifetime
+	}
+	js.Lifetime = min(max(js.Lifetime, auth.MinJWTLifetime), auth.MaxJWTLifetime)
+	return js
+}
+
 // SignSession returns a JWT for s signed with the project's current key,
-// issued now and valid for auth.JWTLifetime. The header is {"alg":"RS256",
-// "kid":…, "typ":"JWT"}; the payload has iss "stytch.com/{project_id}", aud
-// [project_id], sub (user or member id), iat = nbf = now, exp = now + 5 minutes, the
+// issued now and valid for the project's JWT lifetime (Options.Project,
+// auth.JWTLifetime by default). The header is {"alg":"RS256" (or the current
+// key's ES256 or EdDSA), "kid":…, "typ":"JWT"}; the payload has iss
+// "stytch.com/{project_id}", aud [project_id], sub (user or member id),
+// iat = nbf = now, exp = now + the lifetime, the
 // session claim (see StytchSessionClaim) and s.CustomClaims at the top
 // level, except those named like a reserved claim, which are ignored. A
 // B2B member session has sub = member id, the member's roles in the
@@ -119,7 +147,7 @@ func (s *Signer) SignSession(ctx context.Context, sess *auth.Session) (string, e
 	if err != nil {
 		return "", err
 	}
-	payload, err := json.Marshal(s.claims(sess))
+	payload, err := json.Marshal(s.claims(sess, s.project(ctx, sess.ProjectID).Lifetime))
 	if err != nil {
 		return "", auth.Internal(fmt.Errorf("jwt: marshal claims of session %s: %w", sess.ID, err))
 	}
@@ -134,8 +162,8 @@ func (s *Signer) SignSession(ctx context.Context, sess *auth.Session) (string, e
 	return tok, nil
 }
 
-// claims returns the JWT payload for sess issued at now.
-func (s *Signer) claims(sess *auth.Session) map[string]any {
+// claims returns the JWT payload for sess issued at now, valid for lifetime.
+func (s *Signer) claims(sess *auth.Session, lifetime time.Duration) map[string]any {
 	iat := s.now().Unix()
 	c := make(map[string]any, len(sess.CustomClaims)+7)
 	for k, v := range sess.CustomClaims {
@@ -148,7 +176,7 @@ func (s *Signer) claims(sess *auth.Session) map[string]any {
 	c["sub"] = Subject(sess)
 	c["iat"] = iat
 	c["nbf"] = iat
-	c["exp"] = iat + int64(auth.JWTLifetime/time.Second)
+	c["exp"] = iat + int64(lifetime/time.Second)
 	c[SessionClaim] = StytchSessionClaim(sess)
 	if IsMemberSession(sess) {
 		c[OrganizationClaim] = StytchOrganizationClaim(sess)
@@ -165,7 +193,8 @@ type parsedClaims struct {
 }
 
 // ParseSessionJWT verifies token as a session JWT of projectID and returns
-// the session id of its session claim. It accepts only RS256 with header
+// the session id of its session claim. It accepts RS256, ES256 and EdDSA,
+// each only from a key of that algorithm, with header
 // typ "JWT" and a kid naming one of the project's next, current or
 // unexpired retired keys; iss must be "stytch.com/{project_id}" and aud
 // must contain projectID; nbf and iat may be at most 30 s in the future.
@@ -176,17 +205,14 @@ func (s *Signer) ParseSessionJWT(ctx context.Context, projectID, token string) (
 	if projectID == "" || token == "" || len(token) > maxTokenLen {
 		return "", invalid("The session JWT is malformed.", nil)
 	}
-	jws, err := jose.ParseSignedCompact(token, []jose.SignatureAlgorithm{jose.RS256})
+	jws, err := jose.ParseSignedCompact(token, []jose.SignatureAlgorithm{jose.RS256, jose.ES256, jose.EdDSA})
 	if err != nil {
-		return "", invalid("The session JWT is malformed or not signed with RS256.", err)
+		return "", invalid("The session JWT is malformed or not signed with RS256, ES256 or EdDSA.", err)
 	}
 	if len(jws.Signatures) != 1 {
 		return "", invalid("The session JWT is malformed.", nil)
 	}
 	h := jws.Signatures[0].Protected
-	if h.Algorithm != string(jose.RS256) {
-		return "", invalid("The session JWT is not signed with RS256.", nil)
-	}
 	if typ, _ := h.ExtraHeaders[jose.HeaderType].(string); typ != "JWT" {
 		return "", invalid(`The session JWT header typ is not "JWT".`, nil)
 	}
@@ -206,7 +232,10 @@ func (s *Signer) ParseSessionJWT(ctx context.Context, projectID, token string) (
 			return "", invalid("The session JWT is not signed by a key of this project.", nil)
 		}
 	}
-	payload, err := jws.Verify(&key.priv.PublicKey)
+	if h.Algorithm != key.alg {
+		return "", invalid("The session JWT is not signed with its key's algorithm.", nil)
+	}
+	payload, err := jws.Verify(key.priv.Public())
 	if err != nil {
 		return "", invalid("The session JWT signature is invalid.", err)
 	}

@@ -3,6 +3,10 @@ package jwt
 import (
 	"bytes"
 	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
@@ -31,7 +35,8 @@ type loadedKey struct {
 	state     auth.SigningKeyState
 	rotatedAt time.Time
 	enc       []byte // the ciphertext it came from, to reuse it across reloads
-	priv      *rsa.PrivateKey
+	priv      crypto.Signer
+	alg       string // auth.JWTRS256, JWTES256 or JWTEdDSA, from the key's type
 }
 
 // keySet is a project's usable keys at one moment. It is immutable once
@@ -40,10 +45,14 @@ type keySet struct {
 	byKID   map[string]*loadedKey // next, current and unexpired retired keys
 	current *loadedKey            // nil when the project has no current key
 	signer  jose.Signer           // signs with current
-	hasNext bool
-	jwks    []byte
-	loaded  time.Time // when it was read from the store
-	expires time.Time // reload after this
+	next    *loadedKey            // nil when the project has no next key
+	alg     string                // the algorithm the project's settings ask for
+	// algPending is set while the current key's algorithm is not alg and
+	// the next key of alg is not yet published long enough to sign.
+	algPending bool
+	jwks       []byte
+	loaded     time.Time // when it was read from the store
+	expires    time.Time // reload after this
 	// rotationFailed is set when a due rotation could not be stored: the old
 	// current key keeps signing until the set expires, then it is retried.
 	rotationFailed bool
@@ -91,7 +100,31 @@ func (s *Signer) fresh(ks *keySet, now time.Time, forSigning bool) bool {
 	if !forSigning {
 		return true
 	}
-	return ks.current != nil && (ks.rotationFailed || !ks.rotationDue(now, s.opts.RotateEvery))
+	return ks.current != nil && (ks.rotationFailed ||
+		(!ks.rotationDue(now, s.opts.RotateEvery) && (ks.algPending || ks.current.alg == ks.alg)))
+}
+
+// publishDelay is how long a new key is published before it signs: the
+// longest a client (or another replica) may serve an older JWKS document.
+func (s *Signer) publishDelay() time.Duration { return s.opts.CacheTTL + clientJWKSCache }
+
+// rotationWanted reports whether ks needs a rotation at now: no current key
+// yet, a current key due, or a change of algorithm. An algorithm changes in
+// two rotations: the first publishes a next key of the new algorithm, the
+// second (once that key was published for publishDelay) makes it sign;
+// meanwhile ks.algPending is set and the old key keeps signing.
+func (s *Signer) rotationWanted(ks *keySet, now time.Time) bool {
+	if ks.current == nil || ks.rotationDue(now, s.opts.RotateEvery) {
+		return true
+	}
+	if ks.current.alg == ks.alg {
+		return false
+	}
+	if ks.next == nil || ks.next.alg != ks.alg || now.Sub(ks.next.rotatedAt) >= s.publishDelay() {
+		return true
+	}
+	ks.algPending = true
+	return false
 }
 
 // keySet returns the project's key set. With provision it creates the
@@ -157,7 +190,7 @@ func (s *Signer) refreshOnMiss(ctx context.Context, projectID string, ks *keySet
 // rotates an old current key. It tolerates other writers (processes) doing
 // the same concurrently: whatever the store holds afterwards is used.
 func (s *Signer) provision(ctx context.Context, projectID string, ks *keySet, now time.Time) (*keySet, error) {
-	if ks.current != nil && !ks.rotationDue(now, s.opts.RotateEvery) {
+	if !s.rotationWanted(ks, now) {
 		return ks, nil
 	}
 	rotErr := s.rotate(ctx, projectID, ks, now)
@@ -182,6 +215,9 @@ func (s *Signer) provision(ctx context.Context, projectID string, ks *keySet, no
 		// retry when ks expires rather than on every call.
 		ks.rotationFailed = true
 	}
+	if ks.current.alg != ks.alg {
+		ks.algPending = true // the new algorithm's key is published now; it signs later
+	}
 	return ks, nil
 }
 
@@ -190,18 +226,18 @@ func (s *Signer) provision(ctx context.Context, projectID string, ks *keySet, no
 // retired, next promoted and one new next key added.
 func (s *Signer) rotate(ctx context.Context, projectID string, ks *keySet, now time.Time) error {
 	var add []auth.SigningKey
-	if ks.current == nil && !ks.hasNext {
-		cur, err := s.newKey(projectID, auth.KeyCurrent, now)
+	if ks.current == nil && ks.next == nil {
+		cur, err := s.newKey(projectID, auth.KeyCurrent, now, ks.alg)
 		if err != nil {
 			return err
 		}
-		next, err := s.newKey(projectID, auth.KeyNext, now)
+		next, err := s.newKey(projectID, auth.KeyNext, now, ks.alg)
 		if err != nil {
 			return err
 		}
 		add = []auth.SigningKey{cur, next}
 	} else {
-		next, err := s.newKey(projectID, auth.KeyNext, now)
+		next, err := s.newKey(projectID, auth.KeyNext, now, ks.alg)
 		if err != nil {
 			return err
 		}
@@ -210,15 +246,26 @@ func (s *Signer) rotate(ctx context.Context, projectID string, ks *keySet, now t
 	return s.store.RotateSigningKeys(ctx, projectID, add, now.Add(-s.opts.RetireAfter))
 }
 
-// newKey generates an RSA key and returns it encrypted for storage.
-func (s *Signer) newKey(projectID string, state auth.SigningKeyState, now time.Time) (auth.SigningKey, error) {
-	priv, err := rsa.GenerateKey(rand.Reader, s.opts.KeyBits)
+// newKey generates a key for alg (RSA KeyBits, ECDSA P-256 or Ed25519)
+// and returns it encrypted for storage. The algorithm is the key's type:
+// it needs no column of its own.
+func (s *Signer) newKey(projectID string, state auth.SigningKeyState, now time.Time, alg string) (auth.SigningKey, error) {
+	var priv any
+	var err error
+	switch alg {
+	case auth.JWTES256:
+		priv, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	case auth.JWTEdDSA:
+		_, priv, err = ed25519.GenerateKey(rand.Reader)
+	default:
+		priv, err = rsa.GenerateKey(rand.Reader, s.opts.KeyBits)
+	}
 	if err != nil {
-		return auth.SigningKey{}, fmt.Errorf("generate RSA key: %w", err)
+		return auth.SigningKey{}, fmt.Errorf("generate %s key: %w", alg, err)
 	}
 	der, err := x509.MarshalPKCS8PrivateKey(priv)
 	if err != nil {
-		return auth.SigningKey{}, fmt.Errorf("marshal RSA key: %w", err)
+		return auth.SigningKey{}, fmt.Errorf("marshal %s key: %w", alg, err)
 	}
 	kid := auth.NewID(auth.PrefixKey, &auth.Project{ID: projectID})
 	enc := s.keyring.Encrypt(der, []byte(kid))
@@ -247,6 +294,7 @@ func (s *Signer) load(ctx context.Context, projectID string, prev *keySet, now t
 	}
 	ks := &keySet{
 		byKID:   make(map[string]*loadedKey, len(rows)),
+		alg:     s.project(ctx, projectID).Algorithm,
 		loaded:  now,
 		expires: now.Add(s.opts.CacheTTL),
 	}
@@ -273,8 +321,8 @@ func (s *Signer) load(ctx context.Context, projectID string, prev *keySet, now t
 		}
 		k := &loadedKey{id: row.ID, state: row.State, rotatedAt: row.RotatedAt, enc: row.PrivateEnc}
 		if old := prev.key(row.ID); old != nil && bytes.Equal(old.enc, row.PrivateEnc) {
-			k.priv = old.priv
-		} else if k.priv, err = s.decrypt(row); err != nil {
+			k.priv, k.alg = old.priv, old.alg
+		} else if k.priv, k.alg, err = s.decrypt(row); err != nil {
 			return nil, internal("decrypt signing key", projectID, err)
 		}
 		ks.byKID[k.id] = k
@@ -282,7 +330,9 @@ func (s *Signer) load(ctx context.Context, projectID string, prev *keySet, now t
 		case auth.KeyCurrent:
 			currents = append(currents, k)
 		case auth.KeyNext:
-			ks.hasNext = true
+			if ks.next == nil || k.rotatedAt.After(ks.next.rotatedAt) {
+				ks.next = k
+			}
 		}
 	}
 	// Exactly one key signs. Should a race between writers ever leave two
@@ -296,7 +346,7 @@ func (s *Signer) load(ctx context.Context, projectID string, prev *keySet, now t
 	}
 	if ks.current != nil {
 		ks.signer, err = jose.NewSigner(
-			jose.SigningKey{Algorithm: jose.RS256, Key: jose.JSONWebKey{Key: ks.current.priv, KeyID: ks.current.id}},
+			jose.SigningKey{Algorithm: jose.SignatureAlgorithm(ks.current.alg), Key: jose.JSONWebKey{Key: ks.current.priv, KeyID: ks.current.id}},
 			(&jose.SignerOptions{}).WithType("JWT"),
 		)
 		if err != nil {
@@ -316,34 +366,63 @@ func (ks *keySet) key(kid string) *loadedKey {
 	return ks.byKID[kid]
 }
 
-// decrypt opens and parses a stored private key.
-func (s *Signer) decrypt(row auth.SigningKey) (*rsa.PrivateKey, error) {
+// decrypt opens and parses a stored private key and tells its algorithm.
+func (s *Signer) decrypt(row auth.SigningKey) (crypto.Signer, string, error) {
 	der, err := s.keyring.Decrypt(row.PrivateEnc, []byte(row.ID))
 	if err != nil {
-		return nil, fmt.Errorf("key %s: %w", row.ID, err)
+		return nil, "", fmt.Errorf("key %s: %w", row.ID, err)
 	}
 	defer clear(der)
 	k, err := x509.ParsePKCS8PrivateKey(der)
 	if err != nil {
-		return nil, fmt.Errorf("key %s: parse PKCS#8: %w", row.ID, err)
+		return nil, "", fmt.Errorf("key %s: parse PKCS#8: %w", row.ID, err)
 	}
-	priv, ok := k.(*rsa.PrivateKey)
-	if !ok {
-		return nil, fmt.Errorf("key %s: not an RSA key (%T)", row.ID, k)
+	switch priv := k.(type) {
+	case *rsa.PrivateKey:
+		return priv, auth.JWTRS256, nil
+	case *ecdsa.PrivateKey:
+		if priv.Curve == elliptic.P256() {
+			return priv, auth.JWTES256, nil
+		}
+	case ed25519.PrivateKey:
+		return priv, auth.JWTEdDSA, nil
 	}
-	return priv, nil
+	return nil, "", fmt.Errorf("key %s: not an RSA, P-256 or Ed25519 key (%T)", row.ID, k)
 }
 
 // publicJWK is one key of the JWKS document, in the shape Stytch serves
-// and jose's createRemoteJWKSet accepts (use "sig", key_ops ["verify"]).
+// and jose's createRemoteJWKSet accepts (use "sig", key_ops ["verify"]):
+// n and e for RSA, crv x y for EC P-256, crv x for OKP Ed25519 (RFC 8037).
 type publicJWK struct {
 	Kty    string   `json:"kty"`
 	Use    string   `json:"use"`
 	KeyOps []string `json:"key_ops"`
 	Alg    string   `json:"alg"`
 	Kid    string   `json:"kid"`
-	N      string   `json:"n"`
-	E      string   `json:"e"`
+	N      string   `json:"n,omitempty"`
+	E      string   `json:"e,omitempty"`
+	Crv    string   `json:"crv,omitempty"`
+	X      string   `json:"x,omitempty"`
+	Y      string   `json:"y,omitempty"`
+}
+
+// jwk returns k's public half as a publicJWK.
+func (k *loadedKey) jwk() publicJWK {
+	j := publicJWK{Use: "sig", KeyOps: []string{"verify"}, Alg: k.alg, Kid: k.id}
+	b64 := base64.RawURLEncoding.EncodeToString
+	switch pub := k.priv.Public().(type) {
+	case *rsa.PublicKey:
+		j.Kty, j.N, j.E = "RSA", b64(pub.N.Bytes()), b64(big.NewInt(int64(pub.E)).Bytes())
+	case *ecdsa.PublicKey:
+		// The fixed-size uncompressed point X || Y (crypto/ecdh's encoding
+		// of the same key, without its 0x04 prefix).
+		pt, _ := pub.ECDH()
+		raw := pt.Bytes()[1:]
+		j.Kty, j.Crv, j.X, j.Y = "EC", "P-256", b64(raw[:32]), b64(raw[32:])
+	case ed25519.PublicKey:
+		j.Kty, j.Crv, j.X = "OKP", "Ed25519", b64(pub)
+	}
+	return j
 }
 
 // marshalJWKS returns {"keys":[...]} with the current key first, then next
@@ -375,16 +454,7 @@ func (ks *keySet) marshalJWKS() ([]byte, error) {
 		Keys []publicJWK `json:"keys"`
 	}{Keys: make([]publicJWK, 0, len(keys))}
 	for _, k := range keys {
-		pub := k.priv.PublicKey
-		doc.Keys = append(doc.Keys, publicJWK{
-			Kty:    "RSA",
-			Use:    "sig",
-			KeyOps: []string{"verify"},
-			Alg:    string(jose.RS256),
-			Kid:    k.id,
-			N:      base64.RawURLEncoding.EncodeToString(pub.N.Bytes()),
-			E:      base64.RawURLEncoding.EncodeToString(big.NewInt(int64(pub.E)).Bytes()),
-		})
+		doc.Keys = append(doc.Keys, k.jwk())
 	}
 	return json.Marshal(doc)
 }

@@ -262,6 +262,15 @@ if [ -f test/sdk/package.json ]; then
   echo "== Stytch Node SDK 14.2.0 suite"
   (cd test/sdk && npm ci --no-audit --no-fund --loglevel=error && \
     SESAME_URL=$API/ FAKES_URL=$FAKE_TW SESAME_PROJECT_ID=$SESAME_PROJECT_ID SESAME_SECRET=$SESAME_SECRET node --test) || fail "Stytch SDK suite"
+  echo "== SDK authenticateJwtLocal with ES256 and EdDSA projects (bin/api projects create / update)"
+  es=$("$BIN/api" projects create --name e2e-es256 --env test --settings '{"jwt_algorithm":"ES256"}') || fail "projects create ES256"
+  ed=$("$BIN/api" projects create --name e2e-eddsa --env test) || fail "projects create"
+  "$BIN/api" projects update "$(echo "$ed" | json "d['project_id']")" --settings '{"jwt_algorithm":"EdDSA","jwt_lifetime_seconds":600}' >/dev/null \
+    || fail "projects update EdDSA"
+  for p in "ES256:$es" "EdDSA:$ed"; do
+    (cd test/sdk && SESAME_URL=$API/ FAKES_URL=$FAKE_TW SESAME_JWT_ALG=${p%%:*} SESAME_PROJECT_ID=$(echo "${p#*:}" | json "d['project_id']") \
+      SESAME_SECRET=$(echo "${p#*:}" | json "d['secret']") node --test tests/jwt_algs.test.js) || fail "SDK suite with ${p%%:*}"
+  done
 fi
 
 echo "== email through SMTP: an emailworker with EMAIL_PROVIDER=smtp replaces the SendGrid one"
