@@ -90,3 +90,43 @@ func TestVerifyCostsOneRoundTrip(t *testing.T) {
 		})
 	}
 }
+
+// TestVerifyAcceptsCodesBoundToTheirChallenge: a code issued before codes
+// were bound to their project and method (its MAC bound to the challenge
+// id) still authenticates once, after its attempt was counted; wrong codes
+// and a second use are refused as for any code.
+func TestVerifyAcceptsCodesBoundToTheirChallenge(t *testing.T) {
+	f := newFlowEnv(t)
+	ctx, p := t.Context(), f.Project
+	to := flowEmail("example.com")
+	sent, err := f.Service.SendOTP(ctx, p, auth.SendOTPInput{Channel: auth.ChannelEmail, To: to, LoginOrCreate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	c := &auth.Challenge{ID: auth.NewID(auth.PrefixChallenge, p), ProjectID: p.ID, UserID: sent.UserID, MethodID: sent.MethodID,
+		Channel: auth.ChannelEmail, ExpiresAt: now.Add(5 * time.Minute), CreatedAt: now.Add(time.Second)} // supersedes the new-style code
+	const code = "424242"
+	c.CodeHMAC = f.Keys.CodeMAC(c.ID, code)
+	if err := f.Store.CreateChallenge(ctx, c, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, step := range []struct {
+		name, code string
+		wantErr    auth.Code
+	}{
+		{"WrongCodeRefused", "123123", auth.EOTPWrong},
+		{"NewStyleCodeOfTheSupersededChallengeRefused", f.LastCode(to), auth.EOTPWrong},
+		{"OldStyleCodeAuthenticates", code, ""},
+		{"SecondUseRefused", code, auth.EOTPExpired},
+	} {
+		res, err := f.Service.AuthenticateOTP(ctx, p, auth.AuthenticateOTPInput{MethodID: sent.MethodID, Code: step.code,
+			Session: auth.SessionRequest{Duration: time.Hour}})
+		if auth.ErrorCode(err) != step.wantErr {
+			t.Fatalf("%s: error %v, want %q", step.name, err, step.wantErr)
+		}
+		if err == nil && (res.User.Status != auth.UserActive || res.SessionJWT == "" || res.Factor.Value != to) {
+			t.Fatalf("%s: result %+v", step.name, res)
+		}
+	}
+}

@@ -51,7 +51,7 @@ func verifyWithJWKS(t testing.TB, raw []byte, tok string) jose.JSONWebKey {
 	if err := json.Unmarshal(raw, &set); err != nil {
 		t.Fatalf("JWKS does not parse as a JWK set: %v\n%s", err, raw)
 	}
-	jws, err := jose.ParseSigned(tok, []jose.SignatureAlgorithm{jose.RS256, jose.ES256, jose.EdDSA})
+	jws, err := jose.ParseSignedCompact(tok, []jose.SignatureAlgorithm{jose.RS256, jose.ES256, jose.EdDSA})
 	if err != nil {
 		t.Fatal(err)
 	}
