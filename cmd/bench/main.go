@@ -2,7 +2,7 @@
 // built from the same primitives, in the same run (see internal/bench and
 // docs/benchmarks.md).
 //
-//	bench [-bin bin] [-duration 3s] [-rounds 3] [-conc 32,64] [-rate 1000] [-only substr,…] [-profile dir] [-quick]
+//	bench [-bin bin] [-duration 2s] [-rounds 3] [-conc 32,64] [-rate 1000] [-only substr,…] [-profile dir] [-quick]
 //
 // Postgres comes from -database-url or TEST_DATABASE_URL (the driver
 // creates and drops its own two databases there). `bench nats-server`
@@ -58,7 +58,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (be
 		dsn = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
 	}
 	fs.StringVar(&cfg.DatabaseURL, "database-url", dsn, "Postgres server for the two scratch databases (BENCH_DATABASE_URL, else TEST_DATABASE_URL)")
-	fs.DurationVar(&cfg.Duration, "duration", envDuration(getenv, "BENCH_DURATION", 3*time.Second), "length of every timed run (BENCH_DURATION)")
+	fs.DurationVar(&cfg.Duration, "duration", envDuration(getenv, "BENCH_DURATION", 2*time.Second), "length of every timed run (BENCH_DURATION)")
 	fs.IntVar(&cfg.Rounds, "rounds", envInt(getenv, "BENCH_ROUNDS", 3), "rounds, interleaved (BENCH_ROUNDS)")
 	conc := fs.String("conc", "32,64", "closed-loop concurrencies, comma-separated")
 	fs.IntVar(&cfg.OpenRate, "rate", 1000, "open-loop arrival rate of the send→provider row, requests/s")

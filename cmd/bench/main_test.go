@@ -20,12 +20,12 @@ func TestParseFlags(t *testing.T) {
 		wantOnly  []string
 		wantDSN   string
 	}{
-		{name: "defaults: 3 rounds of 3 s at c=32 and c=64", wantConc: []int{32, 64}, wantDur: 3 * time.Second, wantRound: 3,
+		{name: "defaults: 3 rounds of 2 s at c=32 and c=64", wantConc: []int{32, 64}, wantDur: 2 * time.Second, wantRound: 3,
 			wantDSN: "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"},
 		{name: "environment knobs", env: map[string]string{"BENCH_DURATION": "5s", "BENCH_ROUNDS": "5", "BENCH_ONLY": "verify, drain",
 			"TEST_DATABASE_URL": "postgres://t/x"}, wantConc: []int{32, 64}, wantDur: 5 * time.Second, wantRound: 5, wantOnly: []string{"verify", "drain"}, wantDSN: "postgres://t/x"},
 		{name: "BENCH_DATABASE_URL wins over TEST_DATABASE_URL", env: map[string]string{"BENCH_DATABASE_URL": "postgres://b/x", "TEST_DATABASE_URL": "postgres://t/x"},
-			wantConc: []int{32, 64}, wantDur: 3 * time.Second, wantRound: 3, wantDSN: "postgres://b/x"},
+			wantConc: []int{32, 64}, wantDur: 2 * time.Second, wantRound: 3, wantDSN: "postgres://b/x"},
 		{name: "flags win over the environment", args: []string{"-duration", "2s", "-rounds", "1", "-conc", "8, 16"}, env: map[string]string{"BENCH_DURATION": "5s"},
 			wantConc: []int{8, 16}, wantDur: 2 * time.Second, wantRound: 1, wantDSN: "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"},
 		{name: "quick is one round of 1 s at c=32", args: []string{"-quick"}, wantConc: []int{32}, wantDur: time.Second, wantRound: 1,

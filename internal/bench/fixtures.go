@@ -12,9 +12,13 @@ import (
 
 // Fixtures are made through the store with the api's SECRET_KEYS (the
 // state a send leaves behind, minus the outbox row), outside the timed
-// part, on 8 goroutines (the box's Postgres allows 100 connections for everyone).
+// part, on fixtureConns goroutines.
 
-// parallel runs f(0) … f(n-1) on 8 goroutines and returns the first error.
+// fixtureConns is the driver's pool size and fixture parallelism: the
+// box's Postgres allows 100 connections for everyone.
+const fixtureConns = 10
+
+// parallel runs f(0) … f(n-1) on fixtureConns goroutines and returns the first error.
 func parallel(n int, f func(i int) error) error {
 	var (
 		next atomic.Int64
@@ -22,7 +26,7 @@ func parallel(n int, f func(i int) error) error {
 		err  error
 		wg   sync.WaitGroup
 	)
-	for range min(8, max(n, 1)) {
+	for range min(fixtureConns, max(n, 1)) {
 		wg.Go(func() {
 			for {
 				i := int(next.Add(1)) - 1

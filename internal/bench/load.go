@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"sync/atomic"
@@ -43,11 +44,11 @@ type attackResult struct {
 	exhausted bool // the row ran out of prepared requests before the end
 }
 
-// attack drives base+path with POST requests from next(i) (i = 0, 1, …;
+// attack drives base+path (until ctx ends at the latest) with POST requests from next(i) (i = 0, 1, …;
 // ok false when none is left, which ends the attack early) for dur,
 // with header on every request; an answer whose status want does not
 // accept counts as an error.
-func attack(base string, header http.Header, l Load, dur time.Duration, next func(i uint64) (request, bool), want func(code int) bool) attackResult {
+func attack(ctx context.Context, base string, header http.Header, l Load, dur time.Duration, next func(i uint64) (request, bool), want func(code int) bool) attackResult {
 	var seq atomic.Uint64
 	var exhausted atomic.Bool
 	targeter := func(t *vegeta.Target) error {
@@ -68,6 +69,8 @@ func attack(base string, header http.Header, l Load, dur time.Duration, next fun
 		opts = append(opts, vegeta.Workers(uint64(l.Conc)), vegeta.MaxWorkers(uint64(l.Conc)), vegeta.Connections(l.Conc))
 	}
 	a := vegeta.NewAttacker(opts...)
+	stop := context.AfterFunc(ctx, func() { a.Stop() })
+	defer stop()
 	var res attackResult
 	start := time.Now()
 	for r := range a.Attack(targeter, pacer, dur, "") {

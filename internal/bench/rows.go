@@ -16,6 +16,7 @@ type row struct {
 	name   string
 	limit  bool   // served by the limit server (else by bin/api)
 	ref    string // the limit row its rate is divided by ("" for none)
+	guess  float64 // first guess of its rate, sizing round 1's fixtures (default 1,000/s)
 	path   string
 	header http.Header
 	want   func(int) bool
@@ -28,6 +29,11 @@ const (
 	limitSend   = "limit server /send"
 	limitVerify = "limit server /verify"
 )
+
+// wrongPerCode is how many wrong attempts a wrong-code row makes per code:
+// below the default attempt limit (auth.Config.MaxOTPAttempts, 5), so
+// every attempt is an ordinary wrong code, never a locked one.
+const wrongPerCode = 4
 
 func is4xx(c int) bool { return c >= 400 && c < 500 && c != http.StatusTooManyRequests }
 
@@ -82,7 +88,7 @@ func (s *system) rows() []row {
 		verify := func(wrong bool, extra string) func(ctx context.Context, n int) (func(uint64) ([]byte, bool), error) {
 			return func(ctx context.Context, n int) (func(uint64) ([]byte, bool), error) {
 				if wrong {
-					n = n/2 + 1 // two wrong attempts per code: below the attempt limit
+					n = n/wrongPerCode + 1
 				}
 				cs, err := s.codes(ctx, n, 10*time.Minute)
 				if err != nil {
@@ -90,10 +96,10 @@ func (s *system) rows() []row {
 				}
 				return func(i uint64) ([]byte, bool) {
 					if wrong {
-						if i/2 >= uint64(len(cs)) {
+						if i/wrongPerCode >= uint64(len(cs)) {
 							return nil, false
 						}
-						c := cs[i/2]
+						c := cs[i/wrongPerCode]
 						return fmt.Appendf(nil, `{"method_id":%q,%q:%q}`, c.methodID, d.codeField, c.wrong()), true
 					}
 					if i >= uint64(len(cs)) {
@@ -114,7 +120,7 @@ func (s *system) rows() []row {
 					ps, err := s.recipients(ctx, n)
 					return each(ps, func(p string) []byte { return fmt.Appendf(nil, `{"phone_number":%q}`, p) }), err
 				}},
-			row{name: d.name + " verify, wrong code", ref: limitVerify, path: d.verify, header: d.header, want: is4xx, prepare: verify(true, "")},
+			row{name: d.name + " verify, wrong code", ref: limitVerify, guess: 3000, path: d.verify, header: d.header, want: is4xx, prepare: verify(true, "")},
 			row{name: d.name + " verify, right code, no session", ref: limitVerify, path: d.verify, header: d.header, want: status(200), prepare: verify(false, "")},
 			row{name: d.name + " verify, new session (RS256)", ref: limitVerify, path: d.verify, header: d.header, want: status(200), prepare: verify(false, d.session)},
 		)

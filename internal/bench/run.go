@@ -11,6 +11,7 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -31,7 +32,7 @@ type Config struct {
 	// DatabaseURL is a postgres:// URL of a server where the driver may
 	// create (and at the end drop) two databases. Required.
 	DatabaseURL string
-	// Duration of every timed run. Default 3 s.
+	// Duration of every timed run. Default 2 s.
 	Duration time.Duration
 	// Rounds of every row, interleaved. Default 3.
 	Rounds int
@@ -59,7 +60,7 @@ func (c *Config) defaults() {
 		c.Bin = "bin"
 	}
 	if c.Duration <= 0 {
-		c.Duration = 3 * time.Second
+		c.Duration = 2 * time.Second
 	}
 	if c.Rounds <= 0 {
 		c.Rounds = 3
@@ -166,22 +167,33 @@ func Run(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 }
 
 func progress(w io.Writer, round int, name, load string, s Sample) {
-	fmt.Fprintf(w, "bench: round %d %-48s %-12s %8.0f/s p50 %-9s p99 %-9s errors %d/%d %s\n", round, name, load, s.Rate, ms(s.P50), ms(s.P99), s.Errors, s.Requests, s.Note)
+	fmt.Fprintf(w, "bench: round %d %-48s %-12s %8.0f/s p50 %-9s p99 %-9s errors %d/%d (prepared in %s) %s\n", round, name, load, s.Rate, ms(s.P50), ms(s.P99), s.Errors, s.Requests,
+		s.Prepared.Round(100*time.Millisecond), s.Note)
 }
 
 // measure prepares and runs one row at one load. onStart (may be nil)
 // runs when the timed part starts and returns a func to call at its end.
 func (s *system) measure(ctx context.Context, r row, l Load, est map[string]float64, during func() func()) (Sample, error) {
-	// Enough for 1.5 × the best rate seen so far (a first guess of
-	// 1,000/s): a row that runs out ends early and says so.
-	n := int(max(est[r.name], 1000)*s.cfg.Duration.Seconds()*1.5) + 4*l.Conc + 200
+	// Enough for 1.3 × the best rate seen so far (a first guess of
+	// the row's guess): a row that runs out ends early and says so.
+	n := int(max(est[r.name], cmp.Or(r.guess, 1000))*s.cfg.Duration.Seconds()*1.3) + 2*l.Conc + 100
 	if l.Rate > 0 {
 		n = int(float64(l.Rate)*s.cfg.Duration.Seconds()*1.1) + 100
 	}
+	t0 := time.Now()
 	next, err := r.prepare(ctx, n)
 	if err != nil {
 		return Sample{}, fmt.Errorf("prepare: %w", err)
 	}
+	if !r.limit {
+		// Fixtures add thousands of rows to small tables in seconds,
+		// faster than autovacuum re-analyzes them: refresh the planner's
+		// statistics as it would have by then.
+		if _, err := s.db.Pool().Exec(ctx, "ANALYZE"); err != nil {
+			return Sample{}, fmt.Errorf("analyze: %w", err)
+		}
+	}
+	prepared := time.Since(t0)
 	base := s.apiURL
 	if r.limit {
 		base = s.limitURL
@@ -192,7 +204,7 @@ func (s *system) measure(ctx context.Context, r row, l Load, est map[string]floa
 	if during != nil {
 		end = during()
 	}
-	res := attack(base, r.header, l, s.cfg.Duration, func(i uint64) (request, bool) {
+	res := attack(ctx, base, r.header, l, s.cfg.Duration, func(i uint64) (request, bool) {
 		b, ok := next(i)
 		return request{path: r.path, body: b}, ok
 	}, r.want)
@@ -205,6 +217,7 @@ func (s *system) measure(ctx context.Context, r row, l Load, est map[string]floa
 	if res.exhausted {
 		smp.Note = "ran out of prepared requests"
 	}
+	smp.Prepared = prepared
 	if res.errors > 0 {
 		fmt.Fprintf(os.Stderr, "bench: %s at %s: %d errors, first: %.300s\n", r.name, l, res.errors, res.firstErr)
 	}
@@ -212,15 +225,40 @@ func (s *system) measure(ctx context.Context, r row, l Load, est map[string]floa
 	return smp, nil
 }
 
+// jetstream connects the driver to the private nats-server (once).
+func (s *system) jetstream() (jetstream.JetStream, error) {
+	if s.js != nil {
+		return s.js, nil
+	}
+	nc, err := nats.Connect(s.natsURL, nats.WithLogger(s.log))
+	if err != nil {
+		return nil, err
+	}
+	if s.js, err = jetstream.New(nc); err != nil {
+		nc.Close()
+		return nil, err
+	}
+	s.nc = nc
+	return s.js, nil
+}
+
+// consumerState describes the worker's consumer, for a row's note.
+func (s *system) consumerState(ctx context.Context) string {
+	js, err := s.jetstream()
+	if err != nil {
+		return err.Error()
+	}
+	st, err := nats.ConsumerInfo(ctx, js, nats.ConsumerSMS)
+	if err != nil {
+		return err.Error()
+	}
+	return fmt.Sprintf("consumer: %d pending, %d ack pending, %d redelivered", st.NumPending, st.NumAckPending, st.NumRedelivered)
+}
+
 // purge empties Sesame's stream (events of earlier send rows nobody
 // consumed) so a delivery row sees only its own.
 func (s *system) purge(ctx context.Context) error {
-	nc, err := nats.Connect(s.natsURL, nats.WithLogger(s.log))
-	if err != nil {
-		return err
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
+	js, err := s.jetstream()
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,9 @@ import (
 	"time"
 )
 
+// maxDrain caps the messages of a drain row.
+const maxDrain = 3000
+
 // specials runs the rows that are not a plain closed loop: the worker
 // drains, request→provider latency under open-loop load with the worker
 // running, and a verify with pruning running.
@@ -21,12 +24,14 @@ func (s *system) specials(ctx context.Context, round int, res *results, est map[
 		guess   float64
 	}{
 		{"worker drain, 1 smsworker, 0 ms provider", 0, 2000},
-		{fmt.Sprintf("worker drain, 1 smsworker, %s provider", s.cfg.ProviderLatency), s.cfg.ProviderLatency, 100},
+		{fmt.Sprintf("worker drain, 1 smsworker, %s provider", s.cfg.ProviderLatency), s.cfg.ProviderLatency, 500},
 	} {
 		if !s.cfg.wants(d.name) {
 			continue
 		}
-		smp, err := s.drain(ctx, d.latency, int(max(est[d.name], d.guess)*s.cfg.Duration.Seconds()*1.2)+50)
+		// Enough messages for about the run's duration, at most
+		// maxDrain (queueing them through the api is the slow part).
+		smp, err := s.drain(ctx, d.latency, min(maxDrain, int(max(est[d.name], d.guess)*s.cfg.Duration.Seconds()*1.2)+50))
 		if err != nil {
 			return fmt.Errorf("%s: %w", d.name, err)
 		}
@@ -59,8 +64,8 @@ func (s *system) specials(ctx context.Context, round int, res *results, est map[
 // enqueue sends n codes through the api (Streambird, c=64, untimed) with
 // no worker running, so they wait in the stream, and returns how many
 // were accepted and the first failure.
-func (s *system) enqueue(n int) (int, string) {
-	r := attack(s.apiURL, s.bearer, Load{Conc: 64}, 10*time.Minute, func(i uint64) (request, bool) {
+func (s *system) enqueue(ctx context.Context, n int) (int, string) {
+	r := attack(ctx, s.apiURL, s.bearer, Load{Conc: 64}, 10*time.Minute, func(i uint64) (request, bool) {
 		if i >= uint64(n) {
 			return request{}, false
 		}
@@ -77,7 +82,7 @@ func (s *system) drain(ctx context.Context, latency time.Duration, n int) (Sampl
 	if err := s.purge(ctx); err != nil {
 		return Sample{}, err
 	}
-	n, firstErr := s.enqueue(n)
+	n, firstErr := s.enqueue(ctx, n)
 	if firstErr != "" {
 		fmt.Fprintf(os.Stderr, "bench: queueing messages for a drain: some sends failed; first: %.300s\n", firstErr)
 	}
@@ -90,12 +95,12 @@ func (s *system) drain(ctx context.Context, latency time.Duration, n int) (Sampl
 	defer s.stopWorker()
 	probe := s.probe(false)
 	a := probe.sample()
-	waitDelivered(s.twilio.Requests, n, 3*s.cfg.Duration+30*time.Second)
+	waitDelivered(s.accepted, n, 3*s.cfg.Duration+30*time.Second)
 	b := probe.sample()
 	msgs := s.twilio.Messages()
 	smp := Sample{Requests: len(msgs)}
 	if len(msgs) < n {
-		smp.Note = fmt.Sprintf("%d of %d delivered, then none for 5 s", len(msgs), n)
+		smp.Note = fmt.Sprintf("%d of %d delivered, then none for 5 s; %s", len(msgs), n, s.consumerState(ctx))
 	}
 	if len(msgs) > 1 {
 		first, last := msgs[0].ReceivedAt, msgs[0].ReceivedAt
@@ -112,6 +117,10 @@ func (s *system) drain(ctx context.Context, latency time.Duration, n int) (Sampl
 	return smp, nil
 }
 
+// accepted is how many messages the fake Twilio has accepted (answered;
+// its request counter also counts requests still in their latency).
+func (s *system) accepted() int { return len(s.twilio.Messages()) }
+
 // waitDelivered waits until count() reaches n, for at most timeout, or
 // until it has not moved for 5 s (a message left to the relay's retry is
 // not worth waiting for: the row notes the shortfall).
@@ -119,7 +128,7 @@ func waitDelivered(count func() int, n int, timeout time.Duration) {
 	deadline := time.Now().Add(timeout)
 	last, moved := count(), time.Now()
 	for last < n && time.Now().Before(deadline) && time.Since(moved) < 5*time.Second {
-		time.Sleep(5 * time.Millisecond)
+		time.Sleep(20 * time.Millisecond)
 		if c := count(); c != last {
 			last, moved = c, time.Now()
 		}
@@ -157,13 +166,13 @@ func (s *system) endToEnd(ctx context.Context, l Load) (Sample, error) {
 	var sentAt sync.Map // phone → time.Time
 	probe := s.probe(false)
 	a := probe.sample()
-	r := attack(s.apiURL, s.bearer, l, s.cfg.Duration, func(uint64) (request, bool) {
+	r := attack(ctx, s.apiURL, s.bearer, l, s.cfg.Duration, func(uint64) (request, bool) {
 		p := s.phone()
 		sentAt.Store(p, time.Now())
 		return request{path: "/v1/auth/otps/sms/login_or_create", body: fmt.Appendf(nil, `{"phone_number":%q}`, p)}, true
 	}, status(200))
 	ok := len(r.latencies) - r.errors
-	waitDelivered(s.twilio.Requests, ok, 30*time.Second)
+	waitDelivered(s.accepted, ok, 30*time.Second)
 	b := probe.sample()
 	var lat []time.Duration
 	for _, m := range s.twilio.Messages() {

@@ -24,6 +24,8 @@ type Sample struct {
 	CPU map[string]float64
 	// Note says what made the run short or odd ("" normally).
 	Note string
+	// Prepared is the untimed time spent making the run's fixtures.
+	Prepared time.Duration
 }
 
 // Process names in Sample.CPU.

@@ -10,11 +10,14 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	natsgo "github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/sesame-auth/sesame/internal/auth"
 	"github.com/sesame-auth/sesame/internal/fakeprovider"
@@ -37,6 +40,8 @@ type system struct {
 	apiURL, apiDebug         string
 
 	twilio *fakeprovider.Twilio
+	nc     *natsgo.Conn // the driver's, for purges and consumer state
+	js     jetstream.JetStream
 
 	db        *postgres.DB // the api's database, for fixtures
 	keys      *auth.Keyring
@@ -51,6 +56,14 @@ type system struct {
 
 	phoneSeq atomic.Int64 // distinct phone numbers across the whole run
 	log      *slog.Logger
+}
+
+// sep is the separator before one more query parameter of a URL.
+func sep(url string) string {
+	if strings.Contains(url, "?") {
+		return "&"
+	}
+	return "?"
 }
 
 // phone returns a distinct valid US number for every call.
@@ -76,7 +89,7 @@ func newSystem(ctx context.Context, cfg Config, stderr io.Writer) (s *system, er
 			return s, fmt.Errorf("%s/%s missing: run `make build` (or `go build -o bin/ ./cmd/...`) first", cfg.Bin, b)
 		}
 	}
-	if s.admin, err = pgxpool.New(ctx, cfg.DatabaseURL); err != nil {
+	if s.admin, err = pgxpool.New(ctx, cfg.DatabaseURL+sep(cfg.DatabaseURL)+"pool_max_conns=1"); err != nil {
 		return s, fmt.Errorf("postgres: %w", err)
 	}
 	tag := strconv.Itoa(os.Getpid())
@@ -142,7 +155,14 @@ func newSystem(ctx context.Context, cfg Config, stderr io.Writer) (s *system, er
 	}
 	fmt.Fprintf(stderr, "bench: api pid %d on %s (pprof on %s), limitserver pid %d on %s\n", s.api.pid(), s.apiURL, apiDebug, s.limit.pid(), s.limitURL)
 
-	if s.db, err = postgres.Open(ctx, sesDSN, postgres.WithMaxConns(8)); err != nil {
+	// The box's Postgres is shared: wait out a moment of "too many clients".
+	for try := 0; ; try++ {
+		if s.db, err = postgres.Open(ctx, sesDSN, postgres.WithMaxConns(fixtureConns)); err == nil || try == 10 || ctx.Err() != nil {
+			break
+		}
+		time.Sleep(2 * time.Second)
+	}
+	if err != nil {
 		return s, err
 	}
 	if s.keys, err = auth.ParseKeyring(s.secretEnv); err != nil {
@@ -211,6 +231,9 @@ func (s *system) probe(limit bool) cpuProbe {
 
 func (s *system) close() {
 	s.stopWorker()
+	if s.nc != nil {
+		s.nc.Close()
+	}
 	if s.db != nil {
 		s.db.Close()
 	}
