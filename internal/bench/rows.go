@@ -14,8 +14,8 @@ import (
 // row is one closed- or open-loop HTTP workload.
 type row struct {
 	name   string
-	limit  bool   // served by the limit server (else by bin/api)
-	ref    string // the limit row its rate is divided by ("" for none)
+	limit  bool    // served by the limit server (else by bin/api)
+	ref    string  // the limit row its rate is divided by ("" for none)
 	guess  float64 // first guess of its rate, sizing round 1's fixtures (default 1,000/s)
 	path   string
 	header http.Header
