@@ -223,3 +223,16 @@ func TestWrongCodeDiffers(t *testing.T) {
 		}
 	}
 }
+
+func TestJWTAlg(t *testing.T) {
+	for _, tc := range []struct{ jwt, want string }{
+		{"eyJhbGciOiJFUzI1NiIsInR5cCI6IkpXVCJ9.e30.sig", "ES256"}, // {"alg":"ES256","typ":"JWT"}
+		{"eyJhbGciOiJSUzI1NiJ9.e30.sig", "RS256"},                 // {"alg":"RS256"}
+		{"not a jwt", ""},
+		{"", ""},
+	} {
+		if got := jwtAlg(tc.jwt); got != tc.want {
+			t.Errorf("jwtAlg(%q) = %q, want %q", tc.jwt, got, tc.want)
+		}
+	}
+}

@@ -68,14 +68,19 @@ func (c code) wrong() string {
 // codes creates n users with a phone each and a code per phone, expiring
 // at expires (relative to now; negative for codes already expired).
 func (s *system) codes(ctx context.Context, n int, expires time.Duration) ([]code, error) {
+	return s.codesOf(ctx, s.project, n, expires)
+}
+
+// codesOf is codes for project p.
+func (s *system) codesOf(ctx context.Context, p *auth.Project, n int, expires time.Duration) ([]code, error) {
 	out := make([]code, n)
 	err := parallel(n, func(i int) error {
-		uid, mid, _, _, err := s.db.ResolveMethod(ctx, s.project, auth.ChannelSMS, s.phone(), true, false)
+		uid, mid, _, _, err := s.db.ResolveMethod(ctx, p, auth.ChannelSMS, s.phone(), true, false)
 		if err != nil {
 			return err
 		}
 		now := time.Now().UTC()
-		c := &auth.Challenge{ID: auth.NewID(auth.PrefixChallenge, s.project), ProjectID: s.project.ID, UserID: uid, MethodID: mid,
+		c := &auth.Challenge{ID: auth.NewID(auth.PrefixChallenge, p), ProjectID: p.ID, UserID: uid, MethodID: mid,
 			Channel: auth.ChannelSMS, ExpiresAt: now.Add(expires), CreatedAt: now.Add(min(0, expires-10*time.Minute))}
 		out[i] = code{mid, auth.NewCode()}
 		c.CodeHMAC = s.keys.CodeMAC(c.ID, out[i].code)

@@ -125,6 +125,15 @@ func (s *system) rows() []row {
 			row{name: d.name + " verify, new session (RS256)", ref: limitVerify, path: d.verify, header: d.header, want: status(200), prepare: verify(false, d.session)},
 		)
 	}
+	for _, alg := range s.algProjects {
+		out = append(out, row{name: "Streambird verify, new session (" + alg.alg + ")", ref: limitVerify, path: "/v1/auth/otps/verify", header: alg.bearer, want: status(200),
+			prepare: func(ctx context.Context, n int) (func(uint64) ([]byte, bool), error) {
+				cs, err := s.codesOf(ctx, alg.project, n, 10*time.Minute)
+				return each(cs, func(c code) []byte {
+					return fmt.Appendf(nil, `{"method_id":%q,"otp":%q,"session_expires_in":60}`, c.methodID, c.code)
+				}), err
+			}})
+	}
 	var pool []*auth.Member
 	out = append(out,
 		row{name: "B2B SMS send (Stytch)", ref: limitSend, path: "/v1/b2b/otps/sms/send", header: s.basic, want: status(200),

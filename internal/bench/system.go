@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -53,6 +54,10 @@ type system struct {
 	bearer    http.Header // Streambird
 	basic     http.Header // Stytch
 	org       *auth.Organization
+	adminKey  string
+	// algProjects are extra projects whose session JWTs use another
+	// algorithm (per-project jwt_algorithm), when the api offers it.
+	algProjects []algProject
 
 	phoneSeq atomic.Int64 // distinct phone numbers across the whole run
 	log      *slog.Logger
@@ -139,10 +144,11 @@ func newSystem(ctx context.Context, cfg Config, stderr io.Writer) (s *system, er
 	s.secretEnv = auth.MustGenerateKey()
 	s.projectID = "project-test-" + auth.NewUUID()
 	s.secret = "secret-test-" + auth.NewToken()
+	s.adminKey = auth.MustGenerateKey()
 	if s.api, err = start(s.dir, "api", filepath.Join(cfg.Bin, "api"), nil, map[string]string{
 		"DATABASE_URL": sesDSN, "NATS_URL": s.natsURL, "HTTP_ADDR": addrs[2], "PUBLIC_URL": s.apiURL,
 		"SECRET_KEYS": s.secretEnv, "BOOTSTRAP_PROJECT_ID": s.projectID, "BOOTSTRAP_PROJECT_SECRET": s.secret,
-		"DEBUG_ADDR": apiDebug, "LOG_LEVEL": "warn",
+		"DEBUG_ADDR": apiDebug, "LOG_LEVEL": "warn", "ADMIN_API_KEY": s.adminKey,
 		// Limits that would refuse a benchmark's traffic (thousands of
 		// sends a second to one country, few codes ever verified) are off;
 		// everything else is cmd/api's default. See docs/benchmarks.md.
@@ -175,7 +181,89 @@ func newSystem(ctx context.Context, cfg Config, stderr io.Writer) (s *system, er
 	s.bearer = http.Header{"Authorization": {"Bearer " + s.secret}, "Content-Type": {"application/json"}}
 	s.basic = http.Header{"Authorization": {"Basic " + base64.StdEncoding.EncodeToString([]byte(s.projectID+":"+s.secret))},
 		"Content-Type": {"application/json"}}
+	for _, alg := range []string{"ES256", "EdDSA"} {
+		ap, why := s.newAlgProject(ctx, alg)
+		if ap == nil {
+			fmt.Fprintf(stderr, "bench: no %s rows: %s\n", alg, why)
+			continue
+		}
+		s.algProjects = append(s.algProjects, *ap)
+	}
 	return s, nil
+}
+
+// algProject is a project whose session JWTs use alg.
+type algProject struct {
+	alg     string
+	project *auth.Project
+	bearer  http.Header
+}
+
+// newAlgProject creates a test project with settings.jwt_algorithm = alg
+// through the admin API and checks, with one verify that starts a
+// session, that its JWT really is signed with alg. nil and the reason
+// when the api does not offer it.
+func (s *system) newAlgProject(ctx context.Context, alg string) (*algProject, string) {
+	body := fmt.Sprintf(`{"name":"bench %s","environment":"test","settings":{"jwt_algorithm":%q}}`, alg, alg)
+	var created struct {
+		Secret string `json:"secret"`
+	}
+	if err := s.call(ctx, "/v1/admin/projects", http.Header{"Authorization": {"Bearer " + s.adminKey}}, body, http.StatusCreated, &created); err != nil {
+		return nil, err.Error()
+	}
+	p, err := s.svc.AuthenticateBearer(ctx, created.Secret)
+	if err != nil {
+		return nil, err.Error()
+	}
+	ap := &algProject{alg: alg, project: p, bearer: http.Header{"Authorization": {"Bearer " + created.Secret}, "Content-Type": {"application/json"}}}
+	cs, err := s.codesOf(ctx, p, 1, 10*time.Minute)
+	if err != nil {
+		return nil, err.Error()
+	}
+	var out struct {
+		JWT string `json:"session_jwt"`
+	}
+	if err := s.call(ctx, "/v1/auth/otps/verify", ap.bearer, fmt.Sprintf(`{"method_id":%q,"otp":%q,"session_expires_in":60}`, cs[0].methodID, cs[0].code), http.StatusOK, &out); err != nil {
+		return nil, err.Error()
+	}
+	if got := jwtAlg(out.JWT); got != alg {
+		return nil, fmt.Sprintf("the api signed with %q (per-project jwt_algorithm not offered)", got)
+	}
+	return ap, ""
+}
+
+// jwtAlg is the alg of a compact JWS's header ("" if unreadable).
+func jwtAlg(jwt string) string {
+	h, _, _ := strings.Cut(jwt, ".")
+	b, err := base64.RawURLEncoding.DecodeString(h)
+	if err != nil {
+		return ""
+	}
+	var hdr struct {
+		Alg string `json:"alg"`
+	}
+	_ = json.Unmarshal(b, &hdr)
+	return hdr.Alg
+}
+
+// call POSTs body to the api and decodes a want answer into out.
+func (s *system) call(ctx context.Context, path string, h http.Header, body string, want int, out any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.apiURL+path, strings.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header = h.Clone()
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
+	if resp.StatusCode != want {
+		return fmt.Errorf("POST %s: %d %.200s", path, resp.StatusCode, raw)
+	}
+	return json.Unmarshal(raw, out)
 }
 
 // startWorker starts bin/smsworker against the fake Twilio and waits until
