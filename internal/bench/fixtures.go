@@ -44,14 +44,44 @@ func parallel(n int, f func(i int) error) error {
 	return err
 }
 
-// recipients creates n active users with a phone each and returns the numbers.
+// method is an existing user's phone.
+type method struct{ userID, methodID, phone string }
+
+// methods returns n distinct phones of active users of p, creating users
+// only when the pool of p has fewer: runs reuse them (a new code
+// supersedes the method's older one), so a run's fixtures cost one
+// statement per code instead of two.
+func (s *system) methods(ctx context.Context, p *auth.Project, n int) ([]method, error) {
+	s.poolMu.Lock()
+	defer s.poolMu.Unlock()
+	if s.pool == nil {
+		s.pool = map[string][]method{}
+	}
+	have := s.pool[p.ID]
+	if len(have) < n {
+		more := make([]method, n-len(have))
+		err := parallel(len(more), func(i int) error {
+			ph := s.phone()
+			uid, mid, _, _, err := s.db.ResolveMethod(ctx, p, auth.ChannelSMS, ph, true, false)
+			more[i] = method{uid, mid, ph}
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		have = append(have, more...)
+		s.pool[p.ID] = have
+	}
+	return have[:n], nil
+}
+
+// recipients returns n phones of existing active users.
 func (s *system) recipients(ctx context.Context, n int) ([]string, error) {
-	out := make([]string, n)
-	err := parallel(n, func(i int) error {
-		out[i] = s.phone()
-		_, _, _, _, err := s.db.ResolveMethod(ctx, s.project, auth.ChannelSMS, out[i], true, false)
-		return err
-	})
+	ms, err := s.methods(ctx, s.project, n)
+	out := make([]string, len(ms))
+	for i, m := range ms {
+		out[i] = m.phone
+	}
 	return out, err
 }
 
@@ -65,24 +95,25 @@ func (c code) wrong() string {
 	return string(b)
 }
 
-// codes creates n users with a phone each and a code per phone, expiring
-// at expires (relative to now; negative for codes already expired).
+// codes makes a code on each of n distinct phones of existing users,
+// expiring at expires (relative to now; negative for codes already expired,
+// then created before any live one, so they never count as the newest).
 func (s *system) codes(ctx context.Context, n int, expires time.Duration) ([]code, error) {
 	return s.codesOf(ctx, s.project, n, expires)
 }
 
 // codesOf is codes for project p.
 func (s *system) codesOf(ctx context.Context, p *auth.Project, n int, expires time.Duration) ([]code, error) {
+	ms, err := s.methods(ctx, p, n)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]code, n)
-	err := parallel(n, func(i int) error {
-		uid, mid, _, _, err := s.db.ResolveMethod(ctx, p, auth.ChannelSMS, s.phone(), true, false)
-		if err != nil {
-			return err
-		}
+	err = parallel(n, func(i int) error {
 		now := time.Now().UTC()
-		c := &auth.Challenge{ID: auth.NewID(auth.PrefixChallenge, p), ProjectID: p.ID, UserID: uid, MethodID: mid,
+		c := &auth.Challenge{ID: auth.NewID(auth.PrefixChallenge, p), ProjectID: p.ID, UserID: ms[i].userID, MethodID: ms[i].methodID,
 			Channel: auth.ChannelSMS, ExpiresAt: now.Add(expires), CreatedAt: now.Add(min(0, expires-10*time.Minute))}
-		out[i] = code{mid, auth.NewCode()}
+		out[i] = code{ms[i].methodID, auth.NewCode()}
 		c.CodeHMAC = s.keys.CodeMAC(c.ID, out[i].code)
 		return s.db.CreateChallenge(ctx, c, nil, nil)
 	})

@@ -187,11 +187,14 @@ func (s *system) endToEnd(ctx context.Context, l Load) (Sample, error) {
 	return smp, nil
 }
 
+// pruneBacklog is how many expired codes the pruning row leaves to prune.
+const pruneBacklog = 10000
+
 // pruning runs the Streambird right-code verify while the driver runs
 // the api's prune (Store.Prune, what Service.Maintain calls every 10
-// minutes) back to back over a backlog of expired codes.
+// minutes) back to back over a backlog of pruneBacklog expired codes.
 func (s *system) pruning(ctx context.Context, l Load, est map[string]float64) (Sample, error) {
-	if _, err := s.codes(ctx, 20000, -2*time.Hour); err != nil {
+	if _, err := s.codes(ctx, pruneBacklog, -2*time.Hour); err != nil {
 		return Sample{}, fmt.Errorf("expired backlog: %w", err)
 	}
 	var r row

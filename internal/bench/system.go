@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -60,6 +61,8 @@ type system struct {
 	algProjects []algProject
 
 	phoneSeq atomic.Int64 // distinct phone numbers across the whole run
+	poolMu   sync.Mutex
+	pool     map[string][]method // existing users' phones by project id
 	log      *slog.Logger
 }
 
