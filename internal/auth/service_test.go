@@ -375,7 +375,7 @@ func TestRelay_RepublishesWhatTheInlinePublishMissed(t *testing.T) {
 	}
 	env.Publisher.SetFail(nil)
 	time.Sleep(2 * time.Millisecond)
-	// The failed relay run leased the first row for 30s; the others go now.
+	// The failed relay run leased its rows for Lease (10 s); the others go now.
 	total := 0
 	n, err := relay.RunOnce(ctx)
 	if err != nil {

@@ -44,7 +44,8 @@ func newTally() *tally {
 	return &tally{accepted: map[string]time.Time{}, refused: map[int]int{}}
 }
 
-// phone is the i-th distinct valid US number of a run.
+// phone is the i-th distinct valid US number of a run (0 to 19; 19 is the
+// warm-up's).
 func phone(run, i int) string {
 	return fmt.Sprintf("+1415%03d%04d", 200+run*40+i/10000, i%10000)
 }

@@ -147,6 +147,7 @@ func start(t *testing.T, opts options) *deployment {
 	for range opts.emailWorkers {
 		d.startWorker("emailworker")
 	}
+	d.warmUp()
 	t.Cleanup(func() {
 		if t.Failed() {
 			d.dumpLogs()
@@ -156,6 +157,36 @@ func start(t *testing.T, opts options) *deployment {
 		}
 	})
 	return d
+}
+
+// warmUp sends one code per running worker kind and waits until it
+// arrives, so a fault test measures its fault and not the start. On a fresh
+// three-node cluster a worker's first pull can reach the consumer before
+// its leader is elected; the client then waits for two missed heartbeats
+// (30 s with nats.go's defaults) before it pulls again. The time is logged.
+func (d *deployment) warmUp() {
+	d.t.Helper()
+	began := time.Now()
+	tl := newTally()
+	d.send(tl, 19, 0, false)
+	if d.opts.emailWorkers > 0 {
+		d.send(tl, 19, 1, true)
+	}
+	if len(tl.accepted) != tl.requested {
+		d.t.Fatalf("warm-up sends refused: %v", tl.refused)
+	}
+	if !waitFor(90*time.Second, func() bool {
+		got, _ := d.delivered()
+		for to := range tl.accepted {
+			if got[to] == 0 {
+				return false
+			}
+		}
+		return true
+	}) {
+		d.t.Fatalf("warm-up: nothing delivered in 90 s")
+	}
+	d.t.Logf("warm-up: delivered %s after the processes were up", time.Since(began).Round(100*time.Millisecond))
 }
 
 // startPostgres starts (or restarts, on the same port) the private cluster.
