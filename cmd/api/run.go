@@ -230,7 +230,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	defer cancel()
 	var wg sync.WaitGroup
 	goRun := func(f func()) { wg.Add(1); go func() { defer wg.Done(); f() }() }
-	relay := &auth.Relay{Store: db, Publisher: pub, Keys: keys, Metrics: reg, Log: log}
+	relay := &auth.Relay{Store: db, Publisher: pub, Keys: keys, Metrics: reg, Log: log, Wake: svc.RelayWake()}
 	goRun(func() { relay.Run(ctx) })
 	goRun(func() { svc.Maintain(ctx, 10*time.Minute) })
 	// Project changes (secrets revoked, settings) made by any process reach
@@ -283,6 +283,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	shutdownCtx, stop := context.WithTimeout(context.Background(), 10*time.Second)
 	defer stop()
 	err = srv.Shutdown(shutdownCtx)
+	svc.FlushPublished(shutdownCtx) // the last sends' published marks
 	cancel()
 	wg.Wait()
 	return err

@@ -94,14 +94,27 @@ func (s *Service) RecordDeliveryStatus(ctx context.Context, provider, providerID
 // stream (NATS down or slow, api crashed between commit and publish). It
 // is safe to run in every api replica: rows are leased, and the Nats-Msg-Id
 // dedupe absorbs a publish that raced the inline one.
+//
+// With Wake set, the relay does nothing while nothing is pending: it scans
+// once at start, then only when woken (an inline publish or a published
+// mark failed in this process) and for as long as it finds or fails to
+// publish rows, every Interval; otherwise once per Idle, which bounds how
+// long a row another replica left behind (it crashed between its commit
+// and its publish) waits. Without Wake it scans every Interval.
 type Relay struct {
 	Store     MessageStore
 	Publisher Publisher
 	Keys      *Keyring
 	Metrics   Metrics
 	Log       *slog.Logger
-	// Interval between outbox scans. Default 1s.
+	// Wake tells the relay that rows are pending (Service.RelayWake).
+	// Default nil: scan every Interval.
+	Wake <-chan struct{}
+	// Interval between outbox scans while rows are pending. Default 1s.
 	Interval time.Duration
+	// Idle is the interval between scans while nothing is known to be
+	// pending (only with Wake). Default 1m.
+	Idle time.Duration
 	// MinAge is how old a queued row must be before the relay takes it, so
 	// it does not race the inline publish. Default 5s.
 	MinAge time.Duration
@@ -120,6 +133,9 @@ type Relay struct {
 func (r *Relay) defaults() {
 	if r.Interval <= 0 {
 		r.Interval = time.Second
+	}
+	if r.Idle <= 0 {
+		r.Idle = time.Minute
 	}
 	if r.MinAge <= 0 {
 		r.MinAge = 5 * time.Second
@@ -141,20 +157,37 @@ func (r *Relay) defaults() {
 // Run scans the outbox until ctx ends.
 func (r *Relay) Run(ctx context.Context) {
 	r.defaults()
-	t := time.NewTicker(r.Interval)
-	defer t.Stop()
+	// busyUntil: scan every Interval until then. A wake-up means a row
+	// committed now becomes old enough (MinAge) a little later.
+	pending := func() time.Time { return time.Now().Add(r.MinAge + 2*r.Interval) }
+	busyUntil := pending()
+	timer := time.NewTimer(0)
+	defer timer.Stop()
 	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-r.Wake: // nil: never
+			// The row is younger than MinAge: scan once it is not.
+			busyUntil = pending()
+			timer.Reset(r.MinAge)
+			continue
+		case <-timer.C:
+		}
 		for {
 			n, err := r.RunOnce(ctx)
+			if n > 0 || err != nil {
+				busyUntil = pending() // more may follow, or the stream is down: retry
+			}
 			if err != nil || n < r.Batch {
 				break
 			}
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
+		next := r.Interval
+		if r.Wake != nil && time.Now().After(busyUntil) {
+			next = r.Idle
 		}
+		timer.Reset(next)
 	}
 }
 
@@ -169,6 +202,15 @@ func (r *Relay) RunOnce(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	done := 0
+	var published []string
+	defer func() {
+		if len(published) == 0 {
+			return
+		}
+		if err := r.Store.MarkPublished(context.WithoutCancel(ctx), published...); err != nil {
+			r.Log.Warn("mark published failed; the rows will be republished (deduplicated)", "messages", len(published), "err", err)
+		}
+	}()
 	for _, it := range items {
 		pt, err := r.Keys.Decrypt(it.Payload, []byte(it.MessageID))
 		if err != nil {
@@ -189,9 +231,7 @@ func (r *Relay) RunOnce(ctx context.Context) (int, error) {
 			return done, err // the stream is likely down: stop this batch, leases expire
 		}
 		r.Metrics.Published("relay", "ok")
-		if err := r.Store.MarkPublished(ctx, it.MessageID); err != nil {
-			r.Log.Warn("mark published failed", "message_id", it.MessageID, "err", err)
-		}
+		published = append(published, it.MessageID)
 		done++
 	}
 	return done, nil

@@ -152,26 +152,6 @@ func (s *Service) outboxMessage(ev *Event) (*Message, []byte, error) {
 	return m, s.keys.Encrypt(b, []byte(ev.MessageID)), nil
 }
 
-// publishInline publishes a committed event and records it. A failure is
-// not the caller's problem: the row stays queued and the outbox relay
-// publishes it (same Nats-Msg-Id, so never twice).
-func (s *Service) publishInline(ctx context.Context, ev *Event) {
-	if s.publisher == nil {
-		return
-	}
-	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.PublishTimeout)
-	defer cancel()
-	if err := s.publisher.Publish(pctx, ev, ev.ChallengeID); err != nil {
-		s.metrics.Published("inline", "error")
-		s.log.Warn("publish failed; the outbox relay will retry", "message_id", ev.MessageID, "subject", ev.Subject(), "err", err)
-		return
-	}
-	s.metrics.Published("inline", "ok")
-	if err := s.store.MarkPublished(pctx, ev.MessageID); err != nil {
-		s.log.Warn("mark published failed; the relay will republish (deduplicated)", "message_id", ev.MessageID, "err", err)
-	}
-}
-
 // AuthenticateOTP checks a code for a method (phone id or email id). The
 // attempt is counted before the comparison; after MaxOTPAttempts wrong
 // codes, or once used, expired or superseded, the challenge is dead. On

@@ -74,6 +74,7 @@ type Service struct {
 	cfg       Config
 	now       func() time.Time
 	projects  projectCache
+	marks     publishMarks
 }
 
 // NewService wires a Service. metrics and log may be nil.
@@ -84,7 +85,8 @@ func NewService(store Store, pub Publisher, keys *Keyring, signer SessionSigner,
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{store: store, publisher: pub, keys: keys, signer: signer, metrics: metrics, log: log, cfg: cfg.withDefaults(), now: time.Now}
+	return &Service{store: store, publisher: pub, keys: keys, signer: signer, metrics: metrics, log: log, cfg: cfg.withDefaults(), now: time.Now,
+		marks: publishMarks{wake: make(chan struct{}, 1)}}
 }
 
 // SetClock replaces the service's clock (tests).

@@ -243,8 +243,9 @@ type MessageFilter struct {
 
 // MessageStore is the outbox and the delivery record of outbound messages.
 type MessageStore interface {
-	// MarkPublished records that the event is on the stream.
-	MarkPublished(ctx context.Context, messageID string) error
+	// MarkPublished records that the events are on the stream (queued →
+	// published), in one statement; other states are left alone.
+	MarkPublished(ctx context.Context, messageIDs ...string) error
 	// ClaimOutbox leases up to limit queued messages older than minAge for
 	// lease and returns their payloads, oldest first. Concurrent relays
 	// never get the same message while the lease lasts.

@@ -222,7 +222,7 @@ func newBenchSys(b *testing.B) *benchSys {
 	b.Cleanup(e.twilio.Close)
 
 	rctx, cancel := context.WithCancel(context.Background())
-	relay := &auth.Relay{Store: e.db, Publisher: nats.NewPublisher(e.js), Keys: e.keys, Log: e.log} // cmd/api's defaults
+	relay := &auth.Relay{Store: e.db, Publisher: nats.NewPublisher(e.js), Keys: e.keys, Log: e.log, Wake: e.svc.RelayWake()} // cmd/api's defaults
 	done := make(chan struct{})
 	go func() { relay.Run(rctx); close(done) }()
 	b.Cleanup(func() { cancel(); <-done })

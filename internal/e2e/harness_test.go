@@ -95,7 +95,7 @@ func newSystem(t *testing.T) *system {
 	t.Cleanup(s.sg.Close)
 
 	ctx, cancel := context.WithCancel(context.Background())
-	relay := &auth.Relay{Store: s.db, Publisher: nats.NewPublisher(s.js), Keys: s.keys, Log: s.log, Interval: 100 * time.Millisecond, MinAge: 200 * time.Millisecond}
+	relay := &auth.Relay{Store: s.db, Publisher: nats.NewPublisher(s.js), Keys: s.keys, Log: s.log, Wake: s.svc.RelayWake(), Interval: 100 * time.Millisecond, Idle: time.Minute, MinAge: 200 * time.Millisecond}
 	done := make(chan struct{})
 	go func() { relay.Run(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })

@@ -54,12 +54,16 @@ const deadReason = `COALESCE(CASE WHEN msg.kind = 'otp' THEN (
 		FROM magic_links l WHERE l.id = msg.challenge_id AND l.project_id = msg.project_id
 	) END, 'revoked')`
 
-// MarkPublished records that the event is on the stream: queued →
-// published. A message in any other state (or gone) is left alone.
-func (db *DB) MarkPublished(ctx context.Context, messageID string) error {
+// MarkPublished records that the events are on the stream: queued →
+// published, in one statement (the service batches the marks of
+// concurrent sends). A message in any other state (or gone) is left alone.
+func (db *DB) MarkPublished(ctx context.Context, messageIDs ...string) error {
+	if len(messageIDs) == 0 {
+		return nil
+	}
 	_, err := db.pool.Exec(ctx, `
 		UPDATE messages SET status = 'published', relay_lease_until = NULL, updated_at = $2
-		WHERE id = $1 AND status = 'queued'`, messageID, db.clock())
+		WHERE id = ANY($1) AND status = 'queued'`, messageIDs, db.clock())
 	return internal(err)
 }
 
