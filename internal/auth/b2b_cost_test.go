@@ -2,6 +2,7 @@ package auth_test
 
 import (
 	"context"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -19,7 +20,10 @@ import (
 // and every statement of a batch) and round trips (a batch is one).
 type stmtCounter struct{ n, trips atomic.Int64 }
 
-func (c *stmtCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+func (c *stmtCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
+	if strings.Contains(d.SQL, "SET status = 'published'") {
+		return ctx // written in the background, off every request's path
+	}
 	c.n.Add(1)
 	c.trips.Add(1)
 	return ctx

@@ -160,7 +160,7 @@ func (r *Relay) Run(ctx context.Context) {
 	// busyUntil: scan every Interval until then. A wake-up means a row
 	// committed now becomes old enough (MinAge) a little later.
 	pending := func() time.Time { return time.Now().Add(r.MinAge + 2*r.Interval) }
-	busyUntil := pending()
+	busyUntil, nextScan := pending(), time.Now()
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
@@ -168,9 +168,13 @@ func (r *Relay) Run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-r.Wake: // nil: never
-			// The row is younger than MinAge: scan once it is not.
+			// The row is younger than MinAge: scan once it is not (a
+			// wake-up only ever brings the next scan forward).
 			busyUntil = pending()
-			timer.Reset(r.MinAge)
+			if due := time.Now().Add(r.MinAge); due.Before(nextScan) {
+				timer.Reset(r.MinAge)
+				nextScan = due
+			}
 			continue
 		case <-timer.C:
 		}
@@ -188,6 +192,7 @@ func (r *Relay) Run(ctx context.Context) {
 			next = r.Idle
 		}
 		timer.Reset(next)
+		nextScan = time.Now().Add(next)
 	}
 }
 

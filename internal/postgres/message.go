@@ -57,13 +57,15 @@ const deadReason = `COALESCE(CASE WHEN msg.kind = 'otp' THEN (
 // MarkPublished records that the events are on the stream: queued →
 // published, in one statement (the service batches the marks of
 // concurrent sends). A message in any other state (or gone) is left alone.
+// updated_at is the database's time: the service calls it in the
+// background, where the store's clock (SetClock, tests) is not read.
 func (db *DB) MarkPublished(ctx context.Context, messageIDs ...string) error {
 	if len(messageIDs) == 0 {
 		return nil
 	}
 	_, err := db.pool.Exec(ctx, `
-		UPDATE messages SET status = 'published', relay_lease_until = NULL, updated_at = $2
-		WHERE id = ANY($1) AND status = 'queued'`, messageIDs, db.clock())
+		UPDATE messages SET status = 'published', relay_lease_until = NULL, updated_at = statement_timestamp()
+		WHERE id = ANY($1) AND status = 'queued'`, messageIDs)
 	return internal(err)
 }
 
