@@ -187,6 +187,8 @@ func (d *deployment) warmUp() {
 		d.t.Fatalf("warm-up: nothing delivered in 90 s")
 	}
 	d.t.Logf("warm-up: delivered %s after the processes were up", time.Since(began).Round(100*time.Millisecond))
+	d.twilio.Reset() // the counts start at the fault
+	d.sg.Reset()
 }
 
 // startPostgres starts (or restarts, on the same port) the private cluster.
@@ -311,7 +313,9 @@ func (d *deployment) killNode(node *natsNode) { node.proc.kill() }
 // restartNode starts a killed node again on the same ports and store.
 func (d *deployment) restartNode(node *natsNode) {
 	d.runNode(node)
-	d.waitHTTP(fmt.Sprintf("http://127.0.0.1:%d/healthz", node.http), 30*time.Second)
+	// /healthz answers 200 once the node's JetStream has caught up: slow
+	// on a loaded machine.
+	d.waitHTTP(fmt.Sprintf("http://127.0.0.1:%d/healthz", node.http), 120*time.Second)
 }
 
 // streamInfo asks any live node for the SESAME stream's state.
