@@ -1,6 +1,7 @@
 package postgres_test
 
 import (
+	"reflect"
 	"sync"
 	"testing"
 	"time"
@@ -204,6 +205,12 @@ func testChallenges(t *testing.T, e *env) {
 				}
 				if tt.wantConsumed && (got.User.ID != u.ID || got.User.Status != auth.UserActive || !got.User.Phones[0].Verified) {
 					t.Fatalf("user %+v: want %s active with its phone verified", got.User, u.ID)
+				}
+				if tt.wantConsumed {
+					stored, err := e.db.FindUser(ctx, p.ID, u.ID)
+					if err != nil || !reflect.DeepEqual(got.User, stored) {
+						t.Fatalf("verify returned\n%+v\nthe store holds\n%+v (%v)", got.User, stored, err)
+					}
 				}
 				if wantSession := tt.withSession && tt.wantConsumed; wantSession != (ferr == nil) {
 					t.Fatalf("session stored: %v (%v), want %v", ferr == nil, ferr, wantSession)

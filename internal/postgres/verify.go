@@ -2,7 +2,9 @@ package postgres
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -48,6 +50,91 @@ func sessionInsert(p *params, s *auth.Session, tokenEnc []byte, from, projectRef
 func methodValueSQL(projectRef, method string) string {
 	return `COALESCE((SELECT address FROM emails WHERE project_id = ` + projectRef + ` AND id = ` + method + `),
 		(SELECT number FROM phone_numbers WHERE project_id = ` + projectRef + ` AND id = ` + method + `), '')`
+}
+
+// userJSON is a jsonb object of the user u with its emails, phones and
+// TOTPs (decodeUserJSON reads it), for a verify that reads its user in the
+// statement that consumes the code.
+const userJSON = `jsonb_build_object('id', u.id, 'project_id', u.project_id, 'status', u.status,
+	'first_name', u.first_name, 'middle_name', u.middle_name, 'last_name', u.last_name, 'external_id', u.external_id,
+	'trusted', u.trusted_metadata, 'untrusted', u.untrusted_metadata, 'created_at', u.created_at, 'updated_at', u.updated_at,
+	'emails', COALESCE((SELECT jsonb_agg(jsonb_build_object('id', x.id, 'address', x.address, 'verified', x.verified,
+		'created_at', x.created_at, 'updated_at', x.updated_at) ORDER BY x.created_at, x.id)
+		FROM emails x WHERE x.project_id = u.project_id AND x.user_id = u.id), '[]'),
+	'phones', COALESCE((SELECT jsonb_agg(jsonb_build_object('id', x.id, 'number', x.number, 'verified', x.verified,
+		'created_at', x.created_at, 'updated_at', x.updated_at) ORDER BY x.created_at, x.id)
+		FROM phone_numbers x WHERE x.project_id = u.project_id AND x.user_id = u.id), '[]'),
+	'totps', COALESCE((SELECT jsonb_agg(jsonb_build_object('id', x.id, 'verified', x.verified) ORDER BY x.created_at, x.id)
+		FROM totps x WHERE x.project_id = u.project_id AND x.user_id = u.id), '[]'))`
+
+// decodeUserJSON reads a userJSON object as scanUser and readMethods would
+// (times in the local zone, as pgx scans them).
+func decodeUserJSON(b []byte) (*auth.User, error) {
+	type method struct {
+		ID, Address, Number string
+		Verified            bool
+		Created             time.Time `json:"created_at"`
+		Updated             time.Time `json:"updated_at"`
+	}
+	var j struct {
+		ID                 string          `json:"id"`
+		ProjectID          string          `json:"project_id"`
+		Status             auth.UserStatus `json:"status"`
+		First              string          `json:"first_name"`
+		Middle             string          `json:"middle_name"`
+		Last               string          `json:"last_name"`
+		ExternalID         string          `json:"external_id"`
+		Trusted, Untrusted json.RawMessage
+		Created            time.Time `json:"created_at"`
+		Updated            time.Time `json:"updated_at"`
+		Emails, Phones     []method
+		TOTPs              []auth.TOTP `json:"totps"`
+	}
+	if err := json.Unmarshal(b, &j); err != nil {
+		return nil, err
+	}
+	obj := func(m json.RawMessage) []byte {
+		if len(m) == 0 || string(m) == "null" {
+			return []byte("{}")
+		}
+		return m
+	}
+	u := &auth.User{ID: j.ID, ProjectID: j.ProjectID, Status: j.Status, ExternalID: j.ExternalID,
+		TrustedMetadata: obj(j.Trusted), UntrustedMetadata: obj(j.Untrusted), CreatedAt: j.Created.Local(), UpdatedAt: j.Updated.Local(),
+		Emails: []auth.Email{}, Phones: []auth.Phone{}}
+	if len(j.TOTPs) > 0 {
+		u.TOTPs = j.TOTPs
+	}
+	u.Name.First, u.Name.Middle, u.Name.Last = j.First, j.Middle, j.Last
+	for _, e := range j.Emails {
+		u.Emails = append(u.Emails, auth.Email{ID: e.ID, UserID: u.ID, Address: e.Address, Verified: e.Verified,
+			CreatedAt: e.Created.Local(), UpdatedAt: e.Updated.Local()})
+	}
+	for _, p := range j.Phones {
+		u.Phones = append(u.Phones, auth.Phone{ID: p.ID, UserID: u.ID, Number: p.Number, Verified: p.Verified,
+			CreatedAt: p.Created.Local(), UpdatedAt: p.Updated.Local()})
+	}
+	return u, nil
+}
+
+// markVerified applies to u what a consuming verify statement wrote: the
+// method verified and a pending user activated, each stamped now if it
+// changed.
+func markVerified(u *auth.User, methodID string, now time.Time) {
+	now = now.Truncate(time.Microsecond).Local()
+	if u.Status != auth.UserActive {
+		u.Status, u.UpdatedAt = auth.UserActive, now
+	}
+	for i := range u.Emails {
+		if e := &u.Emails[i]; e.ID == methodID && !e.Verified {
+			e.Verified, e.UpdatedAt = true, now
+		}
+	}
+	for i := range u.Phones {
+		if p := &u.Phones[i]; p.ID == methodID && !p.Verified {
+			p.Verified, p.UpdatedAt = true, now
+		}
+	}
 }
 
 // queueUserOf queues the reads of the user (and its methods) whose id the
@@ -113,30 +200,28 @@ func (db *DB) VerifyCode(ctx context.Context, in auth.VerifyCodeInput) (*auth.Ve
 			WHERE project_id = ` + project + ` AND id IN (SELECT user_id FROM a WHERE consumed) AND status <> 'active'
 		)` + sess + `
 		SELECT c.id, COALESCE(c.user_id, ''), COALESCE(c.member_id, ''), c.channel, c.code_hmac, COALESCE(a.attempts, c.attempts),
-			c.expires_at, c.created_at, a.user_id IS NOT NULL, COALESCE(a.consumed, false), COALESCE(a.matched, false)
+			c.expires_at, c.created_at, a.user_id IS NOT NULL, COALESCE(a.consumed, false), COALESCE(a.matched, false),
+			(SELECT ` + userJSON + ` FROM users u WHERE u.project_id = ` + project + ` AND u.id = a.user_id AND a.consumed)
 		FROM c LEFT JOIN a ON true`
-	b := &pgx.Batch{}
-	b.Queue(sql, p...)
-	queueUserOf(b, `SELECT user_id FROM challenges WHERE project_id = $1 AND method_id = $2 AND consumed_at = $3
-		AND code_hmac = ANY($4::bytea[]) AND user_id IS NOT NULL LIMIT 1`, in.ProjectID, in.MethodID, now, in.MACs)
-	br := db.pool.SendBatch(ctx, b)
-	defer br.Close()
 	c := &auth.Challenge{ProjectID: in.ProjectID, MethodID: in.MethodID}
 	var attempted bool
+	var user []byte
 	res := &auth.VerifyCodeResult{Challenge: c}
-	err = br.QueryRow().Scan(&c.ID, &c.UserID, &c.MemberID, &c.Channel, &c.CodeHMAC, &c.Attempts, &c.ExpiresAt, &c.CreatedAt,
-		&attempted, &res.Consumed, &res.Matched)
+	err = db.pool.QueryRow(ctx, sql, p...).Scan(&c.ID, &c.UserID, &c.MemberID, &c.Channel, &c.CodeHMAC, &c.Attempts, &c.ExpiresAt,
+		&c.CreatedAt, &attempted, &res.Consumed, &res.Matched, &user)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		return nil, errOTPNotFound
 	case err != nil:
 		return nil, mapB2BErr(err)
 	}
-	if res.User, err = readUserOf(br); err != nil {
-		return nil, internal(err)
-	}
-	if err := br.Close(); err != nil {
-		return nil, mapB2BErr(err)
+	if user != nil {
+		// The statement's reads saw the rows before its own writes: apply
+		// them (exactly the CTEs' e, ph and u) to what it returned.
+		if res.User, err = decodeUserJSON(user); err != nil {
+			return nil, internal(err)
+		}
+		markVerified(res.User, in.MethodID, now)
 	}
 	switch {
 	case c.MemberID != "":
