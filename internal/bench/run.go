@@ -269,14 +269,17 @@ func (s *system) purge(ctx context.Context) error {
 	return st.Purge(ctx)
 }
 
-// profiles runs a send and a verify-with-session row once more at the
-// first concurrency while taking a CPU profile of the api.
+// profiles runs a send and the verify-with-session rows (RS256, and
+// ES256 when offered) once more at the first concurrency while taking a
+// CPU profile of the api.
 func (s *system) profiles(ctx context.Context, rows []row, est map[string]float64, stderr io.Writer) error {
 	if err := os.MkdirAll(s.cfg.ProfileDir, 0o755); err != nil {
 		return err
 	}
 	for _, r := range rows {
-		if r.name != "Streambird send, new address" && r.name != "Streambird verify, new session (RS256)" {
+		switch r.name {
+		case "Streambird send, new address", "Streambird verify, new session (RS256)", "Streambird verify, new session (ES256)":
+		default:
 			continue
 		}
 		file := filepath.Join(s.cfg.ProfileDir, "api-"+slug(r.name)+".pprof")
