@@ -236,3 +236,21 @@ func TestJWTAlg(t *testing.T) {
 		}
 	}
 }
+
+func TestTopWaits(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		counts map[string]int
+		n      int
+		want   string
+	}{
+		{"none", nil, 3, "no samples"},
+		{"largest first with shares, ties by name", map[string]int{"CPU": 2, "LWLock:WALWrite": 6, "IO:WALSync": 2}, 2, "LWLock:WALWrite 60%, CPU 20%"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := topWaits(tc.counts, tc.n); got != tc.want {
+				t.Fatalf("topWaits = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}

@@ -75,6 +75,20 @@ func (s *system) methods(ctx context.Context, p *auth.Project, n int) ([]method,
 	return have[:n], nil
 }
 
+// grown reports whether the pools of users or members grew since the last
+// call (the caller then re-analyzes).
+func (s *system) grown() bool {
+	s.poolMu.Lock()
+	defer s.poolMu.Unlock()
+	size := len(s.members)
+	for _, ms := range s.pool {
+		size += len(ms)
+	}
+	g := size != s.analyzed
+	s.analyzed = size
+	return g
+}
+
 // recipients returns n phones of existing active users.
 func (s *system) recipients(ctx context.Context, n int) ([]string, error) {
 	ms, err := s.methods(ctx, s.project, n)
@@ -120,9 +134,9 @@ func (s *system) codesOf(ctx context.Context, p *auth.Project, n int, expires ti
 	return out, err
 }
 
-// members grows the benchmark organization's members (each with an MFA
+// memberPool grows the benchmark organization's members (each with an MFA
 // phone) to at least n and returns the first n.
-func (s *system) members(ctx context.Context, pool *[]*auth.Member, n int) ([]*auth.Member, error) {
+func (s *system) memberPool(ctx context.Context, n int) ([]*auth.Member, error) {
 	if s.org == nil {
 		name, slug := "Bench Org", "bench-org"
 		o, err := s.svc.CreateOrganization(ctx, s.project, auth.OrganizationInput{Name: &name, Slug: &slug})
@@ -131,9 +145,11 @@ func (s *system) members(ctx context.Context, pool *[]*auth.Member, n int) ([]*a
 		}
 		s.org = o
 	}
-	have := len(*pool)
+	s.poolMu.Lock()
+	have := len(s.members)
+	s.poolMu.Unlock()
 	if have >= n {
-		return (*pool)[:n], nil
+		return s.members[:n], nil
 	}
 	more := make([]*auth.Member, n-have)
 	err := parallel(len(more), func(i int) error {
@@ -145,8 +161,10 @@ func (s *system) members(ctx context.Context, pool *[]*auth.Member, n int) ([]*a
 	if err != nil {
 		return nil, fmt.Errorf("members: %w", err)
 	}
-	*pool = append(*pool, more...)
-	return (*pool)[:n], nil
+	s.poolMu.Lock()
+	defer s.poolMu.Unlock()
+	s.members = append(s.members, more...)
+	return s.members[:n], nil
 }
 
 // memberLogin is what a B2B SMS authenticate needs: a member, an

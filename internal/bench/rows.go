@@ -7,8 +7,6 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"time"
-
-	"github.com/sesame-auth/sesame/internal/auth"
 )
 
 // row is one closed- or open-loop HTTP workload.
@@ -134,11 +132,10 @@ func (s *system) rows() []row {
 				}), err
 			}})
 	}
-	var pool []*auth.Member
 	out = append(out,
 		row{name: "B2B SMS send (Stytch)", ref: limitSend, path: "/v1/b2b/otps/sms/send", header: s.basic, want: status(200),
 			prepare: func(ctx context.Context, n int) (func(uint64) ([]byte, bool), error) {
-				ms, err := s.members(ctx, &pool, min(n, 2000))
+				ms, err := s.memberPool(ctx, min(n, 2000))
 				if err != nil {
 					return nil, err
 				}
@@ -149,7 +146,7 @@ func (s *system) rows() []row {
 			}},
 		row{name: "B2B SMS authenticate with an IST (Stytch)", ref: limitVerify, path: "/v1/b2b/otps/sms/authenticate", header: s.basic, want: status(200),
 			prepare: func(ctx context.Context, n int) (func(uint64) ([]byte, bool), error) {
-				ms, err := s.members(ctx, &pool, n)
+				ms, err := s.memberPool(ctx, n)
 				if err != nil {
 					return nil, err
 				}

@@ -17,6 +17,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -185,8 +186,8 @@ func (s *system) measure(ctx context.Context, r row, l Load, est map[string]floa
 	if err != nil {
 		return Sample{}, fmt.Errorf("prepare: %w", err)
 	}
-	if !r.limit {
-		// Fixtures add thousands of rows to small tables in seconds,
+	if !r.limit && s.grown() {
+		// Fixtures add thousands of users to small tables in seconds,
 		// faster than autovacuum re-analyzes them: refresh the planner's
 		// statistics as it would have by then.
 		if _, err := s.db.Pool().Exec(ctx, "ANALYZE"); err != nil {
@@ -276,6 +277,9 @@ func (s *system) profiles(ctx context.Context, rows []row, est map[string]float6
 	if err := os.MkdirAll(s.cfg.ProfileDir, 0o755); err != nil {
 		return err
 	}
+	// Profiles need samples: these extra runs last at least 6 s.
+	defer func(d time.Duration) { s.cfg.Duration = d }(s.cfg.Duration)
+	s.cfg.Duration = max(s.cfg.Duration, 6*time.Second)
 	for _, r := range rows {
 		switch r.name {
 		case "Streambird send, new address", "Streambird verify, new session (RS256)", "Streambird verify, new session (ES256)":
@@ -284,11 +288,15 @@ func (s *system) profiles(ctx context.Context, rows []row, est map[string]float6
 		}
 		file := filepath.Join(s.cfg.ProfileDir, "api-"+slug(r.name)+".pprof")
 		done := make(chan error, 1)
+		var waits map[string]int
 		smp, err := s.measure(ctx, r, Load{Conc: s.cfg.Concs[0]}, est, func() func() {
 			go func() {
 				done <- fetch(ctx, s.apiDebug+fmt.Sprintf("/debug/pprof/profile?seconds=%d", max(1, int(s.cfg.Duration.Seconds())-1)), file)
 			}()
-			return func() {}
+			stop := make(chan struct{})
+			sampled := make(chan map[string]int, 1)
+			go func() { sampled <- s.sampleWaits(ctx, stop) }()
+			return func() { close(stop); waits = <-sampled }
 		})
 		if err != nil {
 			return err
@@ -296,7 +304,7 @@ func (s *system) profiles(ctx context.Context, rows []row, est map[string]float6
 		if err := <-done; err != nil {
 			return fmt.Errorf("profile: %w", err)
 		}
-		fmt.Fprintf(stderr, "bench: profiled %s (%.0f/s): %s\n", r.name, smp.Rate, file)
+		fmt.Fprintf(stderr, "bench: profiled %s (%.0f/s): %s; Postgres backends of the api's database, sampled every 20 ms: %s\n", r.name, smp.Rate, file, topWaits(waits, 6))
 	}
 	return nil
 }
@@ -311,4 +319,55 @@ func slug(s string) string {
 		}
 		return '-'
 	}, s)
+}
+
+// sampleWaits counts, every 20 ms until stop, what the active backends of
+// the api's database are doing (pg_stat_activity's wait event, "CPU" when
+// none) and returns the counts.
+func (s *system) sampleWaits(ctx context.Context, stop <-chan struct{}) map[string]int {
+	counts := map[string]int{}
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return counts
+		case <-t.C:
+		}
+		rows, err := s.admin.Query(ctx, `SELECT coalesce(wait_event_type || ':' || wait_event, 'CPU') FROM pg_stat_activity
+			WHERE datname = $1 AND state = 'active' AND pid <> pg_backend_pid()`, s.dbNames[0])
+		if err != nil {
+			continue
+		}
+		for rows.Next() {
+			var w string
+			if rows.Scan(&w) == nil {
+				counts[w]++
+			}
+		}
+		rows.Close()
+	}
+}
+
+// topWaits renders the n most frequent of counts with their shares.
+func topWaits(counts map[string]int, n int) string {
+	type kv struct {
+		k string
+		v int
+	}
+	var all []kv
+	total := 0
+	for k, v := range counts {
+		all = append(all, kv{k, v})
+		total += v
+	}
+	if total == 0 {
+		return "no samples"
+	}
+	slices.SortFunc(all, func(a, b kv) int { return cmp.Or(b.v-a.v, strings.Compare(a.k, b.k)) })
+	var parts []string
+	for _, e := range all[:min(n, len(all))] {
+		parts = append(parts, fmt.Sprintf("%s %.0f%%", e.k, 100*float64(e.v)/float64(total)))
+	}
+	return strings.Join(parts, ", ")
 }

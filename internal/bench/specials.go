@@ -214,24 +214,20 @@ func (s *system) pruning(ctx context.Context, l Load, est map[string]float64) (S
 		firstErr      error
 	)
 	smp, err := s.measure(ctx, r, l, est, func() func() {
-		stop, done := make(chan struct{}), make(chan struct{})
+		pctx, stop := context.WithCancel(ctx)
+		done := make(chan struct{})
 		go func() {
 			defer close(done)
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				n, err := s.db.Prune(ctx, time.Now())
-				if err != nil && firstErr == nil {
+			for pctx.Err() == nil {
+				n, err := s.db.Prune(pctx, time.Now())
+				if err != nil && firstErr == nil && pctx.Err() == nil {
 					firstErr = err
 				}
 				calls.Add(1)
 				pruned.Add(n)
 			}
 		}()
-		return func() { close(stop); <-done }
+		return func() { stop(); <-done }
 	})
 	if err != nil {
 		return smp, err

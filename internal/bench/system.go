@@ -63,6 +63,8 @@ type system struct {
 	phoneSeq atomic.Int64 // distinct phone numbers across the whole run
 	poolMu   sync.Mutex
 	pool     map[string][]method // existing users' phones by project id
+	members  []*auth.Member      // the benchmark organization's, with an MFA phone
+	analyzed int                 // pool sizes at the last ANALYZE
 	log      *slog.Logger
 }
 
