@@ -155,6 +155,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	signer := jwt.New(db, keys, jwt.Options{Project: func(ctx context.Context, id string) auth.JWTSettings { return svc.JWTSettings(ctx, id) }})
 	pub := nats.NewPublisher(js)
 	svc = auth.NewService(db, pub, keys, signer, reg, log, serviceConfig(cfg))
+	svc.SetTraceParent(tracing.TraceParent) // a relayed send continues its request's trace
 	svc.SetDevMode(cfg.Dev)
 	if err := svc.SetAdminKey(cfg.AdminKey); err != nil {
 		return err

@@ -115,7 +115,7 @@ func (s *Service) issueMemberLink(ctx context.Context, p *Project, ml *MagicLink
 		URL: b2bLinkURL(base, tokenType, slug, token), LinkKind: ml.Kind, Locale: locale, ExpiresAt: ml.ExpiresAt,
 		ChallengeID: ml.ID, CreatedAt: now,
 	}
-	m, payload, err := s.outboxMessage(ev)
+	m, payload, err := s.outboxMessage(ctx, ev)
 	if err != nil {
 		return "", err
 	}

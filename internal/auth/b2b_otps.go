@@ -22,7 +22,7 @@ func (s *Service) issueMemberCode(ctx context.Context, p *Project, m *Member, ch
 		MessageID: NewID(PrefixMessage, p), ProjectID: p.ID, Kind: KindOTP, Channel: ch, To: to, Code: code,
 		Locale: locale, ExpiresAt: c.ExpiresAt, ChallengeID: c.ID, CreatedAt: now,
 	}
-	msg, payload, err := s.outboxMessage(ev)
+	msg, payload, err := s.outboxMessage(ctx, ev)
 	if err != nil {
 		return "", err
 	}

@@ -37,9 +37,13 @@ type Event struct {
 	Locale    string        `json:"locale,omitempty"`
 	// AppName, FromName and FromEmail are the project's message settings
 	// (MessageSettings); "" means the worker's and provider's defaults.
-	AppName     string    `json:"app_name,omitempty"`
-	FromName    string    `json:"from_name,omitempty"`
-	FromEmail   string    `json:"from_email,omitempty"`
+	AppName   string `json:"app_name,omitempty"`
+	FromName  string `json:"from_name,omitempty"`
+	FromEmail string `json:"from_email,omitempty"`
+	// TraceParent is the W3C traceparent of the request that asked for the
+	// send ("" when tracing is off): stored with the outbox row, it lets a
+	// publish by the relay continue that trace.
+	TraceParent string    `json:"traceparent,omitempty"`
 	ExpiresAt   time.Time `json:"expires_at"`
 	ChallengeID string    `json:"challenge_id"`
 	CreatedAt   time.Time `json:"created_at"`

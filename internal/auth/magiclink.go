@@ -168,7 +168,7 @@ func (s *Service) issueLink(ctx context.Context, p *Project, userID, emailID, em
 		MessageID: NewID(PrefixMessage, p), ProjectID: p.ID, Kind: KindMagicLink, Channel: ChannelEmail, To: email,
 		URL: linkURL(base, token), LinkKind: kind, Locale: locale, ExpiresAt: ml.ExpiresAt, ChallengeID: ml.ID, CreatedAt: now,
 	}
-	m, payload, err := s.outboxMessage(ev)
+	m, payload, err := s.outboxMessage(ctx, ev)
 	if err != nil {
 		return "", err
 	}

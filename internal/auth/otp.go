@@ -124,7 +124,7 @@ func (s *Service) sendOTP(ctx context.Context, p *Project, in SendOTPInput) (*Se
 		MessageID: NewID(PrefixMessage, p), ProjectID: p.ID, Kind: KindOTP, Channel: in.Channel, To: to, Code: code,
 		Locale: in.Locale, ExpiresAt: c.ExpiresAt, ChallengeID: c.ID, CreatedAt: now,
 	}
-	m, payload, err := s.outboxMessage(ev)
+	m, payload, err := s.outboxMessage(ctx, ev)
 	if err != nil {
 		return nil, err
 	}
@@ -139,8 +139,11 @@ func (s *Service) sendOTP(ctx context.Context, p *Project, in SendOTPInput) (*Se
 }
 
 // outboxMessage builds the message row and the encrypted payload of ev.
-func (s *Service) outboxMessage(ev *Event) (*Message, []byte, error) {
+func (s *Service) outboxMessage(ctx context.Context, ev *Event) (*Message, []byte, error) {
 	s.brandEvent(ev)
+	if s.traceParent != nil {
+		ev.TraceParent = s.traceParent(ctx)
+	}
 	b, err := json.Marshal(ev)
 	if err != nil {
 		return nil, nil, Internal(err)

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"context"
 	"encoding/json"
 	"log/slog"
 	"time"
@@ -75,6 +76,9 @@ type Service struct {
 	now       func() time.Time
 	projects  projectCache
 	marks     publishMarks
+	// traceParent returns the W3C traceparent of a request's context
+	// (SetTraceParent); nil when tracing is not wired.
+	traceParent func(context.Context) string
 }
 
 // NewService wires a Service. metrics and log may be nil.
@@ -91,6 +95,12 @@ func NewService(store Store, pub Publisher, keys *Keyring, signer SessionSigner,
 
 // SetClock replaces the service's clock (tests).
 func (s *Service) SetClock(now func() time.Time) { s.now = now }
+
+// SetTraceParent makes every event carry the W3C traceparent fn returns
+// for the request that built it (Event.TraceParent), so a send the outbox
+// relay publishes later continues the request's trace. The api passes
+// tracing.TraceParent; nil (the default) leaves events without one.
+func (s *Service) SetTraceParent(fn func(context.Context) string) { s.traceParent = fn }
 
 // Config returns the effective configuration.
 func (s *Service) Config() Config { return s.cfg }

@@ -69,6 +69,9 @@ func (p *Publisher) Publish(ctx context.Context, ev *auth.Event, msgID string) e
 	defer cancel()
 	// The producer span's trace context rides in the headers (traceparent).
 	msg := &natsgo.Msg{Subject: subject, Data: data, Header: natsgo.Header{}}
+	// A relayed publish has no request context: continue the trace the
+	// request stored with the outbox row.
+	ctx = tracing.WithRemoteParent(ctx, ev.TraceParent)
 	ctx, endSpan := tracing.StartPublish(ctx, subject, msgID, msg.Header)
 	_, err = p.js.PublishMsg(ctx, msg,
 		jetstream.WithMsgID(msgID),

@@ -71,9 +71,14 @@ type system struct {
 	project string
 	secret  string
 	sender  *recordingSender
+	relay   *auth.Relay // publishes what the api left in the outbox
 }
 
-func startSystem(t *testing.T) *system {
+func startSystem(t *testing.T) *system { return startSystemWith(t, true) }
+
+// startSystemWith starts the system; without inline publishing the api
+// only stores each send in the outbox and system.relay publishes it.
+func startSystemWith(t *testing.T, inline bool) *system {
 	t.Helper()
 	quiet := nullLogger()
 	ns, err := nats.RunEmbedded(nats.EmbeddedOptions{StoreDir: t.TempDir(), DontListen: true})
@@ -99,8 +104,14 @@ func startSystem(t *testing.T) *system {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc := auth.NewService(db, nats.NewPublisher(js), keys, jwt.New(db, keys, jwt.Options{}), nil, quiet, auth.Config{})
-	s := &system{project: "project-test-" + auth.NewUUID(), secret: "secret-test-" + auth.NewToken(), sender: newRecordingSender()}
+	var pub auth.Publisher
+	if inline {
+		pub = nats.NewPublisher(js)
+	}
+	svc := auth.NewService(db, pub, keys, jwt.New(db, keys, jwt.Options{}), nil, quiet, auth.Config{})
+	svc.SetTraceParent(tracing.TraceParent)
+	s := &system{project: "project-test-" + auth.NewUUID(), secret: "secret-test-" + auth.NewToken(), sender: newRecordingSender(),
+		relay: &auth.Relay{Store: db, Publisher: nats.NewPublisher(js), Keys: keys, Log: quiet, MinAge: time.Nanosecond}}
 	if err := svc.EnsureProject(t.Context(), s.project, s.secret); err != nil {
 		t.Fatal(err)
 	}
@@ -277,3 +288,59 @@ func attr(s tracetest.SpanStub, key attribute.Key) string {
 }
 
 func nullLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// TestRelayedSendContinuesTheRequestTrace: when the api could not publish
+// a send inline (here it has no publisher), the outbox relay publishes it
+// later, without the request's context; the traceparent stored with the
+// row makes the publish, the worker and the provider call children of the
+// request's span all the same.
+func TestRelayedSendContinuesTheRequestTrace(t *testing.T) {
+	exp := installTestTracing(t)
+	s := startSystemWith(t, false)
+	s.sendSMS(t, "+14155550103", nil)
+	server := findSpan(t, exp.GetSpans(), "POST /v1/otps/sms/login_or_create", trace.SpanKindServer)
+	// Published by the relay, from a context that carries no span.
+	if n, err := s.relay.RunOnce(context.Background()); err != nil || n != 1 {
+		t.Fatalf("relay published %d, %v; want the one queued send", n, err)
+	}
+	select {
+	case <-s.sender.got:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the provider was not called within 10 s")
+	}
+	spans := waitForSpan(t, exp, "process otp.requested.sms")
+	publish := findSpan(t, spans, "send otp.requested.sms", trace.SpanKindProducer)
+	process := findSpan(t, spans, "process otp.requested.sms", trace.SpanKindConsumer)
+	provider := findSpan(t, spans, "provider send", trace.SpanKindClient)
+	traceID := server.SpanContext.TraceID()
+	for _, c := range []struct{ child, parent tracetest.SpanStub }{{publish, server}, {process, publish}, {provider, process}} {
+		if c.child.SpanContext.TraceID() != traceID || c.child.Parent.SpanID() != c.parent.SpanContext.SpanID() {
+			t.Errorf("%q: trace %s parent %s; want trace %s parent %q (%s)", c.child.Name, c.child.SpanContext.TraceID(),
+				c.child.Parent.SpanID(), traceID, c.parent.Name, c.parent.SpanContext.SpanID())
+		}
+	}
+	if !publish.Parent.IsRemote() {
+		t.Error("the relayed publish's parent should come from the stored traceparent (remote)")
+	}
+}
+
+func TestTraceParentCarriesASpanOnlyWhenTracingIsOn(t *testing.T) {
+	if tp := tracing.TraceParent(context.Background()); tp != "" {
+		t.Fatalf("tracing off: TraceParent = %q, want none", tp)
+	}
+	installTestTracing(t)
+	ctx, span := otel.Tracer("test").Start(context.Background(), "request")
+	defer span.End()
+	tp := tracing.TraceParent(ctx)
+	want := "00-" + span.SpanContext().TraceID().String() + "-" + span.SpanContext().SpanID().String() + "-01"
+	if tp != want {
+		t.Fatalf("TraceParent = %q, want %q", tp, want)
+	}
+	// A context with its own span keeps it; one without continues tp.
+	if got := trace.SpanContextFromContext(tracing.WithRemoteParent(ctx, "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")); got.SpanID() != span.SpanContext().SpanID() {
+		t.Errorf("a context with a span took the stored parent: %v", got)
+	}
+	if got := trace.SpanContextFromContext(tracing.WithRemoteParent(context.Background(), tp)); got.SpanID() != span.SpanContext().SpanID() || !got.IsRemote() {
+		t.Errorf("a context without a span did not continue the stored parent: %v", got)
+	}
+}

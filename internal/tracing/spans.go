@@ -55,6 +55,25 @@ func (c HeaderCarrier) Keys() []string {
 	return keys
 }
 
+// TraceParent returns the W3C traceparent of ctx's span, "" when ctx has
+// none or tracing is off (the propagator then writes nothing). The api
+// stores it with each outbox row (auth.Service.SetTraceParent).
+func TraceParent(ctx context.Context) string {
+	c := propagation.MapCarrier{}
+	otel.GetTextMapPropagator().Inject(ctx, c)
+	return c.Get("traceparent")
+}
+
+// WithRemoteParent returns ctx continuing the trace traceparent names when
+// ctx has no span of its own (a send the outbox relay publishes, long
+// after its request); otherwise, or for "", ctx as it is.
+func WithRemoteParent(ctx context.Context, traceparent string) context.Context {
+	if traceparent == "" || trace.SpanContextFromContext(ctx).IsValid() {
+		return ctx
+	}
+	return otel.GetTextMapPropagator().Extract(ctx, propagation.MapCarrier{"traceparent": traceparent})
+}
+
 // StartPublish starts the producer span of one JetStream publish on subject
 // and writes its trace context into h (a non-nil header map). msgID is the
 // Nats-Msg-Id.
