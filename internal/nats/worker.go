@@ -353,12 +353,19 @@ func (w *Worker) consumerExists(ctx context.Context) bool {
 	return !errors.Is(err, jetstream.ErrConsumerNotFound)
 }
 
+// pullExpiry bounds each pull request. nats.go heartbeats a pull at half its
+// expiry and renews it after two missed heartbeats, so a worker whose server
+// died (a stream leader SIGKILLed in make chaos) pulls again from a live node
+// within about this long; nats.go's default, 30 s, left such a worker idle for
+// 30 s. The cost is one pull request per 5 s per idle worker.
+const pullExpiry = 5 * time.Second
+
 // consume pulls messages and hands each to dispatch once a slot is free. It
 // returns the live iterator (to release its buffer) when ctx is cancelled.
 func (w *Worker) consume(ctx context.Context, cons jetstream.Consumer, slots chan struct{},
 	dispatch func(jetstream.Msg)) (jetstream.MessagesContext, error) {
 	for {
-		it, err := cons.Messages(jetstream.PullMaxMessages(pullBatch(w.o.Concurrency)))
+		it, err := cons.Messages(jetstream.PullMaxMessages(pullBatch(w.o.Concurrency)), jetstream.PullExpiry(pullExpiry))
 		if err != nil {
 			return nil, fmt.Errorf("nats: consume %s: %w", w.name, err)
 		}
