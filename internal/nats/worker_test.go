@@ -291,7 +291,7 @@ func TestWorker_ConcurrencyRunsEightHandlersAtOnce(t *testing.T) {
 		evs = append(evs, smsEvent(id))
 	}
 	publish(t, js, evs...)
-	waitFor(t, 10*time.Second, "32 handled", func() bool { return rec.count() == 32 })
+	waitFor(t, 30*time.Second, "32 handled", func() bool { return rec.count() == 32 })
 	if m := maxInflight.Load(); m != 8 {
 		t.Errorf("max in-flight handlers = %d, want 8 (all slots used, never more)", m)
 	}
