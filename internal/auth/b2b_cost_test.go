@@ -17,7 +17,9 @@ import (
 )
 
 // stmtCounter counts what is sent to Postgres: statements (every query,
-// and every statement of a batch) and round trips (a batch is one).
+// and every statement of a batch) and round trips (a batch is one). The
+// published marks are not counted: the service writes them in the
+// background, batched across sends, off every request's path.
 type stmtCounter struct{ n, trips atomic.Int64 }
 
 func (c *stmtCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {

@@ -172,15 +172,14 @@ func NumberPrefix(e164 string, digits int) string {
 	return e164[:digits+1]
 }
 
-// checkSendLimit counts a send to a recipient against its limits, in one
-// statement: per recipient and per client IP (SendLimits of the project),
-// and for a phone number per country calling code and per number prefix
-// (Config.Abuse). A phone send then passes the SMS-pumping guard (one more
-// statement). A refusal is ERateLimited with RetryAfter set, and counts
-// nothing.
-func (s *Service) checkSendLimit(ctx context.Context, p *Project, value string) error {
+// sendLimitKeys returns the limits a send to a recipient counts against,
+// in order: per recipient and per client IP (SendLimits of the project),
+// and for a phone number per number prefix and per country calling code
+// (Config.Abuse); and the number's calling code and prefix ("" for an
+// email).
+func (s *Service) sendLimitKeys(ctx context.Context, p *Project, value string) (keys []LimitKey, cc, prefix string) {
 	l := s.sendLimits(p)
-	keys := make([]LimitKey, 0, 4)
+	keys = make([]LimitKey, 0, 4)
 	if r := (Rate{Limit: l.PerRecipient, Window: l.Window}); r.On() {
 		keys = append(keys, r.key("send:"+p.ID+":"+value, "send_per_recipient"))
 	}
@@ -189,7 +188,6 @@ func (s *Service) checkSendLimit(ctx context.Context, p *Project, value string) 
 			keys = append(keys, r.key("send-ip:"+p.ID+":"+ip, "send_per_ip"))
 		}
 	}
-	var cc, prefix string
 	a := s.cfg.Abuse
 	if isPhoneValue(value) {
 		cc, prefix = CallingCode(value), NumberPrefix(value, a.PrefixDigits)
@@ -200,6 +198,16 @@ func (s *Service) checkSendLimit(ctx context.Context, p *Project, value string) 
 			keys = append(keys, a.PerCountry.key("send-country:"+p.ID+":"+cc, "send_per_country"))
 		}
 	}
+	return keys, cc, prefix
+}
+
+// checkSendLimit counts a send to a recipient against its limits
+// (sendLimitKeys), in one statement; a phone send then passes the
+// SMS-pumping guard (one more statement). A refusal is ERateLimited with
+// RetryAfter set, and counts nothing. The consumer sends do all this in
+// their one round trip instead (sendOnce); the B2B sends still use it.
+func (s *Service) checkSendLimit(ctx context.Context, p *Project, value string) error {
+	keys, cc, prefix := s.sendLimitKeys(ctx, p, value)
 	i, wait, err := s.store.HitLimits(ctx, keys)
 	if err != nil {
 		return err

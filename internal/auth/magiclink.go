@@ -141,6 +141,12 @@ func (s *Service) sendMagicLink(ctx context.Context, p *Project, in SendMagicLin
 	if err := checkPKCEChallenge("code_challenge", in.CodeChallenge); err != nil {
 		return nil, err
 	}
+	loginBase := s.landing(in.LoginURL, s.defaultRedirect(ctx, p, RedirectLogin))
+	signupBase := s.landing(in.SignupURL, s.defaultRedirect(ctx, p, RedirectSignup))
+	if in.UserID == "" && in.SessionToken == "" && in.SessionJWT == "" {
+		return s.sendLinkOnce(ctx, p, in, email, loginExp, signupExp, loginBase, signupBase)
+	}
+	// A link to a given user: limits, recipient, link, one statement each.
 	if err := s.checkSendLimit(ctx, p, email); err != nil {
 		return nil, err
 	}
@@ -148,9 +154,9 @@ func (s *Service) sendMagicLink(ctx context.Context, p *Project, in SendMagicLin
 	if err != nil {
 		return nil, err
 	}
-	kind, exp, base := MagicLinkLogin, loginExp, s.landing(in.LoginURL, s.defaultRedirect(ctx, p, RedirectLogin))
+	kind, exp, base := MagicLinkLogin, loginExp, loginBase
 	if res.UserCreated {
-		kind, exp, base = MagicLinkSignup, signupExp, s.landing(in.SignupURL, s.defaultRedirect(ctx, p, RedirectSignup))
+		kind, exp, base = MagicLinkSignup, signupExp, signupBase
 	}
 	if res.MessageID, err = s.issueLink(ctx, p, res.UserID, res.MethodID, email, kind, exp, base, in.CodeChallenge, in.Locale); err != nil {
 		return nil, err
@@ -158,17 +164,37 @@ func (s *Service) sendMagicLink(ctx context.Context, p *Project, in SendMagicLin
 	return res, nil
 }
 
+// sendLinkOnce sends a login link, or a signup link when the user is
+// created by the send, in one round trip (sendOnce): both events are
+// built, the store keeps the one that applies.
+func (s *Service) sendLinkOnce(ctx context.Context, p *Project, in SendMagicLinkInput, email string, loginExp, signupExp time.Duration, loginBase, signupBase string) (*SendResult, error) {
+	token := NewToken()
+	ml, ev, m, payload, err := s.newLink(ctx, p, "", "", email, MagicLinkLogin, loginExp, loginBase, in.CodeChallenge, in.Locale, token)
+	if err != nil {
+		return nil, err
+	}
+	signup := *ev
+	signup.LinkKind, signup.ExpiresAt, signup.URL = MagicLinkSignup, ev.CreatedAt.Add(signupExp), linkURL(signupBase, token)
+	_, signupPayload, err := s.outboxMessage(ctx, &signup)
+	if err != nil {
+		return nil, err
+	}
+	out, err := s.sendOnce(ctx, p, &SendRequest{Channel: ChannelEmail, Value: email, Create: in.LoginOrCreate, Pending: in.CreatePending,
+		Link: ml, SignupKind: MagicLinkSignup, SignupExpires: signup.ExpiresAt, Message: m, Payload: payload, SignupPayload: signupPayload})
+	if err != nil {
+		return nil, err
+	}
+	if out.Created {
+		ev = &signup
+	}
+	s.metrics.MagicLinkRequested()
+	s.publishInline(ctx, ev)
+	return &SendResult{UserID: out.UserID, MethodID: out.MethodID, UserStatus: out.Status, UserCreated: out.Created, MessageID: ev.MessageID}, nil
+}
+
 // issueLink stores a link token with its outbox message and publishes it.
 func (s *Service) issueLink(ctx context.Context, p *Project, userID, emailID, email string, kind MagicLinkKind, exp time.Duration, base, challenge, locale string) (string, error) {
-	now := s.now().UTC()
-	token := NewToken()
-	ml := &MagicLink{ID: NewID(PrefixMagicLink, p), ProjectID: p.ID, UserID: userID, EmailID: emailID, Kind: kind,
-		TokenHash: s.keys.TokenHash(token), CodeChallenge: challenge, ExpiresAt: now.Add(exp), CreatedAt: now}
-	ev := &Event{
-		MessageID: NewID(PrefixMessage, p), ProjectID: p.ID, Kind: KindMagicLink, Channel: ChannelEmail, To: email,
-		URL: linkURL(base, token), LinkKind: kind, Locale: locale, ExpiresAt: ml.ExpiresAt, ChallengeID: ml.ID, CreatedAt: now,
-	}
-	m, payload, err := s.outboxMessage(ctx, ev)
+	ml, ev, m, payload, err := s.newLink(ctx, p, userID, emailID, email, kind, exp, base, challenge, locale, NewToken())
 	if err != nil {
 		return "", err
 	}
@@ -178,6 +204,19 @@ func (s *Service) issueLink(ctx context.Context, p *Project, userID, emailID, em
 	s.metrics.MagicLinkRequested()
 	s.publishInline(ctx, ev)
 	return ev.MessageID, nil
+}
+
+// newLink builds the link of token, its event and its outbox message.
+func (s *Service) newLink(ctx context.Context, p *Project, userID, emailID, email string, kind MagicLinkKind, exp time.Duration, base, challenge, locale, token string) (*MagicLink, *Event, *Message, []byte, error) {
+	now := s.now().UTC()
+	ml := &MagicLink{ID: NewID(PrefixMagicLink, p), ProjectID: p.ID, UserID: userID, EmailID: emailID, Kind: kind,
+		TokenHash: s.keys.TokenHash(token), CodeChallenge: challenge, ExpiresAt: now.Add(exp), CreatedAt: now}
+	ev := &Event{
+		MessageID: NewID(PrefixMessage, p), ProjectID: p.ID, Kind: KindMagicLink, Channel: ChannelEmail, To: email,
+		URL: linkURL(base, token), LinkKind: kind, Locale: locale, ExpiresAt: ml.ExpiresAt, ChallengeID: ml.ID, CreatedAt: now,
+	}
+	m, payload, err := s.outboxMessage(ctx, ev)
+	return ml, ev, m, payload, err
 }
 
 // InviteMagicLink creates a pending user for the email (if none exists) and

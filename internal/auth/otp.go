@@ -98,44 +98,79 @@ func (s *Service) sendOTP(ctx context.Context, p *Project, in SendOTPInput) (*Se
 		return nil, err
 	}
 	sandbox := isSandbox(p, to)
-	if !sandbox {
-		if in.Channel.IsPhone() {
-			if err := s.checkCountry(p, to); err != nil {
-				return nil, err
-			}
-		}
-		if err := s.checkSendLimit(ctx, p, to); err != nil {
+	if !sandbox && in.Channel.IsPhone() {
+		if err := s.checkCountry(p, to); err != nil {
 			return nil, err
 		}
 	}
-	res, err := s.resolveRecipient(ctx, p, in.Channel, to, in.LoginOrCreate, in.CreatePending, in.UserID, in.SessionToken, in.SessionJWT)
-	if err != nil {
-		return nil, err
-	}
-	userID, methodID := res.UserID, res.MethodID
 	if sandbox {
-		return res, nil // sandbox values never send and authenticate with SandboxCode
+		// Sandbox values never send and authenticate with SandboxCode.
+		return s.resolveRecipient(ctx, p, in.Channel, to, in.LoginOrCreate, in.CreatePending, in.UserID, in.SessionToken, in.SessionJWT)
 	}
-	now := s.now().UTC()
-	code := NewCode()
-	c := &Challenge{ID: NewID(PrefixChallenge, p), ProjectID: p.ID, UserID: userID, MethodID: methodID, Channel: in.Channel, ExpiresAt: now.Add(exp), CreatedAt: now}
-	c.CodeHMAC = s.keys.MethodCodeMAC(p.ID, methodID, code)
-	ev := &Event{
-		MessageID: NewID(PrefixMessage, p), ProjectID: p.ID, Kind: KindOTP, Channel: in.Channel, To: to, Code: code,
-		Locale: in.Locale, ExpiresAt: c.ExpiresAt, ChallengeID: c.ID, CreatedAt: now,
-	}
-	m, payload, err := s.outboxMessage(ctx, ev)
+	c, ev, m, payload, err := s.newCode(ctx, p, in.Channel, to, in.Locale, exp)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.store.CreateChallenge(ctx, c, m, payload); err != nil {
-		return nil, err
+	code := ev.Code
+	var res *SendResult
+	if in.UserID == "" && in.SessionToken == "" && in.SessionJWT == "" {
+		// The hot path: one round trip (sendOnce). The code is bound to
+		// its method (MethodCodeMAC): the MACs for a new method and for
+		// the method this process last saw for the recipient go along; on
+		// a miss the code follows in a second statement.
+		newMethod := NewID(methodPrefix(in.Channel), p)
+		known := s.knownMethod(p.ID, to)
+		req := &SendRequest{Channel: in.Channel, Value: to, Create: in.LoginOrCreate, Pending: in.CreatePending,
+			Challenge: c, Message: m, Payload: payload,
+			NewMethodID: newMethod, NewMethodMAC: s.keys.MethodCodeMAC(p.ID, newMethod, code)}
+		if known != "" {
+			req.KnownMethodID, req.KnownMethodMAC = known, s.keys.MethodCodeMAC(p.ID, known, code)
+		}
+		out, err := s.sendOnce(ctx, p, req)
+		if err != nil {
+			return nil, err
+		}
+		s.rememberMethod(p.ID, to, out.MethodID)
+		res = &SendResult{UserID: out.UserID, MethodID: out.MethodID, UserStatus: out.Status, UserCreated: out.Created}
+		if !out.Issued {
+			c.UserID, c.MethodID, c.CodeHMAC = out.UserID, out.MethodID, s.keys.MethodCodeMAC(p.ID, out.MethodID, code)
+			if err := s.store.CreateChallenge(ctx, c, m, payload); err != nil {
+				return nil, err
+			}
+		}
+	} else {
+		// A send to a given user: limits, recipient, code, one statement each.
+		if err := s.checkSendLimit(ctx, p, to); err != nil {
+			return nil, err
+		}
+		if res, err = s.resolveRecipient(ctx, p, in.Channel, to, in.LoginOrCreate, in.CreatePending, in.UserID, in.SessionToken, in.SessionJWT); err != nil {
+			return nil, err
+		}
+		c.UserID, c.MethodID, c.CodeHMAC = res.UserID, res.MethodID, s.keys.MethodCodeMAC(p.ID, res.MethodID, code)
+		if err := s.store.CreateChallenge(ctx, c, m, payload); err != nil {
+			return nil, err
+		}
 	}
 	s.metrics.OTPRequested(in.Channel)
 	s.otpCountry(in.Channel, to, "sent")
 	s.publishInline(ctx, ev)
 	res.MessageID = ev.MessageID
 	return res, nil
+}
+
+// newCode draws a code for a send to a recipient and builds its challenge
+// (UserID, MethodID and CodeHMAC still to be filled: a consumer code is
+// bound to its method, a member's to its challenge), event and outbox
+// message.
+func (s *Service) newCode(ctx context.Context, p *Project, ch Channel, to, locale string, exp time.Duration) (*Challenge, *Event, *Message, []byte, error) {
+	now := s.now().UTC()
+	c := &Challenge{ID: NewID(PrefixChallenge, p), ProjectID: p.ID, Channel: ch, ExpiresAt: now.Add(exp), CreatedAt: now}
+	ev := &Event{
+		MessageID: NewID(PrefixMessage, p), ProjectID: p.ID, Kind: KindOTP, Channel: ch, To: to, Code: NewCode(),
+		Locale: locale, ExpiresAt: c.ExpiresAt, ChallengeID: c.ID, CreatedAt: now,
+	}
+	m, payload, err := s.outboxMessage(ctx, ev)
+	return c, ev, m, payload, err
 }
 
 // outboxMessage builds the message row and the encrypted payload of ev.

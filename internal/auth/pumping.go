@@ -272,6 +272,20 @@ type PumpingStore interface {
 // prefix only, never the number) and counted.
 func (s *Service) checkPumping(ctx context.Context, p *Project, number, cc, prefix string) error {
 	g := s.pumpingConfig(ctx, p)
+	subjects := guardSubjects(g, cc, prefix)
+	if len(subjects) == 0 {
+		return nil
+	}
+	verdicts, err := s.store.JudgeSMSSend(ctx, p.ID, PhoneRegion(number), subjects, g)
+	if err != nil {
+		return err
+	}
+	return s.judged(p, g, verdicts)
+}
+
+// guardSubjects returns the subjects the guard g judges a send on: the
+// number's prefix and calling code (none when g is off).
+func guardSubjects(g PumpingConfig, cc, prefix string) []GuardSubject {
 	if g.Off {
 		return nil
 	}
@@ -282,13 +296,12 @@ func (s *Service) checkPumping(ctx context.Context, p *Project, number, cc, pref
 	if cc != "" {
 		subjects = append(subjects, GuardSubject{Kind: GuardCountry, Subject: cc, Thresholds: g.Country})
 	}
-	if len(subjects) == 0 {
-		return nil
-	}
-	verdicts, err := s.store.JudgeSMSSend(ctx, p.ID, PhoneRegion(number), subjects, g)
-	if err != nil {
-		return err
-	}
+	return subjects
+}
+
+// judged logs and counts the guard's state changes in verdicts and
+// returns ERateLimited with RetryAfter when a subject refused the send.
+func (s *Service) judged(p *Project, g PumpingConfig, verdicts []GuardVerdict) error {
 	var refused *GuardVerdict
 	for i := range verdicts {
 		v := &verdicts[i]

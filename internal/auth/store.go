@@ -25,6 +25,7 @@ type Store interface {
 	TOTPStore
 	LimitStore
 	PumpingStore
+	SendStore
 	// Prune deletes expired challenges, magic links, sessions, rate-limit
 	// windows and old message payloads. It returns how many rows it removed.
 	Prune(ctx context.Context, now time.Time) (int64, error)

@@ -40,3 +40,21 @@ BEGIN
 	RETURN NULL;
 END
 $$;
+
+-- sesame_gcra_check is sesame_gcra_hit for a send's pipelined batch: it
+-- raises (SQLSTATE SL429, detail "index:retry_after_us", the 1-based index
+-- of the refusing key) when a key refuses, so the whole batch, the send's
+-- user, code and message with it, writes nothing.
+CREATE FUNCTION sesame_gcra_check(keys text[], emission_us bigint[], tolerance_us bigint[], now_ timestamptz)
+RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+	d integer;
+	w bigint;
+BEGIN
+	SELECT h.denied, h.retry_after_us INTO d, w FROM sesame_gcra_hit(keys, emission_us, tolerance_us, now_) h;
+	IF d > 0 THEN
+		RAISE EXCEPTION USING ERRCODE = 'SL429', MESSAGE = 'sesame_send_limited', DETAIL = d || ':' || w;
+	END IF;
+END
+$$;
