@@ -20,18 +20,13 @@ func (db *DB) HitLimits(ctx context.Context, keys []auth.LimitKey) (int, time.Du
 	if len(keys) == 0 {
 		return -1, 0, nil
 	}
-	names := make([]string, len(keys))
-	emission := make([]int64, len(keys))
-	tolerance := make([]int64, len(keys))
-	for i, k := range keys {
-		if k.Key == "" || k.Emission <= 0 || k.Tolerance < 0 {
-			return 0, 0, auth.Invalid("limit", "A limit needs a key, a positive emission interval and a tolerance of at least 0.")
-		}
-		names[i], emission[i], tolerance[i] = k.Key, durUS(k.Emission), tolerance64(k.Tolerance)
+	names, emission, tolerance, err := limitArrays(keys)
+	if err != nil {
+		return 0, 0, err
 	}
 	var denied int
 	var waitUS int64
-	err := db.pool.QueryRow(ctx, `SELECT denied, retry_after_us FROM sesame_gcra_hit($1::text[], $2::bigint[], $3::bigint[], $4::timestamptz)`,
+	err = db.pool.QueryRow(ctx, `SELECT denied, retry_after_us FROM sesame_gcra_hit($1::text[], $2::bigint[], $3::bigint[], $4::timestamptz)`,
 		names, emission, tolerance, db.clock()).Scan(&denied, &waitUS)
 	if err != nil {
 		return 0, 0, internal(err)
