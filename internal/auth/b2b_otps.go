@@ -35,28 +35,41 @@ func (s *Service) issueMemberCode(ctx context.Context, p *Project, m *Member, ch
 	return ev.MessageID, nil
 }
 
-// checkPhoneSend applies the SMS country allow-list and the send limit to
-// a member's phone (not to the sandbox phone of a test project).
-func (s *Service) checkPhoneSend(ctx context.Context, p *Project, phone string) error {
-	if isSandbox(p, phone) {
-		return nil
-	}
-	if err := s.checkCountry(p, phone); err != nil {
-		return &Error{Code: ECountryNotAllowed, Field: "mfa_phone_number", Message: ErrorMessage(err)}
-	}
-	return s.checkSendLimit(ctx, p, phone)
-}
-
 // sendMemberSMS sends an SMS code to m's MFA phone (nothing for the
 // sandbox phone of a test project) and returns the message id.
 func (s *Service) sendMemberSMS(ctx context.Context, p *Project, m *Member, locale string) (string, error) {
-	if err := s.checkPhoneSend(ctx, p, m.MFAPhoneNumber); err != nil {
-		return "", err
-	}
-	if isSandbox(p, m.MFAPhoneNumber) {
+	return s.sendMemberCode(ctx, p, m, locale, false)
+}
+
+// sendMemberCode sends an SMS code to m's MFA phone after the project's
+// SMS country allow-list, in one round trip (sendOnce: limits, pumping
+// guard, code and outbox row); with update, m (a new MFA phone) is stored
+// in the same round trip, only when the send is allowed. The sandbox phone
+// of a test project gets no code.
+func (s *Service) sendMemberCode(ctx context.Context, p *Project, m *Member, locale string, update bool) (string, error) {
+	phone := m.MFAPhoneNumber
+	if isSandbox(p, phone) {
+		if update {
+			return "", s.store.UpdateMember(ctx, m)
+		}
 		return "", nil
 	}
-	return s.issueMemberCode(ctx, p, m, ChannelSMS, m.MFAPhoneID, m.MFAPhoneNumber, s.otpExpiration(ctx, p), locale)
+	if err := s.checkCountry(p, phone); err != nil {
+		return "", &Error{Code: ECountryNotAllowed, Field: "mfa_phone_number", Message: ErrorMessage(err)}
+	}
+	c, ev, msg, payload, err := s.newCode(p, ChannelSMS, phone, locale, s.otpExpiration(ctx, p))
+	if err != nil {
+		return "", err
+	}
+	c.MemberID, c.MethodID = m.ID, m.MFAPhoneID
+	if _, err := s.sendOnce(ctx, p, &SendRequest{Channel: ChannelSMS, Value: phone, Member: m, UpdateMember: update,
+		Challenge: c, Message: msg, Payload: payload}); err != nil {
+		return "", err
+	}
+	s.metrics.OTPRequested(ChannelSMS)
+	s.otpCountry(ChannelSMS, phone, "sent")
+	s.publishInline(ctx, ev)
+	return ev.MessageID, nil
 }
 
 // countArgs counts the non-empty values.
@@ -171,23 +184,9 @@ func (s *Service) B2BSendSMS(ctx context.Context, p *Project, in B2BSendSMSInput
 		change = true // an unverified phone is replaced
 	}
 	if change {
-		if err := s.checkPhoneSend(ctx, p, phone); err != nil {
-			return nil, err
-		}
 		m.MFAPhoneNumber, m.MFAPhoneID, m.MFAPhoneVerified = phone, NewID(PrefixMemberPhone, p), false
-		if err := s.store.UpdateMember(ctx, m); err != nil {
-			return nil, err
-		}
-		if isSandbox(p, phone) {
-			return &B2BSendResult{Member: m, Organization: o}, nil
-		}
-		msgID, err := s.issueMemberCode(ctx, p, m, ChannelSMS, m.MFAPhoneID, m.MFAPhoneNumber, s.otpExpiration(ctx, p), in.Locale)
-		if err != nil {
-			return nil, err
-		}
-		return &B2BSendResult{Member: m, Organization: o, MessageID: msgID}, nil
 	}
-	msgID, err := s.sendMemberSMS(ctx, p, m, in.Locale)
+	msgID, err := s.sendMemberCode(ctx, p, m, in.Locale, change)
 	if err != nil {
 		return nil, err
 	}

@@ -20,11 +20,17 @@ type SendRequest struct {
 	Guard *GuardRequest
 	// The recipient: a normalized email (channel email) or phone, resolved
 	// or, with Create, created as a new user (pending with Pending).
-	Channel       Channel
-	Value         string
-	Create        bool
-	Pending       bool
-	Challenge     *Challenge // an OTP send: UserID and MethodID are filled in
+	Channel   Channel
+	Value     string
+	Create    bool
+	Pending   bool
+	Challenge *Challenge // an OTP send: UserID and MethodID are filled in
+	// Member, when set, makes the send a member's code (B2B): no recipient
+	// is resolved, the code goes to Challenge.MethodID, and with
+	// UpdateMember the member's row is stored first (as UpdateMember does)
+	// when the send is allowed. EMemberNotFound if the member is gone.
+	Member        *Member
+	UpdateMember  bool
 	Link          *MagicLink // a magic-link send: UserID, EmailID filled in
 	SignupKind    MagicLinkKind
 	SignupExpires time.Time // the link's kind and expiry when the user is created

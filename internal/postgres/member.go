@@ -209,6 +209,14 @@ func (db *DB) FindMemberAnyOrg(ctx context.Context, projectID, memberID string) 
 	return &m, &o, nil
 }
 
+// updateMemberSQL stores a member: memberArgs ($1..$18) and now ($19).
+const updateMemberSQL = `
+		UPDATE members SET email = $4, email_id = $5, email_verified = $6, status = $7, name = $8, external_id = $9,
+			is_breakglass = $10, role_ids = $11::text[], mfa_phone_number = $12, mfa_phone_id = $13,
+			mfa_phone_verified = $14, mfa_enrolled = $15, default_mfa_method = $16, trusted_metadata = $17::jsonb,
+			untrusted_metadata = $18::jsonb, updated_at = $19
+		WHERE id = $1 AND project_id = $2 AND organization_id = $3`
+
 // UpdateMember stores every mutable field of m (found by project,
 // organization and id; the email lower-cased) and sets m.UpdatedAt to now.
 // One statement. EMemberNotFound, EDuplicateMemberEmail, EDuplicateExternalID.
@@ -216,12 +224,7 @@ func (db *DB) UpdateMember(ctx context.Context, m *auth.Member) error {
 	now := db.clock()
 	m.EmailAddress = strings.ToLower(m.EmailAddress)
 	args := append(memberArgs(m), now)
-	tag, err := db.pool.Exec(ctx, `
-		UPDATE members SET email = $4, email_id = $5, email_verified = $6, status = $7, name = $8, external_id = $9,
-			is_breakglass = $10, role_ids = $11::text[], mfa_phone_number = $12, mfa_phone_id = $13,
-			mfa_phone_verified = $14, mfa_enrolled = $15, default_mfa_method = $16, trusted_metadata = $17::jsonb,
-			untrusted_metadata = $18::jsonb, updated_at = $19
-		WHERE id = $1 AND project_id = $2 AND organization_id = $3`, args...)
+	tag, err := db.pool.Exec(ctx, updateMemberSQL, args...)
 	if err != nil {
 		return mapB2BErr(err)
 	}

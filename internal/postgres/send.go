@@ -76,15 +76,25 @@ func (db *DB) send(ctx context.Context, p *auth.Project, req *auth.SendRequest) 
 		if isUniqueViolation(err) {
 			return nil, err
 		}
-		return nil, mapErr(err)
+		return nil, mapB2BErr(err)
 	}
 	if err := br.Close(); err != nil {
-		return nil, mapErr(err)
+		return nil, mapB2BErr(err)
 	}
 	if len(verdicts) > 0 {
 		if out.Verdicts, err = readVerdicts(verdicts); err != nil {
 			return nil, internal(err)
 		}
+	}
+	if m := req.Member; m != nil {
+		if methodID == nil && ok {
+			return out, errMemberNotFound
+		}
+		if req.UpdateMember && ok {
+			m.UpdatedAt, m.TrustedMetadata, m.UntrustedMetadata = now, rawObject(m.TrustedMetadata), rawObject(m.UntrustedMetadata)
+		}
+		out.Found, out.MethodID = ok, req.Challenge.MethodID
+		return out, nil
 	}
 	if userID == nil {
 		return out, methodNotFound(req.Channel)
@@ -121,6 +131,10 @@ func (db *DB) sendSQL(p *auth.Project, req *auth.SendRequest, now time.Time) (st
 		status = auth.UserPending
 	}
 	var a params
+	if req.Member != nil && req.UpdateMember {
+		a = append(a, memberArgs(req.Member)...) // $1..$18 of updateMemberSQL
+		a = append(a, now)                       // $19
+	}
 	pid, now_ := a.add(p.ID), a.add(now)
 	var sb strings.Builder
 	sb.WriteString(`WITH `)
@@ -146,8 +160,11 @@ func (db *DB) sendSQL(p *auth.Project, req *auth.SendRequest, now time.Time) (st
 			NULL::bigint AS sent, NULL::bigint AS verified, NULL::boolean AS refused, NULL::bigint AS retry_after_us WHERE false),
 		ok AS (SELECT true AS go), `)
 	}
-	val, st := a.add(req.Value), a.add(string(status))
-	sb.WriteString(`existing AS (
+	if req.Member != nil {
+		memberRecipient(&sb, &a, req)
+	} else {
+		val, st := a.add(req.Value), a.add(string(status))
+		sb.WriteString(`existing AS (
 			SELECT m.user_id, m.id, u.status FROM ` + table + ` m
 			JOIN users u ON u.project_id = m.project_id AND u.id = m.user_id
 			WHERE m.project_id = ` + pid + ` AND m.` + col + ` = ` + val + `
@@ -165,8 +182,13 @@ func (db *DB) sendSQL(p *auth.Project, req *auth.SendRequest, now time.Time) (st
 			UNION ALL
 			SELECT user_id, id, ` + st + `, true FROM m
 		), `)
+	}
 	msg := req.Message
 	payload := a.add(req.Payload)
+	var memberID any
+	if req.Member != nil {
+		memberID = req.Member.ID
+	}
 	switch {
 	case req.Challenge != nil:
 		c := req.Challenge
@@ -177,9 +199,9 @@ func (db *DB) sendSQL(p *auth.Project, req *auth.SendRequest, now time.Time) (st
 		exp := a.add(c.ExpiresAt)
 		sb.WriteString(`c AS (
 			INSERT INTO challenges (id, project_id, user_id, member_id, method_id, channel, code_hmac, attempts, expires_at, created_at)
-			SELECT ` + a.add(c.ID) + `, ` + pid + `, r.user_id, NULL, r.id, ` + a.add(string(c.Channel)) + `, ` + a.add(c.CodeHMAC) + `, 0, ` +
-			exp + `, ` + a.add(c.CreatedAt) + ` FROM r WHERE (SELECT go FROM ok)
-			RETURNING id, user_id, expires_at, created_at, false AS signup
+			SELECT ` + a.add(c.ID) + `, ` + pid + `, r.user_id, ` + a.add(memberID) + `::text, r.id, ` + a.add(string(c.Channel)) + `, ` +
+			a.add(c.CodeHMAC) + `, 0, ` + exp + `, ` + a.add(c.CreatedAt) + ` FROM r WHERE (SELECT go FROM ok)
+			RETURNING id, user_id, member_id, expires_at, created_at, false AS signup
 		)`)
 		if msg != nil {
 			msg.ChallengeID, msg.ExpiresAt = c.ID, c.ExpiresAt
@@ -198,7 +220,7 @@ func (db *DB) sendSQL(p *auth.Project, req *auth.SendRequest, now time.Time) (st
 			a.add(l.TokenHash) + `, ` + a.add(l.CodeChallenge) + `,
 				CASE WHEN r.created THEN ` + a.add(req.SignupExpires) + `::timestamptz ELSE ` + a.add(l.ExpiresAt) + `::timestamptz END, ` +
 			a.add(l.CreatedAt) + ` FROM r WHERE (SELECT go FROM ok)
-			RETURNING id, user_id, expires_at, created_at, kind = ` + a.add(string(req.SignupKind)) + ` AS signup
+			RETURNING id, user_id, member_id, expires_at, created_at, kind = ` + a.add(string(req.SignupKind)) + ` AS signup
 		)`)
 		if msg != nil {
 			msg.ChallengeID = l.ID
@@ -213,7 +235,7 @@ func (db *DB) sendSQL(p *auth.Project, req *auth.SendRequest, now time.Time) (st
 		sb.WriteString(`, msg AS (
 			INSERT INTO messages (id, project_id, user_id, member_id, kind, channel, recipient, status, challenge_id, payload,
 				publish_gen, expires_at, created_at, updated_at)
-			SELECT ` + a.add(msg.ID) + `, ` + pid + `, c.user_id, NULL, ` + a.add(string(msg.Kind)) + `, ` + a.add(string(msg.Channel)) + `, ` +
+			SELECT ` + a.add(msg.ID) + `, ` + pid + `, c.user_id, c.member_id, ` + a.add(string(msg.Kind)) + `, ` + a.add(string(msg.Channel)) + `, ` +
 			a.add(msg.Recipient) + `, 'queued', c.id, ` + payload + `, 0, c.expires_at, c.created_at, c.created_at FROM c
 		)`)
 	}
@@ -242,4 +264,18 @@ func readVerdicts(b []byte) ([]auth.GuardVerdict, error) {
 			Sent: int(r.Sent), Verified: int(r.Verified), Refused: r.Refused, RetryAfter: time.Duration(r.Wait) * time.Microsecond}
 	}
 	return out, nil
+}
+
+// memberRecipient writes the recipient part of a member's code: the
+// member's row is updated first when asked (updateMemberSQL, $1..$19, only
+// if the guard lets the send through), and r is the member's method, or
+// nothing when the updated member is gone.
+func memberRecipient(sb *strings.Builder, a *params, req *auth.SendRequest) {
+	method := a.add(req.Challenge.MethodID)
+	if !req.UpdateMember {
+		sb.WriteString(`r AS (SELECT NULL::text AS user_id, ` + method + `::text AS id, ''::text AS status, false AS created), `)
+		return
+	}
+	sb.WriteString(`um AS (` + updateMemberSQL + ` AND (SELECT go FROM ok) RETURNING id
+		), r AS (SELECT NULL::text AS user_id, ` + method + `::text AS id, ''::text AS status, false AS created WHERE EXISTS (SELECT 1 FROM um)), `)
 }
