@@ -89,56 +89,6 @@ func testSigningKeys(t *testing.T, e *env) {
 	})
 }
 
-func testHitRateLimit(t *testing.T, e *env) {
-	ctx := ctxT(t)
-	// Start at a window boundary so that the test does not straddle one.
-	e.clock.t = e.clock.t.Truncate(time.Hour).Add(time.Hour)
-
-	t.Run("CountsWithinWindow", func(t *testing.T) {
-		for want := 1; want <= 3; want++ {
-			n, err := e.db.HitRateLimit(ctx, "phone:+14155551000", 10*time.Minute)
-			wantCode(t, err, "")
-			if n != want {
-				t.Fatalf("n = %d, want %d", n, want)
-			}
-		}
-	})
-	t.Run("KeysAreIndependent", func(t *testing.T) {
-		n, _ := e.db.HitRateLimit(ctx, "phone:+14155551001", 10*time.Minute)
-		if n != 1 {
-			t.Fatalf("n = %d", n)
-		}
-	})
-	t.Run("NextWindowRestarts", func(t *testing.T) {
-		e.clock.Advance(10 * time.Minute)
-		n, _ := e.db.HitRateLimit(ctx, "phone:+14155551000", 10*time.Minute)
-		if n != 1 {
-			t.Fatalf("n = %d", n)
-		}
-	})
-	t.Run("ConcurrentHitsAllCounted", func(t *testing.T) {
-		var wg sync.WaitGroup
-		for range 20 {
-			wg.Go(func() {
-				if _, err := e.db.HitRateLimit(ctx, "ip:203.0.113.1", time.Minute); err != nil {
-					t.Error(err)
-				}
-			})
-		}
-		wg.Wait()
-		n, _ := e.db.HitRateLimit(ctx, "ip:203.0.113.1", time.Minute)
-		if n != 21 {
-			t.Fatalf("n = %d, want 21", n)
-		}
-	})
-	t.Run("InvalidWindow", func(t *testing.T) {
-		for _, w := range []time.Duration{0, -time.Second, 25 * time.Hour} {
-			_, err := e.db.HitRateLimit(ctx, "k", w)
-			wantCode(t, err, auth.EInvalid)
-		}
-	})
-}
-
 func TestPrune(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
@@ -178,8 +128,11 @@ func TestPrune(t *testing.T) {
 	}
 	// A sent message.
 	wantCode(t, e.db.FinishDelivery(ctx, liveMsg.ID, auth.MessageSent, "SM1", ""), "")
-	// Rate-limit windows.
-	e.db.HitRateLimit(ctx, "k", time.Minute)
+	// A window of the old fixed-window limits (the table stays until
+	// nothing prunes it).
+	if _, err := e.db.Pool().Exec(ctx, `INSERT INTO rate_limits (key, window_start, n) VALUES ('k', $1, 1)`, start.Truncate(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
 
 	t.Run("NothingDueNothingPruned", func(t *testing.T) {
 		n, err := e.db.Prune(ctx, start)

@@ -46,27 +46,3 @@ func durUS(d time.Duration) int64 {
 
 // tolerance64 is d in whole microseconds, rounded down.
 func tolerance64(d time.Duration) int64 { return int64(d / time.Microsecond) }
-
-// HitRateLimit adds one hit to key's fixed window of length window that
-// contains now (windows are aligned on the Unix epoch with date_bin) and
-// returns the hits counted in that window, this one included. One
-// statement. Windows are pruned a day after they start, so windows longer
-// than 24 hours are not supported (EInvalid), nor are non-positive ones.
-//
-// The service no longer uses it (a fixed window lets twice the limit
-// through across a window edge): sends are limited by HitLimits.
-func (db *DB) HitRateLimit(ctx context.Context, key string, window time.Duration) (int, error) {
-	if window <= 0 || window > 24*time.Hour {
-		return 0, auth.Invalid("window", "The rate-limit window must be between 1µs and 24h.")
-	}
-	var n int
-	err := db.pool.QueryRow(ctx, `
-		INSERT INTO rate_limits (key, window_start, n)
-		VALUES ($1, date_bin($2::bigint * interval '1 microsecond', $3::timestamptz, timestamptz 'epoch'), 1)
-		ON CONFLICT (key, window_start) DO UPDATE SET n = rate_limits.n + 1
-		RETURNING n`, key, window.Microseconds(), db.clock()).Scan(&n)
-	if err != nil {
-		return 0, internal(err)
-	}
-	return n, nil
-}

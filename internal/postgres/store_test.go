@@ -34,7 +34,6 @@ func TestStore(t *testing.T) {
 		{"SearchUsers", testSearchUsers},
 		{"SearchUsersPagination", testSearchUsersPagination},
 		{"SigningKeys", testSigningKeys},
-		{"HitRateLimit", testHitRateLimit},
 		{"ProjectIsolation", testProjectIsolation},
 	}
 	for _, tt := range tests {
