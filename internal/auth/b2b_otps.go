@@ -57,11 +57,11 @@ func (s *Service) sendMemberCode(ctx context.Context, p *Project, m *Member, loc
 	if err := s.checkCountry(p, phone); err != nil {
 		return "", &Error{Code: ECountryNotAllowed, Field: "mfa_phone_number", Message: ErrorMessage(err)}
 	}
-	c, ev, msg, payload, err := s.newCode(p, ChannelSMS, phone, locale, s.otpExpiration(ctx, p))
+	c, ev, msg, payload, err := s.newCode(ctx, p, ChannelSMS, phone, locale, s.otpExpiration(ctx, p))
 	if err != nil {
 		return "", err
 	}
-	c.MemberID, c.MethodID = m.ID, m.MFAPhoneID
+	c.MemberID, c.MethodID, c.CodeHMAC = m.ID, m.MFAPhoneID, s.keys.CodeMAC(c.ID, ev.Code)
 	if _, err := s.sendOnce(ctx, p, &SendRequest{Channel: ChannelSMS, Value: phone, Member: m, UpdateMember: update,
 		Challenge: c, Message: msg, Payload: payload}); err != nil {
 		return "", err

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"sync"
 	"time"
 )
 
@@ -25,6 +26,17 @@ type SendRequest struct {
 	Create    bool
 	Pending   bool
 	Challenge *Challenge // an OTP send: UserID and MethodID are filled in
+	// A consumer code is bound to its method: NewMethodID is the id of a
+	// method the send creates, and NewMethodMAC the code's MAC for it;
+	// KnownMethodID is the method the service expects the recipient to
+	// have ("" if none), KnownMethodMAC the code's MAC for it. When the
+	// recipient's method is neither, no code is written (Issued false) and
+	// the service writes it in a second statement. A member's code
+	// (Challenge.CodeHMAC set) needs none of them.
+	NewMethodID    string
+	NewMethodMAC   []byte
+	KnownMethodID  string
+	KnownMethodMAC []byte
 	// Member, when set, makes the send a member's code (B2B): no recipient
 	// is resolved, the code goes to Challenge.MethodID, and with
 	// UpdateMember the member's row is stored first (as UpdateMember does)
@@ -60,6 +72,7 @@ type SendOutcome struct {
 	// other fields are set only then, and the code or link created only
 	// when no limit or guard refused the send.
 	Found    bool
+	Issued   bool // the code or link was written
 	UserID   string
 	MethodID string
 	Status   UserStatus
@@ -107,4 +120,41 @@ func (s *Service) sendOnce(ctx context.Context, p *Project, req *SendRequest) (*
 		return nil, err
 	}
 	return out, nil
+}
+
+// methodPrefix is the id prefix of a channel's method (an email or a phone).
+func methodPrefix(ch Channel) string {
+	if ch == ChannelEmail {
+		return PrefixEmail
+	}
+	return PrefixPhone
+}
+
+// maxKnownMethods bounds the recipients whose method id a process keeps.
+const maxKnownMethods = 100_000
+
+// methodCache remembers the method id of recipients this process sent to,
+// so that a send to a known recipient can bind its code to the method
+// (MethodCodeMAC) in its one round trip. A stale entry costs nothing but
+// that: the store only uses the MAC whose method id it finds.
+type methodCache struct {
+	mu sync.Mutex
+	m  map[string]string
+}
+
+func (s *Service) knownMethod(projectID, value string) string {
+	c := &s.methods
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.m[projectID+"\x00"+value]
+}
+
+func (s *Service) rememberMethod(projectID, value, methodID string) {
+	c := &s.methods
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= maxKnownMethods {
+		c.m = make(map[string]string)
+	}
+	c.m[projectID+"\x00"+value] = methodID
 }

@@ -76,6 +76,7 @@ type Service struct {
 	now       func() time.Time
 	projects  projectCache
 	marks     publishMarks
+	methods   methodCache
 	// traceParent returns the W3C traceparent of a request's context
 	// (SetTraceParent); nil when tracing is not wired.
 	traceParent func(context.Context) string

@@ -67,11 +67,11 @@ func (db *DB) send(ctx context.Context, p *auth.Project, req *auth.SendRequest) 
 			return nil, internal(err)
 		}
 	}
-	var ok bool
+	var ok, issued bool
 	var userID, methodID, status *string
 	var created *bool
 	var verdicts []byte
-	err = br.QueryRow().Scan(&ok, &userID, &methodID, &status, &created, &verdicts)
+	err = br.QueryRow().Scan(&ok, &issued, &userID, &methodID, &status, &created, &verdicts)
 	if err != nil {
 		if isUniqueViolation(err) {
 			return nil, err
@@ -93,13 +93,13 @@ func (db *DB) send(ctx context.Context, p *auth.Project, req *auth.SendRequest) 
 		if req.UpdateMember && ok {
 			m.UpdatedAt, m.TrustedMetadata, m.UntrustedMetadata = now, rawObject(m.TrustedMetadata), rawObject(m.UntrustedMetadata)
 		}
-		out.Found, out.MethodID = ok, req.Challenge.MethodID
+		out.Found, out.Issued, out.MethodID = ok, issued, req.Challenge.MethodID
 		return out, nil
 	}
 	if userID == nil {
 		return out, methodNotFound(req.Channel)
 	}
-	out.Found, out.UserID, out.MethodID, out.Status, out.Created = true, *userID, *methodID, auth.UserStatus(*status), *created
+	out.Found, out.Issued, out.UserID, out.MethodID, out.Status, out.Created = true, issued, *userID, *methodID, auth.UserStatus(*status), *created
 	return out, nil
 }
 
@@ -163,6 +163,10 @@ func (db *DB) sendSQL(p *auth.Project, req *auth.SendRequest, now time.Time) (st
 	if req.Member != nil {
 		memberRecipient(&sb, &a, req)
 	} else {
+		newMethodID := req.NewMethodID
+		if newMethodID == "" {
+			newMethodID = auth.NewID(prefix, p)
+		}
 		val, st := a.add(req.Value), a.add(string(status))
 		sb.WriteString(`existing AS (
 			SELECT m.user_id, m.id, u.status FROM ` + table + ` m
@@ -175,7 +179,7 @@ func (db *DB) sendSQL(p *auth.Project, req *auth.SendRequest, now time.Time) (st
 			RETURNING id
 		), m AS (
 			INSERT INTO ` + table + ` (id, project_id, user_id, ` + col + `, verified, created_at, updated_at)
-			SELECT ` + a.add(auth.NewID(prefix, p)) + `, ` + pid + `, u.id, ` + val + `, false, ` + now_ + `, ` + now_ + ` FROM u
+			SELECT ` + a.add(newMethodID) + `, ` + pid + `, u.id, ` + val + `, false, ` + now_ + `, ` + now_ + ` FROM u
 			RETURNING user_id, id
 		), r AS (
 			SELECT user_id, id, status, false AS created FROM existing
@@ -197,10 +201,22 @@ func (db *DB) sendSQL(p *auth.Project, req *auth.SendRequest, now time.Time) (st
 			c.CreatedAt = now
 		}
 		exp := a.add(c.ExpiresAt)
+		// A member's code is bound to its challenge (CodeHMAC set); a
+		// consumer code to its method: the MAC for the method created now
+		// or for the one the service expected, else no code (Issued false).
+		var mac, bound string
+		if c.CodeHMAC != nil {
+			mac = a.add(c.CodeHMAC)
+		} else {
+			known := a.add(req.KnownMethodID)
+			mac = `CASE WHEN r.created THEN ` + a.add(req.NewMethodMAC) + `::bytea WHEN r.id = ` + known + `::text THEN ` +
+				a.add(req.KnownMethodMAC) + `::bytea END`
+			bound = ` AND (r.created OR r.id = ` + known + `::text)`
+		}
 		sb.WriteString(`c AS (
 			INSERT INTO challenges (id, project_id, user_id, member_id, method_id, channel, code_hmac, attempts, expires_at, created_at)
 			SELECT ` + a.add(c.ID) + `, ` + pid + `, r.user_id, ` + a.add(memberID) + `::text, r.id, ` + a.add(string(c.Channel)) + `, ` +
-			a.add(c.CodeHMAC) + `, 0, ` + exp + `, ` + a.add(c.CreatedAt) + ` FROM r WHERE (SELECT go FROM ok)
+			mac + `, 0, ` + exp + `, ` + a.add(c.CreatedAt) + ` FROM r WHERE (SELECT go FROM ok)` + bound + `
 			RETURNING id, user_id, member_id, expires_at, created_at, false AS signup
 		)`)
 		if msg != nil {
@@ -240,7 +256,7 @@ func (db *DB) sendSQL(p *auth.Project, req *auth.SendRequest, now time.Time) (st
 		)`)
 	}
 	sb.WriteString(`
-		SELECT (SELECT go FROM ok), r.user_id, r.id, r.status, r.created,
+		SELECT (SELECT go FROM ok), (SELECT count(*) FROM c) > 0, r.user_id, r.id, r.status, r.created,
 			(SELECT json_agg(json_build_object('kind', kind, 'subject', subject, 'old', old_state, 'new', new_state, 'sent', sent,
 				'verified', verified, 'refused', refused, 'wait', retry_after_us)) FROM guard)
 		FROM ok LEFT JOIN r ON true`)
