@@ -128,3 +128,42 @@ func TestSend_ProjectDefaultExpirations(t *testing.T) {
 		})
 	}
 }
+
+// TestSend_B2BSMSWithGuardOnOrOff: a member's second code (its MFA phone
+// already set, so the member row is not rewritten) is sent whether the
+// project's SMS-pumping guard is on or off. With the guard off that
+// statement once carried an unused parameter and Postgres refused it.
+func TestSend_B2BSMSWithGuardOnOrOff(t *testing.T) {
+	off := true
+	tests := []struct {
+		name    string
+		pumping *auth.PumpingSettings
+	}{
+		{"OKGuardOn", nil},
+		{"OKGuardOff", &auth.PumpingSettings{Off: &off}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := &flowEnv{Env: authtest.New(t, authtest.WithConfig(auth.Config{SendLimit: 1000})), t: t}
+			if tt.pumping != nil {
+				if _, err := f.Service.UpdateProject(t.Context(), f.Project.ID, auth.UpdateProjectInput{Settings: &auth.Settings{Pumping: tt.pumping}}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			o := f.org(nil)
+			m := f.member(o, flowEmail("acme.test"), nil)
+			const phone = "+14155550143"
+			first, err := f.Service.B2BSendSMS(t.Context(), f.Project, auth.B2BSendSMSInput{OrganizationID: o.ID, MemberID: m.ID, MFAPhoneNumber: phone})
+			if err != nil {
+				t.Fatalf("first send (sets the MFA phone): %v", err)
+			}
+			second, err := f.Service.B2BSendSMS(t.Context(), f.Project, auth.B2BSendSMSInput{OrganizationID: o.ID, MemberID: m.ID})
+			if err != nil {
+				t.Fatalf("second send (phone already set): %v", err)
+			}
+			if first.MessageID == "" || second.MessageID == "" || first.MessageID == second.MessageID {
+				t.Fatalf("message ids %q and %q: want two distinct queued messages", first.MessageID, second.MessageID)
+			}
+		})
+	}
+}

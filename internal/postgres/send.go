@@ -135,7 +135,17 @@ func (db *DB) sendSQL(p *auth.Project, req *auth.SendRequest, now time.Time) (st
 		a = append(a, memberArgs(req.Member)...) // $1..$18 of updateMemberSQL
 		a = append(a, now)                       // $19
 	}
-	pid, now_ := a.add(p.ID), a.add(now)
+	pid := a.add(p.ID)
+	// now is a parameter only where the statement uses it: an unused
+	// parameter has no type, and Postgres refuses the statement (a member
+	// code with the guard off used none).
+	var nowRef string
+	now_ := func() string {
+		if nowRef == "" {
+			nowRef = a.add(now)
+		}
+		return nowRef
+	}
 	var sb strings.Builder
 	sb.WriteString(`WITH `)
 	if g := req.Guard; g != nil && len(g.Subjects) > 0 {
@@ -151,7 +161,7 @@ func (db *DB) sendSQL(p *auth.Project, req *auth.SendRequest, now time.Time) (st
 		us := func(d time.Duration) string { return a.add(d.Microseconds()) + `::bigint * interval '1 microsecond'` }
 		sb.WriteString(`guard AS MATERIALIZED (
 			SELECT * FROM sesame_sms_send(` + pid + `, ` + a.add(kinds) + `::text[], ` + a.add(names) + `::text[], ` + a.add(g.Region) + `, ` +
-			now_ + `::timestamptz, ` + us(g.Config.Window) + `, ` + a.add(tMin) + `::integer[], ` + a.add(tBelow) + `::float8[], ` +
+			now_() + `::timestamptz, ` + us(g.Config.Window) + `, ` + a.add(tMin) + `::integer[], ` + a.add(tBelow) + `::float8[], ` +
 			a.add(bMin) + `::integer[], ` + a.add(bBelow) + `::float8[], ` + us(g.Config.ThrottleEvery) + `, ` + us(g.Config.BlockFor) + `, ` +
 			us(max(g.Config.Settle, 0)) + `)
 		), ok AS (SELECT NOT coalesce(bool_or(refused), false) AS go FROM guard), `)
@@ -174,12 +184,12 @@ func (db *DB) sendSQL(p *auth.Project, req *auth.SendRequest, now time.Time) (st
 			WHERE m.project_id = ` + pid + ` AND m.` + col + ` = ` + val + `
 		), u AS (
 			INSERT INTO users (id, project_id, status, created_at, updated_at)
-			SELECT ` + a.add(auth.NewID(auth.PrefixUser, p)) + `, ` + pid + `, ` + st + `, ` + now_ + `, ` + now_ + `
+			SELECT ` + a.add(auth.NewID(auth.PrefixUser, p)) + `, ` + pid + `, ` + st + `, ` + now_() + `, ` + now_() + `
 			WHERE ` + a.add(req.Create) + `::bool AND (SELECT go FROM ok) AND NOT EXISTS (SELECT 1 FROM existing)
 			RETURNING id
 		), m AS (
 			INSERT INTO ` + table + ` (id, project_id, user_id, ` + col + `, verified, created_at, updated_at)
-			SELECT ` + a.add(newMethodID) + `, ` + pid + `, u.id, ` + val + `, false, ` + now_ + `, ` + now_ + ` FROM u
+			SELECT ` + a.add(newMethodID) + `, ` + pid + `, u.id, ` + val + `, false, ` + now_() + `, ` + now_() + ` FROM u
 			RETURNING user_id, id
 		), r AS (
 			SELECT user_id, id, status, false AS created FROM existing
