@@ -128,6 +128,9 @@ func artifactsDir(t *testing.T) string {
 // without a reload, the code logs in, and the link's button leads to the
 // landing page whose token logs in.
 func TestDevInbox_BrowserSeesCodeAndLinkLiveAndLogsIn(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow (processes, a browser or a private cluster): make test runs it, make test-short skips it")
+	}
 	browser := findChromium(t)
 	dsn, err := pgtest.NewDatabase(t)
 	if err != nil {

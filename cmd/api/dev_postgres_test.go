@@ -55,6 +55,9 @@ func privatePostgresOnly(t *testing.T) {
 // private cluster in <data dir>/pg, serves (the inbox sees a code), and
 // stops the cluster when it stops.
 func TestRunDev_StartsAPrivatePostgresWhenNoneAnswers(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow (processes, a browser or a private cluster): make test runs it, make test-short skips it")
+	}
 	privatePostgresOnly(t)
 
 	dataDir := t.TempDir()
@@ -159,6 +162,9 @@ func TestRun_NoInboxOutsideDevMode(t *testing.T) {
 // it works on that one and leaves it running. Either way stdout is the
 // command's JSON alone.
 func TestProjectsCLIDev_UsesThePrivatePostgres(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow (processes, a browser or a private cluster): make test runs it, make test-short skips it")
+	}
 	privatePostgresOnly(t)
 	dataDir := t.TempDir()
 	pgDir := filepath.Join(dataDir, "pg")

@@ -89,6 +89,9 @@ func (p *apiProcess) status(t *testing.T, method, path, auth, body string) int {
 // minutes)
 // while the other secret keeps working there.
 func TestRevokedSecretIsRefusedByAnotherAPIProcessWithinSeconds(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow (processes, a browser or a private cluster): make test runs it, make test-short skips it")
+	}
 	dsn, err := pgtest.NewDatabase(t)
 	if err != nil {
 		t.Fatal(err)

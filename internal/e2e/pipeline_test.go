@@ -89,6 +89,9 @@ func TestPipeline_CodesAndLinksArriveThroughRealSDKs(t *testing.T) {
 // sends are accepted, restarts it, and counts what the fake Twilio got:
 // every accepted send exactly once.
 func TestPipeline_NATSOutageLosesNothing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow (processes, a browser or a private cluster): make test runs it, make test-short skips it")
+	}
 	s := newSystem(t)
 	s.startWorker(nats.ConsumerSMS, 8, time.Minute)
 
@@ -136,6 +139,9 @@ func TestPipeline_NATSOutageLosesNothing(t *testing.T) {
 // while sends are in flight at a slow provider, then starts another one.
 // Nothing may be lost; duplicates are bounded by what was in flight.
 func TestPipeline_KilledWorkerLosesNothing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow (processes, a browser or a private cluster): make test runs it, make test-short skips it")
+	}
 	s := newSystem(t)
 	s.twilio.SetLatency(300 * time.Millisecond)
 	const total, concurrency = 40, 8
