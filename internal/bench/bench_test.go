@@ -191,15 +191,6 @@ func TestCPUPerOp(t *testing.T) {
 	}
 }
 
-func TestMD5UUIDMatchesPostgres(t *testing.T) {
-	// SELECT md5('1')::uuid, md5('200000')::uuid
-	for k, want := range map[int]string{1: "c4ca4238-a0b9-2382-0dcc-509a6f75849b", 200000: "03e6c616-03f6-c550-ab49-ab6a2d83f793"} {
-		if got := md5UUID(k); got != want {
-			t.Errorf("md5UUID(%d) = %s, want %s", k, got, want)
-		}
-	}
-}
-
 func TestDBURL(t *testing.T) {
 	for _, tc := range []struct{ base, want string }{
 		{"postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable", "postgres://postgres@127.0.0.1:5432/x?sslmode=disable"},

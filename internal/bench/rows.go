@@ -2,11 +2,12 @@ package bench
 
 import (
 	"context"
-	"crypto/md5"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
 	"time"
+
+	"github.com/sesame-auth/sesame/internal/limit"
 )
 
 // row is one closed- or open-loop HTTP workload.
@@ -45,12 +46,6 @@ func each[T any](xs []T, f func(T) []byte) func(uint64) ([]byte, bool) {
 	}
 }
 
-// md5UUID is Postgres's md5(k::text)::uuid: the limit server's prefilled ids.
-func md5UUID(k int) string {
-	h := md5.Sum([]byte(fmt.Sprint(k)))
-	return fmt.Sprintf("%x-%x-%x-%x-%x", h[0:4], h[4:6], h[6:8], h[8:10], h[10:16])
-}
-
 // dialect is what differs between Streambird and Stytch for the
 // consumer OTP rows.
 type dialect struct {
@@ -70,7 +65,7 @@ func (s *system) rows() []row {
 		{name: limitVerify, limit: true, path: "/verify", want: status(200),
 			prepare: func(context.Context, int) (func(uint64) ([]byte, bool), error) {
 				return func(uint64) ([]byte, bool) {
-					return fmt.Appendf(nil, `{"id":%q}`, md5UUID(1+rand.IntN(limitPrefill))), true
+					return fmt.Appendf(nil, `{"id":%q}`, limit.PrefillID(1+rand.IntN(limitPrefill))), true
 				}, nil
 			}},
 	}

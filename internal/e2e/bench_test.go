@@ -122,25 +122,15 @@ type benchSys struct {
 	js      jetstream.JetStream
 	log     *slog.Logger
 
-	otpIDs  []string   // prefilled bench_otp rows for the UPDATE primitive
-	payload []byte     // 256 B
-	trace   *stepTrace // nil unless SESAME_BENCH_TRACE is set
+	lim     *limit.Server // the limit server and its primitives, on bench_otp
+	otpIDs  []string      // prefilled bench_otp rows for the UPDATE primitive
+	payload []byte        // 256 B
+	trace   *stepTrace    // nil unless SESAME_BENCH_TRACE is set
 }
 
-const benchOTPTable = `
-CREATE TABLE bench_otp (
-	id uuid PRIMARY KEY, method_id text NOT NULL, code_hash bytea NOT NULL,
-	expires_at timestamptz NOT NULL, attempts int NOT NULL DEFAULT 0, max_attempts int NOT NULL DEFAULT 5,
-	created_at timestamptz NOT NULL DEFAULT now(), consumed_at timestamptz, client_ip inet, user_agent text);
-CREATE INDEX bench_otp_method_id_idx ON bench_otp (method_id)`
-
-const (
-	benchInsertSQL = `INSERT INTO bench_otp (id, method_id, code_hash, expires_at, attempts, max_attempts, created_at, consumed_at, client_ip, user_agent)
-		VALUES ($1, $2, $3, $4, 0, 5, $5, NULL, '127.0.0.1', $6)`
-	benchUpdateSQL = `UPDATE bench_otp SET attempts = attempts + 1 WHERE id = $1
-		RETURNING id::text, code_hash, expires_at, attempts, max_attempts, consumed_at`
-	benchPrefillRows = 20000
-)
+// benchPrefillRows is how many bench_otp rows the UPDATE primitive and
+// the limit server's /verify pick from.
+const benchPrefillRows = 20000
 
 func newBenchSys(b *testing.B) *benchSys {
 	b.Helper()
@@ -176,18 +166,18 @@ func newBenchSys(b *testing.B) *benchSys {
 	}
 	e.db = pgtest.MustOpenDB(b, opts...)
 	e.pool = e.db.Pool()
-	if _, err := e.pool.Exec(ctx, benchOTPTable); err != nil {
+	// The baseline's limit server (internal/limit, as bin/limitserver): its
+	// table and primitives, on the system's pool and NATS connection.
+	e.lim = limit.New(e.pool, e.js, "bench_otp", "bench.otp.sent")
+	if err := e.lim.CreateTable(ctx); err != nil {
 		b.Fatal(err)
 	}
-	rows, _ := e.pool.Query(ctx, `
-		INSERT INTO bench_otp (id, method_id, code_hash, expires_at, client_ip, user_agent)
-		SELECT gen_random_uuid(), 'sms:+1415' || k, sha256(k::text::bytea), now() + interval '10 minutes', '127.0.0.1', 'bench/1.0'
-		FROM generate_series(1, $1::int) k RETURNING id::text`, benchPrefillRows)
-	if e.otpIDs, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
+	if err := e.lim.Prefill(ctx, benchPrefillRows); err != nil {
 		b.Fatal(err)
 	}
-	if _, err := e.pool.Exec(ctx, `VACUUM ANALYZE bench_otp`); err != nil {
-		b.Fatal(err)
+	e.otpIDs = make([]string, benchPrefillRows)
+	for k := range e.otpIDs {
+		e.otpIDs[k] = limit.PrefillID(k + 1)
 	}
 
 	e.keys, _ = auth.NewKeyring([]byte("e2e-test-root-key-32-bytes-long!"))
@@ -208,11 +198,9 @@ func newBenchSys(b *testing.B) *benchSys {
 	mux := http.NewServeMux()
 	mux.Handle("/v1/auth/", streambird.NewHandler(e.svc, streambird.Options{Logger: e.log}))
 	mux.Handle("/v1/", stytch.NewHandler(e.svc, stytch.Options{Logger: e.log}))
-	// The baseline's limit server (internal/limit, as bin/limitserver) on
-	// the same table, pool, NATS connection and HTTP server.
-	lim := limit.New(e.pool, e.js, "bench_otp", "bench.otp.sent")
-	mux.HandleFunc("POST /limit/send", lim.Send)
-	mux.HandleFunc("POST /limit/verify", lim.Verify)
+	// The limit server on the same HTTP server.
+	mux.HandleFunc("POST /limit/send", e.lim.Send)
+	mux.HandleFunc("POST /limit/verify", e.lim.Verify)
 	e.api = httptest.NewServer(mux)
 	b.Cleanup(e.api.Close)
 	tr := &http.Transport{MaxIdleConns: 1024, MaxIdleConnsPerHost: 1024, IdleConnTimeout: time.Minute}
@@ -232,23 +220,13 @@ func newBenchSys(b *testing.B) *benchSys {
 // ---- primitives (op index i → one op) ----
 
 func (e *benchSys) primInsert(i int) error {
-	sum := sha256.Sum256([]byte(strconv.Itoa(i)))
-	now := time.Now()
-	_, err := e.pool.Exec(context.Background(), benchInsertSQL, auth.NewUUID(), "sms:+1650"+strconv.Itoa(i), sum[:],
-		now.Add(10*time.Minute), now, "bench/1.0")
+	_, _, err := e.lim.Insert(context.Background(), "sms:+1650"+strconv.Itoa(i), strconv.Itoa(i), "bench/1.0")
 	return err
 }
 
 func (e *benchSys) primUpdate(int) error {
-	var (
-		id                    string
-		hash                  []byte
-		exp                   time.Time
-		attempts, maxAttempts int
-		consumed              *time.Time
-	)
-	return e.pool.QueryRow(context.Background(), benchUpdateSQL, e.otpIDs[mrand.IntN(len(e.otpIDs))]).
-		Scan(&id, &hash, &exp, &attempts, &maxAttempts, &consumed)
+	_, _, _, err := e.lim.Update(context.Background(), e.otpIDs[mrand.IntN(len(e.otpIDs))])
+	return err
 }
 
 func (e *benchSys) primPublish(int) error {

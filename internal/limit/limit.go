@@ -12,10 +12,13 @@ package limit
 
 import (
 	"context"
+	"crypto/md5"
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -71,6 +74,37 @@ func (s *Server) Prefill(ctx context.Context, n int) error {
 	return err
 }
 
+// PrefillID is the id Prefill gives row k: Postgres's md5(k::text)::uuid.
+func PrefillID(k int) string {
+	h := md5.Sum([]byte(strconv.Itoa(k)))
+	return fmt.Sprintf("%x-%x-%x-%x-%x", h[0:4], h[4:6], h[6:8], h[8:10], h[10:16])
+}
+
+// Insert is the send primitive: one INSERT of a code row (the sha256 of
+// code) for methodID, valid for 10 minutes. It returns the row's id and
+// expiry.
+func (s *Server) Insert(ctx context.Context, methodID, code, userAgent string) (string, time.Time, error) {
+	sum := sha256.Sum256([]byte(code))
+	id, now := auth.NewUUID(), time.Now()
+	exp := now.Add(10 * time.Minute)
+	_, err := s.pool.Exec(ctx, s.insertSQL, id, methodID, sum[:], exp, now, userAgent)
+	return id, exp, err
+}
+
+// Update is the verify primitive: one UPDATE … RETURNING counting an
+// attempt on row id. It returns the row's id as stored, its attempts and
+// whether the code is still usable, or pgx.ErrNoRows for an unknown id.
+func (s *Server) Update(ctx context.Context, id string) (rowID string, attempts int, valid bool, err error) {
+	var (
+		hash        []byte
+		exp         time.Time
+		maxAttempts int
+		consumed    *time.Time
+	)
+	err = s.pool.QueryRow(ctx, s.updateSQL, id).Scan(&rowID, &hash, &exp, &attempts, &maxAttempts, &consumed)
+	return rowID, attempts, consumed == nil && time.Now().Before(exp) && attempts <= maxAttempts, err
+}
+
 // Send is POST /send.
 func (s *Server) Send(w http.ResponseWriter, r *http.Request) {
 	var req struct {
@@ -81,10 +115,8 @@ func (s *Server) Send(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	code := auth.NewCode()
-	sum := sha256.Sum256([]byte(code))
-	id, now := auth.NewUUID(), time.Now()
-	exp := now.Add(10 * time.Minute)
-	if _, err := s.pool.Exec(r.Context(), s.insertSQL, id, "email:"+req.Email, sum[:], exp, now, r.UserAgent()); err != nil {
+	id, exp, err := s.Insert(r.Context(), "email:"+req.Email, code, r.UserAgent())
+	if err != nil {
 		http.Error(w, "insert failed", http.StatusInternalServerError)
 		return
 	}
@@ -106,14 +138,7 @@ func (s *Server) Verify(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "bad request", http.StatusBadRequest)
 		return
 	}
-	var (
-		id                    string
-		hash                  []byte
-		exp                   time.Time
-		attempts, maxAttempts int
-		consumed              *time.Time
-	)
-	err := s.pool.QueryRow(r.Context(), s.updateSQL, req.ID).Scan(&id, &hash, &exp, &attempts, &maxAttempts, &consumed)
+	id, attempts, valid, err := s.Update(r.Context(), req.ID)
 	if errors.Is(err, pgx.ErrNoRows) {
 		http.Error(w, "not found", http.StatusNotFound)
 		return
@@ -121,7 +146,6 @@ func (s *Server) Verify(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "update failed", http.StatusInternalServerError)
 		return
 	}
-	valid := consumed == nil && time.Now().Before(exp) && attempts <= maxAttempts
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(map[string]any{"id": id, "attempts": attempts, "valid": valid})
 }

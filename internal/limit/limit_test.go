@@ -81,3 +81,12 @@ func TestServer(t *testing.T) {
 		t.Fatalf("stream holds %+v (%v), want the one send's event", info.State, err)
 	}
 }
+
+func TestPrefillIDMatchesPostgres(t *testing.T) {
+	// SELECT md5('1')::uuid, md5('200000')::uuid
+	for k, want := range map[int]string{1: "c4ca4238-a0b9-2382-0dcc-509a6f75849b", 200000: "03e6c616-03f6-c550-ab49-ab6a2d83f793"} {
+		if got := limit.PrefillID(k); got != want {
+			t.Errorf("PrefillID(%d) = %s, want %s", k, got, want)
+		}
+	}
+}
