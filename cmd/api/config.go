@@ -34,6 +34,11 @@ type config struct {
 	SendLimit     int
 	SendWindow    time.Duration
 	IPSendLimit   int
+	VerifyLimit   int              // VERIFY_LIMIT: code checks per method per VerifyWindow; 0 off
+	VerifyWindow  time.Duration    // VERIFY_WINDOW
+	IPVerifyLimit int              // VERIFY_LIMIT_PER_IP: code checks per client IP per VerifyWindow; 0 off
+	JWTAlgorithm  string           // JWT_ALGORITHM: RS256, ES256 or EdDSA
+	JWTLifetime   time.Duration    // JWT_LIFETIME
 	Abuse         auth.AbuseConfig // SMS_LIMIT_PER_*, SMS_PREFIX_DIGITS, SMS_PUMPING_*
 	Countries     []string
 	Stream        nats.StreamOptions
@@ -121,6 +126,22 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	if c.IPSendLimit, err = strconv.Atoi(env("SEND_LIMIT_PER_IP", "0")); err != nil || c.IPSendLimit < 0 {
 		return nil, errors.New("SEND_LIMIT_PER_IP must be 0 (off) or a positive integer")
 	}
+	if c.VerifyLimit, err = strconv.Atoi(env("VERIFY_LIMIT", strconv.Itoa(auth.DefaultVerifyLimit))); err != nil || c.VerifyLimit < 0 {
+		return nil, errors.New("VERIFY_LIMIT must be 0 (off) or a positive integer")
+	}
+	if c.VerifyWindow, err = time.ParseDuration(env("VERIFY_WINDOW", auth.DefaultVerifyWindow.String())); err != nil || c.VerifyWindow <= 0 {
+		return nil, errors.New("VERIFY_WINDOW must be a positive duration such as 10m")
+	}
+	if c.IPVerifyLimit, err = strconv.Atoi(env("VERIFY_LIMIT_PER_IP", "0")); err != nil || c.IPVerifyLimit < 0 {
+		return nil, errors.New("VERIFY_LIMIT_PER_IP must be 0 (off) or a positive integer")
+	}
+	if c.JWTAlgorithm, err = auth.ParseJWTAlgorithm(env("JWT_ALGORITHM", auth.JWTRS256)); err != nil {
+		return nil, errors.New("JWT_ALGORITHM must be RS256, ES256 or EdDSA")
+	}
+	if c.JWTLifetime, err = time.ParseDuration(env("JWT_LIFETIME", auth.JWTLifetime.String())); err != nil ||
+		c.JWTLifetime < auth.MinJWTLifetime || c.JWTLifetime > auth.MaxJWTLifetime || c.JWTLifetime%time.Second != 0 {
+		return nil, fmt.Errorf("JWT_LIFETIME must be a duration of whole seconds between %s and %s, such as 5m", auth.MinJWTLifetime, auth.MaxJWTLifetime)
+	}
 	if c.Abuse, err = auth.AbuseConfigFromEnv(getenv); err != nil {
 		return nil, err
 	}
@@ -160,6 +181,17 @@ func serviceConfig(c *config) auth.Config {
 	return auth.Config{
 		PublicURL: c.PublicURL, DefaultLoginURL: c.LoginURL, DefaultSignupURL: c.SignupURL,
 		SendLimit: c.SendLimit, SendWindow: c.SendWindow, IPSendLimit: c.IPSendLimit, AllowedCountries: c.Countries,
+		VerifyLimit: verifyLimit(c.VerifyLimit), VerifyWindow: c.VerifyWindow, IPVerifyLimit: c.IPVerifyLimit,
+		JWTAlgorithm: c.JWTAlgorithm, JWTLifetime: c.JWTLifetime,
 		Abuse: c.Abuse,
 	}
+}
+
+// verifyLimit is VERIFY_LIMIT as auth.Config.VerifyLimit: 0 (off) is
+// negative there, where 0 is the default.
+func verifyLimit(n int) int {
+	if n == 0 {
+		return -1
+	}
+	return n
 }

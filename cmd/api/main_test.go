@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sesame-auth/sesame/internal/auth"
 	"github.com/sesame-auth/sesame/internal/pgtest"
 )
 
@@ -32,6 +33,13 @@ func TestParseConfig(t *testing.T) {
 		{"ErrBadSendLimit", nil, merge(base, "SEND_LIMIT", "lots"), "SEND_LIMIT"},
 		{"ErrBadCountry", nil, merge(base, "SMS_ALLOWED_COUNTRIES", "US,USA"), "SMS_ALLOWED_COUNTRIES"},
 		{"ErrBadReplicas", nil, merge(base, "NATS_STREAM_REPLICAS", "0"), "NATS_STREAM_REPLICAS"},
+		{"ErrBadVerifyLimit", nil, merge(base, "VERIFY_LIMIT", "-1"), "VERIFY_LIMIT must be"},
+		{"ErrBadVerifyLimitPerIP", nil, merge(base, "VERIFY_LIMIT_PER_IP", "some"), "VERIFY_LIMIT_PER_IP"},
+		{"ErrBadVerifyWindow", nil, merge(base, "VERIFY_WINDOW", "0s"), "VERIFY_WINDOW"},
+		{"ErrJWTAlgorithmHS256", nil, merge(base, "JWT_ALGORITHM", "HS256"), "JWT_ALGORITHM must be RS256, ES256 or EdDSA"},
+		{"ErrJWTLifetimeNotADuration", nil, merge(base, "JWT_LIFETIME", "300"), "JWT_LIFETIME must be"},
+		{"ErrJWTLifetimeOverAnHour", nil, merge(base, "JWT_LIFETIME", "2h"), "JWT_LIFETIME must be"},
+		{"ErrJWTLifetimeUnderAMinute", nil, merge(base, "JWT_LIFETIME", "30s"), "JWT_LIFETIME must be"},
 		{"ErrBadSendGridWebhookKey", nil, merge(base, "SENDGRID_WEBHOOK_VERIFICATION_KEY", "bm90IGEga2V5"), "SENDGRID_WEBHOOK_VERIFICATION_KEY"},
 	}
 	for _, tt := range tests {
@@ -39,6 +47,39 @@ func TestParseConfig(t *testing.T) {
 			_, err := parseConfig(tt.args, func(k string) string { return tt.env[k] }, io.Discard)
 			if tt.wantErr == "" && err != nil || tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)) {
 				t.Fatalf("err = %v, want %q", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+// TestServiceConfigDefaults: the environment's verify limits and JWT
+// settings become the service-wide Config (the defaults of every project
+// that sets none), with their documented defaults when unset.
+func TestServiceConfigDefaults(t *testing.T) {
+	base := map[string]string{"DATABASE_URL": "postgres://x@127.0.0.1/db", "SECRET_KEYS": strings.Repeat("ab", 32)}
+	tests := []struct {
+		name string
+		env  map[string]string
+		want auth.Config
+	}{
+		{"OKDefaults", base, auth.Config{VerifyLimit: 10, VerifyWindow: 10 * time.Minute, IPVerifyLimit: 0,
+			JWTAlgorithm: auth.JWTRS256, JWTLifetime: 5 * time.Minute}},
+		{"OKSet", merge(merge(merge(merge(merge(base, "VERIFY_LIMIT", "20"), "VERIFY_WINDOW", "1h"), "VERIFY_LIMIT_PER_IP", "100"),
+			"JWT_ALGORITHM", "es256"), "JWT_LIFETIME", "15m"),
+			auth.Config{VerifyLimit: 20, VerifyWindow: time.Hour, IPVerifyLimit: 100, JWTAlgorithm: auth.JWTES256, JWTLifetime: 15 * time.Minute}},
+		{"OKVerifyLimitOff", merge(merge(base, "VERIFY_LIMIT", "0"), "JWT_ALGORITHM", "EdDSA"),
+			auth.Config{VerifyLimit: -1, VerifyWindow: 10 * time.Minute, JWTAlgorithm: auth.JWTEdDSA, JWTLifetime: 5 * time.Minute}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := parseConfig(nil, func(k string) string { return tt.env[k] }, io.Discard)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := serviceConfig(c)
+			if got.VerifyLimit != tt.want.VerifyLimit || got.VerifyWindow != tt.want.VerifyWindow || got.IPVerifyLimit != tt.want.IPVerifyLimit ||
+				got.JWTAlgorithm != tt.want.JWTAlgorithm || got.JWTLifetime != tt.want.JWTLifetime {
+				t.Fatalf("service config %+v, want %+v", got, tt.want)
 			}
 		})
 	}

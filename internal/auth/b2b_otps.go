@@ -223,9 +223,13 @@ func checkCode(code string) error {
 
 // attemptMemberCode counts an attempt on the newest code of methodID
 // (before comparing), compares in constant time and returns the live
-// challenge of m. EOTPNotFound, EOTPWrong, EOTPExpired.
+// challenge of m. The project's verify limits are checked in the same
+// round trip as the attempt. ERateLimited, EOTPNotFound, EOTPWrong,
+// EOTPExpired.
 func (s *Service) attemptMemberCode(ctx context.Context, p *Project, m *Member, methodID, code string) (*Challenge, error) {
-	c, err := s.store.AttemptChallenge(ctx, p.ID, methodID, s.cfg.MaxOTPAttempts)
+	limits := s.verifyLimitKeys(ctx, p, methodID)
+	c, err := s.store.AttemptChallenge(ctx, p.ID, methodID, s.cfg.MaxOTPAttempts, limits...)
+	err = s.limitRefused(err, limits)
 	if err == nil && c.MemberID != m.ID {
 		err = Errorf(EOTPNotFound, "No code was sent to this member.")
 	}

@@ -222,6 +222,53 @@ func (s *Service) checkSendLimit(ctx context.Context, p *Project, value string) 
 	return nil
 }
 
+// verifyLimitKeys returns the limits a code check on methodID counts
+// against, in order: per method and per client IP (VerifyLimits of the
+// project). The store checks them in the statement batch that counts the
+// attempt (VerifyCodeInput.Limits, AttemptChallenge), so they cost no
+// round trip, and a refused check counts no attempt and consumes nothing.
+func (s *Service) verifyLimitKeys(ctx context.Context, p *Project, methodID string) []LimitKey {
+	l := s.verifyLimits(p)
+	var keys []LimitKey
+	if r := (Rate{Limit: l.PerMethod, Window: l.Window}); r.On() {
+		keys = append(keys, r.key("verify:"+p.ID+":"+methodID, "verify_per_method"))
+	}
+	if r := (Rate{Limit: l.PerIP, Window: l.Window}); r.On() {
+		if ip := clientIP(ctx); ip != "" {
+			keys = append(keys, r.key("verify-ip:"+p.ID+":"+ip, "verify_per_ip"))
+		}
+	}
+	return keys
+}
+
+// LimitRefusal is a store's refusal of a request by one of the limits it
+// was given (LimitKey): Index is the refusing key's, RetryAfter how long
+// until it conforms again. Nothing the request would have written was.
+type LimitRefusal struct {
+	Index      int
+	RetryAfter time.Duration
+}
+
+func (e *LimitRefusal) Error() string {
+	return "refused by limit " + strconv.Itoa(e.Index) + ", retry after " + e.RetryAfter.String()
+}
+
+// limitRefused turns a store's LimitRefusal of keys into the 429
+// (ERateLimited with RetryAfter), counting the refusing limit's metric;
+// any other error is returned as is.
+func (s *Service) limitRefused(err error, keys []LimitKey) error {
+	var r *LimitRefusal
+	if !errors.As(err, &r) {
+		return err
+	}
+	name := "limit"
+	if r.Index >= 0 && r.Index < len(keys) {
+		name = keys[r.Index].Name
+	}
+	s.metrics.RateLimited(name)
+	return rateLimited(r.RetryAfter)
+}
+
 // checkCountry refuses phone numbers outside the SMS allow-list of
 // project p: its sms_allowed_countries setting, else
 // Config.AllowedCountries (from the in-process settings cache).

@@ -197,8 +197,10 @@ func (s *Service) outboxMessage(ctx context.Context, ev *Event) (*Message, []byt
 // activated, and a session started or extended as in.Session says.
 // Counting, comparing, consuming, starting the session and reading the user
 // are one round trip (ChallengeStore.VerifyCode): the code's MACs are
-// computed first, bound to the project and method.
-// Returns EInvalid, EOTPNotFound, EOTPWrong, EOTPExpired and the session errors.
+// computed first, bound to the project and method. The project's verify
+// limits (per method, per client IP) are checked in that same round trip;
+// a refused check is ERateLimited and counts no attempt.
+// Returns EInvalid, ERateLimited, EOTPNotFound, EOTPWrong, EOTPExpired and the session errors.
 func (s *Service) AuthenticateOTP(ctx context.Context, p *Project, in AuthenticateOTPInput) (*AuthResult, error) {
 	if err := validID("method_id", in.MethodID, EInvalidMethodID); err != nil {
 		return nil, err
@@ -226,7 +228,7 @@ func (s *Service) AuthenticateOTP(ctx context.Context, p *Project, in Authentica
 		}
 	}
 	v := VerifyCodeInput{ProjectID: p.ID, MethodID: in.MethodID, MACs: s.keys.MethodCodeMACs(p.ID, in.MethodID, in.Code),
-		MaxAttempts: s.cfg.MaxOTPAttempts}
+		MaxAttempts: s.cfg.MaxOTPAttempts, Limits: s.verifyLimitKeys(ctx, p, in.MethodID)}
 	if existing != nil {
 		v.UserID = existing.UserID
 	} else if v.Session, v.TokenEnc, err = s.newSession(p, in.Session, f, now); err != nil {
@@ -234,6 +236,7 @@ func (s *Service) AuthenticateOTP(ctx context.Context, p *Project, in Authentica
 	}
 	r, err := s.store.VerifyCode(ctx, v)
 	if err != nil {
+		err = s.limitRefused(err, v.Limits)
 		s.metrics.Authenticated(FactorOTP, string(ErrorCode(err)))
 		return nil, err
 	}

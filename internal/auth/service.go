@@ -29,6 +29,22 @@ type Config struct {
 	// SendWindow in a project (the IP comes from WithClientIP). Default 0:
 	// no per-IP limit.
 	IPSendLimit int
+	// VerifyLimit is how many codes one method (email, phone or a member's
+	// MFA phone) may be checked against per VerifyWindow in a project,
+	// across all its challenges (MaxOTPAttempts caps each challenge on its
+	// own). Default 10 per 10 minutes; negative: no limit.
+	VerifyLimit  int
+	VerifyWindow time.Duration
+	// IPVerifyLimit is how many code checks one client IP may make per
+	// VerifyWindow in a project. Default 0: no per-IP limit.
+	IPVerifyLimit int
+	// JWTAlgorithm signs the session JWTs of projects whose settings name
+	// no jwt_algorithm: JWTRS256 (default), JWTES256 or JWTEdDSA.
+	JWTAlgorithm string
+	// JWTLifetime is the session JWT lifetime of projects whose settings
+	// name no jwt_lifetime_seconds, MinJWTLifetime..MaxJWTLifetime.
+	// Default JWTLifetime (5 minutes).
+	JWTLifetime time.Duration
 	// AllowedCountries lists the ISO 3166 regions (e.g. "US", "CA") that
 	// SMS and WhatsApp codes may go to. Default empty: every country. A
 	// short list is the simplest defence against SMS pumping.
@@ -54,6 +70,19 @@ func (c Config) withDefaults() Config {
 	}
 	if c.SendWindow <= 0 {
 		c.SendWindow = 10 * time.Minute
+	}
+	if c.VerifyLimit == 0 {
+		c.VerifyLimit = DefaultVerifyLimit
+	}
+	if c.JWTAlgorithm, _ = ParseJWTAlgorithm(c.JWTAlgorithm); c.JWTAlgorithm == "" {
+		c.JWTAlgorithm = JWTRS256
+	}
+	if c.JWTLifetime <= 0 {
+		c.JWTLifetime = JWTLifetime
+	}
+	c.JWTLifetime = min(max(c.JWTLifetime, MinJWTLifetime), MaxJWTLifetime)
+	if c.VerifyWindow <= 0 {
+		c.VerifyWindow = DefaultVerifyWindow
 	}
 	c.Abuse = c.Abuse.withDefaults()
 	if c.PublishTimeout <= 0 {

@@ -29,6 +29,18 @@ type Settings struct {
 	SendLimitPerIP *int `json:"send_limit_per_ip,omitempty"`
 	// SendWindowSeconds is the window of both send limits. 0: Config.SendWindow.
 	SendWindowSeconds int `json:"send_window_seconds,omitempty"`
+	// VerifyLimit is how many codes one method may be checked against
+	// per VerifyWindowSeconds, right or wrong, across its challenges (each
+	// challenge also dies after MaxOTPAttempts wrong codes). 0:
+	// Config.VerifyLimit (VERIFY_LIMIT).
+	VerifyLimit int `json:"verify_limit,omitempty"`
+	// VerifyLimitPerIP is how many code checks one client IP may make per
+	// window. Null: Config.IPVerifyLimit (VERIFY_LIMIT_PER_IP); 0: no
+	// per-IP limit.
+	VerifyLimitPerIP *int `json:"verify_limit_per_ip,omitempty"`
+	// VerifyWindowSeconds is the window of both verify limits. 0:
+	// Config.VerifyWindow (VERIFY_WINDOW).
+	VerifyWindowSeconds int `json:"verify_window_seconds,omitempty"`
 	// Pumping are the project's SMS-pumping thresholds (pumping.go).
 	// Null: Config.Abuse.Pumping.
 	Pumping *PumpingSettings `json:"sms_pumping,omitempty"`
@@ -45,10 +57,11 @@ type Settings struct {
 
 	// Session JWTs (signer.go).
 	// JWTAlgorithm signs the project's session JWTs: "RS256", "ES256" or
-	// "EdDSA" (Ed25519). "": RS256, which every Stytch SDK verifies.
+	// "EdDSA" (Ed25519). "": Config.JWTAlgorithm (JWT_ALGORITHM, default
+	// RS256, which every Stytch SDK verifies).
 	JWTAlgorithm string `json:"jwt_algorithm,omitempty"`
 	// JWTLifetimeSeconds is how long a session JWT is valid (60..3600).
-	// 0: JWTLifetime (5 minutes, as Stytch's).
+	// 0: Config.JWTLifetime (JWT_LIFETIME, default 5 minutes, as Stytch's).
 	JWTLifetimeSeconds int `json:"jwt_lifetime_seconds,omitempty"`
 }
 
@@ -143,6 +156,15 @@ func (st Settings) normalize() (Settings, error) {
 	}
 	if st.SendWindowSeconds < 0 || st.SendWindowSeconds > maxSendWindowSec {
 		return st, Invalid("send_window_seconds", "send_window_seconds must be between 1 and %d (0 follows the server default).", maxSendWindowSec)
+	}
+	if st.VerifyLimit < 0 || st.VerifyLimit > maxSendLimit {
+		return st, Invalid("verify_limit", "verify_limit must be between 1 and %d (0 follows the server default).", maxSendLimit)
+	}
+	if st.VerifyLimitPerIP != nil && (*st.VerifyLimitPerIP < 0 || *st.VerifyLimitPerIP > maxSendLimit) {
+		return st, Invalid("verify_limit_per_ip", "verify_limit_per_ip must be between 0 (off) and %d.", maxSendLimit)
+	}
+	if st.VerifyWindowSeconds < 0 || st.VerifyWindowSeconds > maxSendWindowSec {
+		return st, Invalid("verify_window_seconds", "verify_window_seconds must be between 1 and %d (0 follows the server default).", maxSendWindowSec)
 	}
 	if err := st.Pumping.check(); err != nil {
 		return st, err

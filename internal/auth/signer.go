@@ -2,6 +2,8 @@ package auth
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"time"
 )
 
@@ -28,6 +30,20 @@ type JWTSettings struct {
 	Lifetime  time.Duration
 }
 
+// ParseJWTAlgorithm returns the JWT algorithm a name stands for, case
+// aside ("es256" is JWTES256); "" for "", an error for any other name.
+func ParseJWTAlgorithm(name string) (string, error) {
+	for _, a := range []string{JWTRS256, JWTES256, JWTEdDSA} {
+		if strings.EqualFold(strings.TrimSpace(name), a) {
+			return a, nil
+		}
+	}
+	if strings.TrimSpace(name) == "" {
+		return "", nil
+	}
+	return "", fmt.Errorf("unknown JWT algorithm %q: want RS256, ES256 or EdDSA", name)
+}
+
 // normalizeJWT checks the JWT settings of st.
 func (st Settings) normalizeJWT() (Settings, error) {
 	switch st.JWTAlgorithm {
@@ -42,17 +58,19 @@ func (st Settings) normalizeJWT() (Settings, error) {
 	return st, nil
 }
 
-// JWTSettings returns project projectID's session JWT settings, defaults
-// filled in (RS256, JWTLifetime), from the in-process settings cache. The
-// api gives it to internal/jwt's Signer (jwt.Options.Project).
+// JWTSettings returns project projectID's session JWT settings, each
+// unset one following the service-wide Config.JWTAlgorithm and
+// Config.JWTLifetime (JWT_ALGORITHM, JWT_LIFETIME; RS256 and JWTLifetime
+// by default), from the in-process settings cache. The api gives it to
+// internal/jwt's Signer (jwt.Options.Project).
 func (s *Service) JWTSettings(ctx context.Context, projectID string) JWTSettings {
 	st := s.projectState(ctx, projectID).settings
 	js := JWTSettings{Algorithm: st.JWTAlgorithm, Lifetime: time.Duration(st.JWTLifetimeSeconds) * time.Second}
 	if js.Algorithm == "" {
-		js.Algorithm = JWTRS256
+		js.Algorithm = s.cfg.JWTAlgorithm
 	}
 	if js.Lifetime == 0 {
-		js.Lifetime = JWTLifetime
+		js.Lifetime = s.cfg.JWTLifetime
 	}
 	return js
 }

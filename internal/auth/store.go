@@ -136,7 +136,10 @@ type ChallengeStore interface {
 	// it is live (unconsumed, unexpired, attempts < maxAttempts) and returns
 	// it with the new count. Returns EOTPNotFound when the method never had a
 	// challenge and EOTPExpired when the newest one is dead.
-	AttemptChallenge(ctx context.Context, projectID, methodID string, maxAttempts int) (*Challenge, error)
+	// Limits, when given, are checked first in the same round trip (and
+	// transaction): when one refuses, it returns a *LimitRefusal and
+	// counts no attempt.
+	AttemptChallenge(ctx context.Context, projectID, methodID string, maxAttempts int, limits ...LimitKey) (*Challenge, error)
 	// ConsumeChallenge marks the challenge used (only if still unused), marks
 	// its method verified and activates a pending user, atomically. Returns
 	// EOTPExpired if it was consumed concurrently.
@@ -162,6 +165,10 @@ type VerifyCodeInput struct {
 	// afterwards from the result.
 	Session  *Session
 	TokenEnc []byte
+	// Limits are checked first, in the same round trip and transaction:
+	// when one refuses, VerifyCode returns a *LimitRefusal and counts no
+	// attempt, consumes nothing.
+	Limits []LimitKey
 }
 
 // VerifyCodeResult is what VerifyCode found: the newest challenge (with its

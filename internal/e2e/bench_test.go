@@ -186,7 +186,7 @@ func newBenchSys(b *testing.B) *benchSys {
 	if e.trace != nil {
 		pub = timedPublisher{pub, e.trace}
 	}
-	e.svc = auth.NewService(e.db, pub, e.keys, e.signer, nil, e.log, auth.Config{SendLimit: 1 << 30, Abuse: auth.AbuseConfig{PerCountry: auth.Rate{Limit: -1}, PerPrefix: auth.Rate{Limit: -1}, Pumping: auth.PumpingConfig{Off: true}}})
+	e.svc = auth.NewService(e.db, pub, e.keys, e.signer, nil, e.log, auth.Config{SendLimit: 1 << 30, VerifyLimit: 1 << 30, Abuse: auth.AbuseConfig{PerCountry: auth.Rate{Limit: -1}, PerPrefix: auth.Rate{Limit: -1}, Pumping: auth.PumpingConfig{Off: true}}})
 	e.secret = "sk_test_" + auth.NewToken()
 	if err := e.svc.EnsureProject(ctx, "project-test-"+auth.NewUUID(), e.secret); err != nil {
 		b.Fatal(err)

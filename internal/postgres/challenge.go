@@ -97,20 +97,26 @@ const challengeColumns = `id, project_id, COALESCE(user_id, ''), COALESCE(member
 // (created_at desc, id desc) if it is live: unconsumed, unexpired and with
 // fewer than maxAttempts attempts. One UPDATE; a second query runs only
 // when it matched nothing, to tell EOTPNotFound (the method never had a
-// challenge) from EOTPExpired (the newest one is dead).
-func (db *DB) AttemptChallenge(ctx context.Context, projectID, methodID string, maxAttempts int) (*auth.Challenge, error) {
+// challenge) from EOTPExpired (the newest one is dead). limits, when
+// given, are checked at the head of the same round trip (limitedRow): a
+// refusal is a *auth.LimitRefusal and counts no attempt.
+func (db *DB) AttemptChallenge(ctx context.Context, projectID, methodID string, maxAttempts int, limits ...auth.LimitKey) (*auth.Challenge, error) {
 	var c auth.Challenge
-	err := db.pool.QueryRow(ctx, `
+	now := db.clock()
+	err := db.limitedRow(ctx, limits, now, `
 		UPDATE challenges SET attempts = attempts + 1
 		WHERE id = (
 			SELECT id FROM challenges WHERE project_id = $1 AND method_id = $2
 			ORDER BY created_at DESC, id DESC LIMIT 1
 		) AND consumed_at IS NULL AND expires_at > $3 AND attempts < $4
 		RETURNING `+challengeColumns,
-		projectID, methodID, db.clock(), maxAttempts).Scan(
+		[]any{projectID, methodID, now, maxAttempts},
 		&c.ID, &c.ProjectID, &c.UserID, &c.MemberID, &c.MethodID, &c.Channel, &c.CodeHMAC, &c.Attempts, &c.ExpiresAt, &c.ConsumedAt, &c.CreatedAt)
 	if err == nil {
 		return &c, nil
+	}
+	if errors.As(err, new(*auth.LimitRefusal)) {
+		return nil, err
 	}
 	if !errors.Is(err, pgx.ErrNoRows) {
 		return nil, internal(err)

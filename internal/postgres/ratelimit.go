@@ -2,7 +2,13 @@ package postgres
 
 import (
 	"context"
+	"errors"
+	"strconv"
+	"strings"
 	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/sesame-auth/sesame/internal/auth"
 )
@@ -46,3 +52,52 @@ func durUS(d time.Duration) int64 {
 
 // tolerance64 is d in whole microseconds, rounded down.
 func tolerance64(d time.Duration) int64 { return int64(d / time.Microsecond) }
+
+// limitedRow runs sql, a statement returning one row scanned into dest,
+// after the GCRA check of keys (sesame_gcra_check of migration 0009), in
+// one pipelined batch: one round trip, one implicit transaction. When a
+// key refuses, the check raises, so the statement does not run and nothing
+// is written: it returns a *auth.LimitRefusal. Without keys it is a plain
+// QueryRow. Errors are pgx's (pgx.ErrNoRows when the statement returned no
+// row, after the limits were counted).
+func (db *DB) limitedRow(ctx context.Context, keys []auth.LimitKey, now time.Time, sql string, args []any, dest ...any) error {
+	if len(keys) == 0 {
+		return db.pool.QueryRow(ctx, sql, args...).Scan(dest...)
+	}
+	names, emission, tolerance, err := limitArrays(keys)
+	if err != nil {
+		return err
+	}
+	b := &pgx.Batch{}
+	b.Queue(`SELECT sesame_gcra_check($1::text[], $2::bigint[], $3::bigint[], $4::timestamptz)`, names, emission, tolerance, now)
+	b.Queue(sql, args...)
+	br := db.pool.SendBatch(ctx, b)
+	defer br.Close()
+	if _, err := br.Exec(); err != nil {
+		if r := limitRefusal(err); r != nil {
+			return r
+		}
+		return err
+	}
+	err = br.QueryRow().Scan(dest...)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return err
+	}
+	if cerr := br.Close(); cerr != nil {
+		return cerr
+	}
+	return err
+}
+
+// limitRefusal reads sesame_gcra_check's refusal (SQLSTATE SL429, detail
+// "index:retry_after_us", the index 1-based); nil for any other error.
+func limitRefusal(err error) *auth.LimitRefusal {
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) || pe.Code != "SL429" {
+		return nil
+	}
+	i, wait, _ := strings.Cut(pe.Detail, ":")
+	n, _ := strconv.Atoi(i)
+	us, _ := strconv.ParseInt(wait, 10, 64)
+	return &auth.LimitRefusal{Index: n - 1, RetryAfter: time.Duration(us) * time.Microsecond}
+}

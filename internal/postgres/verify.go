@@ -165,7 +165,9 @@ func readUserOf(br pgx.BatchResults) (*auth.User, error) {
 // live, compares its code_hmac with in.MACs in the same UPDATE and, when it
 // matches (and belongs to in.UserID, if set), consumes it, marks the method
 // verified, activates the user and inserts in.Session for that user: one
-// statement, read back with the user in the same round trip.
+// statement, read back with the user in the same round trip. in.Limits,
+// when given, are checked at the head of the same round trip
+// (limitedRow): a refusal is a *auth.LimitRefusal and counts no attempt.
 // EOTPNotFound when the method never had a user's challenge, EOTPExpired
 // when the newest one is dead.
 func (db *DB) VerifyCode(ctx context.Context, in auth.VerifyCodeInput) (*auth.VerifyCodeResult, error) {
@@ -207,11 +209,13 @@ func (db *DB) VerifyCode(ctx context.Context, in auth.VerifyCodeInput) (*auth.Ve
 	var attempted bool
 	var user []byte
 	res := &auth.VerifyCodeResult{Challenge: c}
-	err = db.pool.QueryRow(ctx, sql, p...).Scan(&c.ID, &c.UserID, &c.MemberID, &c.Channel, &c.CodeHMAC, &c.Attempts, &c.ExpiresAt,
+	err = db.limitedRow(ctx, in.Limits, now, sql, p, &c.ID, &c.UserID, &c.MemberID, &c.Channel, &c.CodeHMAC, &c.Attempts, &c.ExpiresAt,
 		&c.CreatedAt, &attempted, &res.Consumed, &res.Matched, &user)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		return nil, errOTPNotFound
+	case errors.As(err, new(*auth.LimitRefusal)):
+		return nil, err
 	case err != nil:
 		return nil, mapB2BErr(err)
 	}
