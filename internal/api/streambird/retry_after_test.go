@@ -63,3 +63,28 @@ func TestTOTPLockoutIs429WithRetryAfterUntilTheLockLifts(t *testing.T) {
 		})
 	}
 }
+
+// TestVerifyOverTheLimitIs429WithRetryAfter: past VERIFY_LIMIT code checks
+// on one method, even the right code is refused with 429 and Retry-After
+// (that nothing was counted or consumed is internal/auth's TestVerifyLimits).
+func TestVerifyOverTheLimitIs429WithRetryAfter(t *testing.T) {
+	env := authtest.New(t, authtest.WithConfig(auth.Config{SendLimit: 100, VerifyLimit: 2}))
+	h := streambird.NewHandler(env.Service, streambird.Options{})
+	f := &fixture{t: t, env: env, h: h, c: &client{t: t, h: h, secret: env.Secret}}
+	phone := newPhone()
+	f.createPhoneUser(phone)
+	mid, code := f.sendSMS(phone)
+	verify := func(code string) *response {
+		return f.c.do("POST", "/v1/auth/otps/verify", `{"method_id":`+q(mid)+`,"otp":`+q(code)+`}`)
+	}
+	for i := range 2 {
+		if r := verify(wrongCode(code)); r.Status != 400 || r.Header.Get("Retry-After") != "" {
+			t.Fatalf("wrong code %d: %d %s", i+1, r.Status, r.Raw)
+		}
+	}
+	r := verify(code)
+	// Two at once, then one per 10 minutes.
+	if s, err := strconv.Atoi(r.Header.Get("Retry-After")); r.Status != 429 || err != nil || s < 299 || s > 600 {
+		t.Fatalf("right code past the limit: %d %s, Retry-After %q; want 429 and 300..600", r.Status, r.Raw, r.Header.Get("Retry-After"))
+	}
+}

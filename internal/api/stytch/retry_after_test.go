@@ -71,3 +71,29 @@ func TestTOTPLockoutIs429WithRetryAfterUntilTheLockLifts(t *testing.T) {
 		})
 	}
 }
+
+// TestOTPAuthenticateOverTheVerifyLimitCarriesRetryAfter: past
+// VERIFY_LIMIT code checks on one method, even the right code is refused
+// with 429 too_many_requests and Retry-After.
+func TestOTPAuthenticateOverTheVerifyLimitCarriesRetryAfter(t *testing.T) {
+	f := newFixture(t, authtest.WithConfig(auth.Config{SendLimit: 100, VerifyLimit: 2}))
+	phoneID, code := f.sendSMS(t, f.c, uniquePhone())
+	authenticate := func(code string) *httptest.ResponseRecorder {
+		r := httptest.NewRequest("POST", "/v1/otps/authenticate", strings.NewReader(`{"method_id":"`+phoneID+`","code":"`+code+`"}`))
+		r.Header.Set("Content-Type", "application/json")
+		r.SetBasicAuth(f.c.id, f.c.secret)
+		w := httptest.NewRecorder()
+		f.h.ServeHTTP(w, r)
+		return w
+	}
+	for i := range 2 {
+		if w := authenticate(otherCode(code)); w.Code != http.StatusNotFound || w.Header().Get("Retry-After") != "" {
+			t.Fatalf("wrong code %d: %d %s", i+1, w.Code, w.Body)
+		}
+	}
+	w := authenticate(code)
+	if s, err := strconv.Atoi(w.Header().Get("Retry-After")); w.Code != http.StatusTooManyRequests || err != nil || s < 299 || s > 600 ||
+		!strings.Contains(w.Body.String(), `"too_many_requests"`) {
+		t.Fatalf("right code past the limit: %d %s, Retry-After %q; want 429 and 300..600", w.Code, w.Body, w.Header().Get("Retry-After"))
+	}
+}
