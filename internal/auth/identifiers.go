@@ -7,6 +7,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/mtibben/confusables"
 	"github.com/nyaruka/phonenumbers"
 	"golang.org/x/net/idna"
 )
@@ -59,7 +60,11 @@ func PhoneRegion(e164 string) string {
 //   - the local part and each domain label may use one script (plus
 //     Common and Inherited characters such as digits and "-"), or Latin
 //     with Han and Japanese kana, Han and Bopomofo, or Han and Hangul (UTS 39
-//     "highly restrictive"): "pаypal.com" with a Cyrillic "а" is refused.
+//     "highly restrictive"): "pаypal.com" with a Cyrillic "а" is refused;
+//   - a local part or domain label written entirely in one non-Latin
+//     script whose UTS 39 skeleton is all ASCII (a whole-script
+//     confusable with Latin, such as Cyrillic "аррӏе" or "раураl") is
+//     refused; genuine non-Latin names ("пример.рф", "例え.jp") are not.
 //
 // The result is always ASCII in its domain, and NormalizeEmail of a result
 // returns it unchanged.
@@ -111,6 +116,15 @@ func NormalizeEmail(s string) (string, error) {
 			return "", mixed
 		}
 	}
+	lookalike := &Error{Code: EInvalidEmail, Field: "email", Message: "Email must not use a local part or domain label that looks like a Latin one written in another script (such as Cyrillic \"раураl\")."}
+	if wholeScriptLookalike(local) {
+		return "", lookalike
+	}
+	for _, label := range strings.Split(uni, ".") {
+		if wholeScriptLookalike(label) {
+			return "", lookalike
+		}
+	}
 	out := local + "@" + ascii
 	if len(out) > 254 {
 		return "", bad
@@ -130,6 +144,55 @@ var allowedMixes = [][]string{
 // way allowedMixes does not allow. Common and Inherited characters (digits,
 // punctuation, combining marks) belong to every script.
 func mixedScript(s string) bool {
+	scripts := scriptsOf(s)
+	if len(scripts) <= 1 {
+		return false
+	}
+	for _, mix := range allowedMixes {
+		ok := true
+		for name := range scripts {
+			if !slices.Contains(mix, name) {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return false
+		}
+	}
+	return true
+}
+
+// wholeScriptLookalike reports whether s (lower-cased) is a whole-script
+// confusable with Latin: it has a non-ASCII character and no Latin letter
+// (letters of one other script, or only symbols such as "ˊ"), and its UTS 39
+// §4 skeleton (github.com/mtibben/confusables, built from Unicode's
+// confusables.txt) is all ASCII, so it reads as an ASCII name: Cyrillic
+// "раураl" is "paypal". A label with a letter that has no ASCII lookalike
+// ("пример", whose "и" has none) is a genuine non-Latin name.
+func wholeScriptLookalike(s string) bool {
+	ascii := true
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			ascii = false
+			break
+		}
+	}
+	if ascii || scriptsOf(s)["Latin"] {
+		return false
+	}
+	sk := confusables.Skeleton(s)
+	for i := 0; i < len(sk); i++ {
+		if sk[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+// scriptsOf returns the scripts of the letters of s; Common and Inherited
+// characters (digits, punctuation, combining marks) count for none.
+func scriptsOf(s string) map[string]bool {
 	scripts := map[string]bool{}
 	for _, r := range s {
 		if r < utf8.RuneSelf {
@@ -148,22 +211,7 @@ func mixedScript(s string) bool {
 			}
 		}
 	}
-	if len(scripts) <= 1 {
-		return false
-	}
-	for _, mix := range allowedMixes {
-		ok := true
-		for name := range scripts {
-			if !slices.Contains(mix, name) {
-				ok = false
-				break
-			}
-		}
-		if ok {
-			return false
-		}
-	}
-	return true
+	return scripts
 }
 
 // Sandbox values of test projects, as Stytch documents them: they

@@ -6,6 +6,9 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/mtibben/confusables"
+	"golang.org/x/net/idna"
+
 	"github.com/sesame-auth/sesame/internal/auth"
 )
 
@@ -64,6 +67,18 @@ func TestNormalizeEmail(t *testing.T) {
 		{"ErrMixedScriptLocal", "аda@example.com", "", auth.EInvalidEmail},
 		{"ErrLatinGreekLocal", "adα@example.com", "", auth.EInvalidEmail},
 		{"ErrBadPunycode", "ada@xn--zz.com", "", auth.EInvalidEmail},
+		{"ErrWholeScriptCyrillicApple", "ada@аррӏе.com", "", auth.EInvalidEmail},
+		{"ErrWholeScriptCyrillicPaypal", "ada@раураӏ.com", "", auth.EInvalidEmail},
+		{"ErrWholeScriptCyrillicPaypalPunycode", "ada@xn--80aa0cbo65f.com", "", auth.EInvalidEmail},
+		{"ErrWholeScriptCyrillicScope", "ada@ѕсоре.io", "", auth.EInvalidEmail},
+		{"ErrWholeScriptCyrillicTLD", "ada@example.со", "", auth.EInvalidEmail},
+		{"ErrWholeScriptCyrillicLocal", "аррӏе@example.com", "", auth.EInvalidEmail},
+		{"ErrWholeScriptLisuLetter", "ada@ꓲꓲ.com", "", auth.EInvalidEmail},
+		{"ErrSymbolOnlyLabelLooksASCII", "ada@ˊ.com", "", auth.EInvalidEmail},
+		{"OKCyrillicExampleRF", "ada@пример.рф", "ada@xn--e1afmkfd.xn--p1ai", ""},
+		{"OKGreekDomain", "ada@ελληνικά.gr", "ada@xn--hxargifdar.gr", ""},
+		{"OKJapaneseDomain", "ada@例え.jp", "ada@xn--r8jz45g.jp", ""},
+		{"OKLatinLabelWithASCIISkeleton", "ada@ıı.com", "ada@xn--cfaa.com", ""},
 		{"ErrLeadingHyphenLabel", "ada@-example.com", "", auth.EInvalidEmail},
 	}
 	for _, tt := range tests {
@@ -99,7 +114,7 @@ func FuzzNormalizePhone(f *testing.F) {
 }
 
 func FuzzNormalizeEmail(f *testing.F) {
-	for _, s := range []string{"a@b.co", "A@B.CO", "", "@", "a@@b.co", "\"q\"@b.co", "a@Bücher.de", "a@pаypal.com", "a@xn--bcher-kva.de"} {
+	for _, s := range []string{"a@b.co", "A@B.CO", "", "@", "a@@b.co", "\"q\"@b.co", "a@Bücher.de", "a@pаypal.com", "a@xn--bcher-kva.de", "a@аррӏе.com", "раураӏ@b.co", "a@пример.рф"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -126,8 +141,32 @@ func FuzzNormalizeEmail(f *testing.F) {
 				t.Fatalf("NormalizeEmail(%q) = %q holds a format character", s, got)
 			}
 		}
+		// No domain label is a whole-script confusable with Latin: a
+		// label with no Latin letter but a non-ASCII one never has an
+		// all-ASCII UTS 39 skeleton.
+		uni, err := idna.Lookup.ToUnicode(domain)
+		if err != nil {
+			t.Fatalf("NormalizeEmail(%q) = %q: domain %v", s, got, err)
+		}
+		for _, label := range strings.Split(uni, ".") {
+			if isASCII(label) || strings.IndexFunc(label, func(r rune) bool { return unicode.Is(unicode.Latin, r) }) >= 0 {
+				continue
+			}
+			if isASCII(confusables.Skeleton(label)) {
+				t.Fatalf("NormalizeEmail(%q) = %q: label %q looks like Latin %q", s, got, label, confusables.Skeleton(label))
+			}
+		}
 		if again, err := auth.NormalizeEmail(got); err != nil || again != got {
 			t.Fatalf("not idempotent: %q -> %q -> %q, %v", s, got, again, err)
 		}
 	})
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
