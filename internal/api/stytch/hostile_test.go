@@ -111,6 +111,7 @@ func TestHostileIdentifiersAreRefusedInTheCore(t *testing.T) {
 		{"RTL override in an email", "/v1/otps/email/login_or_create", obj{"email": "\u202eada@example.com"}, "email"},
 		{"mixed-script email domain", "/v1/magic_links/email/login_or_create", obj{"email": "ada@pаypal.com"}, "email"},
 		{"mixed-script B2B email", "/v1/b2b/magic_links/email/login_or_signup", obj{"organization_id": orgID, "email_address": "аda@example.com"}, "email"},
+		{"whole-script lookalike email domain", "/v1/magic_links/email/login_or_create", obj{"email": "ada@раураӏ.com"}, "email"},
 		{"malformed locale", "/v1/magic_links/email/login_or_create", obj{"email": uniqueEmail("loc"), "locale": "not a locale"}, "locale"},
 		{"malformed B2B locale", "/v1/b2b/magic_links/email/discovery/send", obj{"email_address": uniqueEmail("loc"), "locale": "<script>"}, "locale"},
 		{"malformed OTP locale", "/v1/otps/sms/login_or_create", obj{"phone_number": uniquePhone(), "locale": "e"}, "locale"},
