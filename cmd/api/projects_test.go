@@ -180,3 +180,51 @@ func TestRunDev_SecondInstanceFailsBeforeChangingAnything(t *testing.T) {
 	}
 	_ = base
 }
+
+// TestRunDev_ProjectsDeleteStartsTheBootstrapProjectOver is the README's
+// reset for running a seed twice: stop dev mode, `api -dev projects delete`
+// the bootstrap project, start dev mode again: the same id and secret work,
+// and what the first run created is gone.
+func TestRunDev_ProjectsDeleteStartsTheBootstrapProjectOver(t *testing.T) {
+	dsn, err := pgtest.NewDatabase(t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	env := map[string]string{"DATABASE_URL": dsn, "SESAME_DATA_DIR": dir, "LOG_LEVEL": "error"}
+	createUser := func(base, secret string) int {
+		req, _ := http.NewRequest("POST", base+"/v1/auth/users/create", strings.NewReader(`{"phone_number":"+14152222222"}`))
+		req.Header.Set("Authorization", "Bearer "+secret)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	base, secret, stdout, stop := startDev(t, env, "127.0.0.1:0")
+	projectID := regexp.MustCompile(`export PROJECT_ID=(\S+)`).FindStringSubmatch(stdout.String())[1]
+	if got := createUser(base, secret); got != 200 {
+		t.Fatalf("first users/create: %d", got)
+	}
+	if got := createUser(base, secret); got != 400 {
+		t.Fatalf("second users/create: %d, want 400 duplicate_phone_number", got)
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := run(t.Context(), []string{"-dev", "projects", "delete", projectID}, func(k string) string { return env[k] }, &out, io.Discard); err != nil ||
+		!strings.Contains(out.String(), `"deleted": true`) {
+		t.Fatalf("projects delete: %v %s", err, out.String())
+	}
+	base, secret2, stdout, stop := startDev(t, env, "127.0.0.1:0")
+	defer stop()
+	if secret2 != secret || !strings.Contains(stdout.String(), "export PROJECT_ID="+projectID) {
+		t.Fatalf("the restart printed other credentials:\n%s", stdout.String())
+	}
+	if got := createUser(base, secret); got != 200 {
+		t.Fatalf("users/create after the reset: %d, want 200", got)
+	}
+}
