@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"log/slog"
+	"sync/atomic"
 	"time"
 )
 
@@ -17,6 +18,37 @@ type DeliveryStore interface {
 // a whole lease later. Deliverer uses it when the store has it.
 type DeliveryLeaser interface {
 	BeginDeliveryLease(ctx context.Context, messageID string, lease time.Duration) (DeliveryDecision, time.Time, error)
+}
+
+// ProviderAttempt is which provider an attempt was handed to and whether
+// it accepted the message (messages.providers_tried and provider).
+type ProviderAttempt struct {
+	Provider string
+	Accepted bool
+}
+
+// AttemptFinisher is a DeliveryStore that records the provider attempt
+// together with the outcome, in the same write as FinishDelivery (one
+// statement per message instead of two). Deliverer uses it when the store
+// has it; attempt.Provider "" records no attempt.
+type AttemptFinisher interface {
+	FinishDeliveryAttempt(ctx context.Context, messageID string, status MessageStatus, providerID, reason string, attempt ProviderAttempt) error
+}
+
+type attemptNoteKey struct{}
+
+// attemptNote receives the one provider attempt of a Send.
+type attemptNote struct {
+	p atomic.Pointer[ProviderAttempt]
+}
+
+// NoteProviderAttempt hands the provider attempt of a Send to the
+// Deliverer that called it, which records it with the outcome. It reports
+// false when ctx carries no such request (or already has its attempt):
+// the caller records the attempt itself (smsroute.Recorder).
+func NoteProviderAttempt(ctx context.Context, provider string, accepted bool) bool {
+	n, _ := ctx.Value(attemptNoteKey{}).(*attemptNote)
+	return n != nil && n.p.CompareAndSwap(nil, &ProviderAttempt{Provider: provider, Accepted: accepted})
 }
 
 // DefaultDeliveryLease is how long a worker holds a message while it calls
@@ -85,13 +117,25 @@ func (d *Deliverer) Deliver(ctx context.Context, ev *Event) error {
 	}
 	sctx, cancel := context.WithTimeout(ctx, max(lease-leaseMargin, lease/2))
 	defer cancel()
+	finish := d.Store.FinishDelivery
+	if af, ok := d.Store.(AttemptFinisher); ok {
+		note := &attemptNote{}
+		sctx = context.WithValue(sctx, attemptNoteKey{}, note)
+		finish = func(ctx context.Context, id string, status MessageStatus, providerID, reason string) error {
+			var a ProviderAttempt
+			if p := note.p.Load(); p != nil {
+				a = *p
+			}
+			return af.FinishDeliveryAttempt(ctx, id, status, providerID, reason, a)
+		}
+	}
 	providerID, err := d.Sender.Send(sctx, d.Render(ev))
 	if err == nil {
 		// The provider accepted: record it even if the worker is shutting down.
 		rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer rcancel()
 		for i := 0; i < 3; i++ {
-			if err = d.Store.FinishDelivery(rctx, ev.MessageID, MessageSent, providerID, ""); err == nil {
+			if err = finish(rctx, ev.MessageID, MessageSent, providerID, ""); err == nil {
 				break
 			}
 		}
@@ -105,7 +149,7 @@ func (d *Deliverer) Deliver(ctx context.Context, ev *Event) error {
 	if de.Permanent {
 		status = MessageFailed
 	}
-	if ferr := d.Store.FinishDelivery(context.WithoutCancel(ctx), ev.MessageID, status, "", de.Reason); ferr != nil {
+	if ferr := finish(context.WithoutCancel(ctx), ev.MessageID, status, "", de.Reason); ferr != nil {
 		log.Warn("recording a failed attempt failed", "message_id", ev.MessageID, "err", ferr)
 	}
 	log.Warn("delivery attempt failed", "message_id", ev.MessageID, "channel", ev.Channel, "permanent", de.Permanent, "reason", de.Reason)

@@ -17,6 +17,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"time"
@@ -283,6 +284,9 @@ func (s *system) profiles(ctx context.Context, rows []row, est map[string]float6
 	for _, r := range rows {
 		switch r.name {
 		case "Streambird send, new address", "Streambird verify, new session (RS256)", "Streambird verify, new session (ES256)":
+			if !s.cfg.wants(r.name) {
+				continue
+			}
 		default:
 			continue
 		}
@@ -306,6 +310,55 @@ func (s *system) profiles(ctx context.Context, rows []row, est map[string]float6
 		}
 		fmt.Fprintf(stderr, "bench: profiled %s (%.0f/s): %s; Postgres backends of the api's database, sampled every 20 ms: %s\n", r.name, smp.Rate, file, topWaits(waits, 6))
 	}
+	if s.cfg.wants("worker drain") {
+		return s.profileDrain(ctx, stderr)
+	}
+	return nil
+}
+
+// profileDrain runs one longer 0 ms drain (profileDrainN messages) while
+// taking CPU profiles of the smsworker and of the driver itself (the fake
+// Twilio and the load generator: to see whether they limit the drain).
+func (s *system) profileDrain(ctx context.Context, stderr io.Writer) error {
+	const profileDrainN = 8000
+	secs := 2
+	workerFile := filepath.Join(s.cfg.ProfileDir, "smsworker-drain.pprof")
+	driverFile := filepath.Join(s.cfg.ProfileDir, "driver-drain.pprof")
+	done := make(chan error, 1)
+	var waits map[string]int
+	smp, err := s.drain(ctx, 0, profileDrainN, func() func() {
+		go func() {
+			done <- fetch(ctx, s.workerDebug+fmt.Sprintf("/debug/pprof/profile?seconds=%d", secs), workerFile)
+		}()
+		f, ferr := os.Create(driverFile)
+		if ferr == nil {
+			if ferr = pprof.StartCPUProfile(f); ferr != nil {
+				f.Close()
+			}
+		}
+		stopDriver := func() {}
+		if ferr == nil {
+			t := time.AfterFunc(time.Duration(secs)*time.Second, func() { pprof.StopCPUProfile(); f.Close() })
+			stopDriver = func() {
+				if t.Stop() {
+					pprof.StopCPUProfile()
+					f.Close()
+				}
+			}
+		}
+		stop := make(chan struct{})
+		sampled := make(chan map[string]int, 1)
+		go func() { sampled <- s.sampleWaits(ctx, stop) }()
+		return func() { close(stop); waits = <-sampled; stopDriver() }
+	})
+	if err != nil {
+		return err
+	}
+	if err := <-done; err != nil {
+		return fmt.Errorf("worker profile: %w", err)
+	}
+	fmt.Fprintf(stderr, "bench: profiled a drain of %d messages (%.0f/s, CPU ms/msg %v): %s, %s; Postgres backends, sampled every 20 ms: %s\n",
+		smp.Requests, smp.Rate, smp.CPU, workerFile, driverFile, topWaits(waits, 6))
 	return nil
 }
 

@@ -31,7 +31,7 @@ func (s *system) specials(ctx context.Context, round int, res *results, est map[
 		}
 		// Enough messages for about the run's duration, at most
 		// maxDrain (queueing them through the api is the slow part).
-		smp, err := s.drain(ctx, d.latency, min(maxDrain, int(max(est[d.name], d.guess)*s.cfg.Duration.Seconds()*1.2)+50))
+		smp, err := s.drain(ctx, d.latency, min(maxDrain, int(max(est[d.name], d.guess)*s.cfg.Duration.Seconds()*1.2)+50), nil)
 		if err != nil {
 			return fmt.Errorf("%s: %w", d.name, err)
 		}
@@ -83,8 +83,9 @@ func (s *system) enqueue(ctx context.Context, n int) (int, string) {
 // drain queues n messages, then starts one smsworker (provider answering
 // after latency) and times it from its first to its last provider call.
 // Rate is messages per second; P50…P999 are not measured (0). CPU covers
-// the worker's start to its last message.
-func (s *system) drain(ctx context.Context, latency time.Duration, n int) (Sample, error) {
+// the worker's start to its last message. during (may be nil) runs once
+// the worker consumes and returns a func to call when the drain ended.
+func (s *system) drain(ctx context.Context, latency time.Duration, n int, during func() func()) (Sample, error) {
 	if err := s.purge(ctx); err != nil {
 		return Sample{}, err
 	}
@@ -101,8 +102,15 @@ func (s *system) drain(ctx context.Context, latency time.Duration, n int) (Sampl
 	defer s.stopWorker()
 	probe := s.probe(false)
 	a := probe.sample()
+	var end func()
+	if during != nil {
+		end = during()
+	}
 	waitDelivered(s.accepted, n, 3*s.cfg.Duration+30*time.Second)
 	b := probe.sample()
+	if end != nil {
+		end()
+	}
 	msgs := s.twilio.Messages()
 	smp := Sample{Requests: len(msgs)}
 	if len(msgs) < n {

@@ -40,6 +40,7 @@ type system struct {
 	nats, limit, api, worker *proc
 	natsAddr, limitURL       string
 	apiURL, apiDebug         string
+	workerDebug              string // the running smsworker's pprof
 
 	twilio *fakeprovider.Twilio
 	nc     *natsgo.Conn // the driver's, for purges and consumer state
@@ -274,17 +275,18 @@ func (s *system) call(ctx context.Context, path string, h http.Header, body stri
 // startWorker starts bin/smsworker against the fake Twilio and waits until
 // it consumes.
 func (s *system) startWorker(ctx context.Context) error {
-	addrs, err := freeAddrs(1)
+	addrs, err := freeAddrs(2)
 	if err != nil {
 		return err
 	}
 	if s.worker, err = start(s.dir, "smsworker", filepath.Join(s.cfg.Bin, "smsworker"), nil, map[string]string{
 		"DATABASE_URL": s.sesDSN, "NATS_URL": s.natsURL, "HTTP_ADDR": addrs[0], "LOG_LEVEL": "warn",
 		"SMS_PROVIDER": "twilio", "TWILIO_ACCOUNT_SID": "ACbench", "TWILIO_AUTH_TOKEN": "token", "TWILIO_FROM": "+15005550006",
-		"TWILIO_BASE_URL": s.twilio.URL(),
+		"TWILIO_BASE_URL": s.twilio.URL(), "DEBUG_ADDR": addrs[1],
 	}); err != nil {
 		return err
 	}
+	s.workerDebug = "http://" + addrs[1]
 	return s.worker.waitHTTP(ctx, "http://"+addrs[0]+"/readyz", 60*time.Second)
 }
 

@@ -457,30 +457,34 @@ func (w *Worker) nak(m jetstream.Msg) {
 // process runs the handler on one message and settles it.
 func (w *Worker) process(hctx context.Context, f *inflight, handler Handler) {
 	msg := f.msg
-	log := w.o.Logger.With("subject", msg.Subject())
+	subject := msg.Subject()
+	// The message's logger is built only when something is logged: most
+	// messages log nothing, and slog's With formats its attributes at once.
+	lazy := lazyLogger{base: w.o.Logger, attrs: []any{"subject", subject}}
 	var info DeliveryInfo
-	info.Consumer, info.Subject, info.MaxDeliver = w.name, msg.Subject(), int(w.maxDeliver.Load())
+	info.Consumer, info.Subject, info.MaxDeliver = w.name, subject, int(w.maxDeliver.Load())
 	if md, err := msg.Metadata(); err == nil {
 		info.StreamSeq, info.NumDelivered = md.Sequence.Stream, md.NumDelivered
-		log = log.With("stream_seq", info.StreamSeq, "delivery", info.NumDelivered)
+		lazy.attrs = append(lazy.attrs, "stream_seq", info.StreamSeq, "delivery", info.NumDelivered)
 	} else {
 		info.NumDelivered = 1
 	}
 
 	var ev auth.Event
-	if err := json.Unmarshal(msg.Data(), &ev); err != nil || ev.Subject() != msg.Subject() {
+	if err := json.Unmarshal(msg.Data(), &ev); err != nil || ev.Subject() != subject {
 		// Log neither the payload nor the decode error (it may quote it).
+		log := lazy.get()
 		log.Error("terminating undecodable event", "reason", ReasonBadPayload)
 		if f.settle() {
 			w.term(msg, ReasonBadPayload, log)
 		}
 		return
 	}
-	log = log.With("message_id", ev.MessageID)
+	lazy.attrs = append(lazy.attrs, "message_id", ev.MessageID)
 
 	ctx, cancel := context.WithTimeout(context.WithValue(hctx, deliveryKey{}, info), w.o.HandlerTimeout)
-	ctx, endSpan := tracing.StartConsume(ctx, msg.Headers(), w.name, msg.Subject(), ev.MessageID, info.NumDelivered)
-	stopProgress := w.progress(msg, log)
+	ctx, endSpan := tracing.StartConsume(ctx, msg.Headers(), w.name, subject, ev.MessageID, info.NumDelivered)
+	stopProgress := w.progress(msg, &lazy)
 	start := time.Now()
 	err := callHandler(ctx, handler, &ev)
 	d := time.Since(start)
@@ -491,13 +495,14 @@ func (w *Worker) process(hctx context.Context, f *inflight, handler Handler) {
 
 	if !f.settle() {
 		// Released by the shutdown drain; whatever happened is redone.
-		log.Info("handler finished after release", "ok", err == nil)
+		lazy.get().Info("handler finished after release", "ok", err == nil)
 		return
 	}
 	if err == nil {
-		w.ack(msg, log)
+		w.ack(msg, &lazy)
 		return
 	}
+	log := lazy.get()
 	de := auth.AsDeliveryError(err)
 	if de.Permanent {
 		log.Warn("delivery failed permanently", "reason", de.Reason, "err", err)
@@ -547,9 +552,9 @@ func (w *Worker) giveUp(ctx context.Context, info DeliveryInfo, ev *auth.Event, 
 // the handler has already made the outcome durable in Postgres, so an ack
 // that is lost only brings the message back, and BeginDelivery answers the
 // repeat with "done". Saves a round trip and a reply per message.
-func (w *Worker) ack(msg jetstream.Msg, log *slog.Logger) {
+func (w *Worker) ack(msg jetstream.Msg, log *lazyLogger) {
 	if err := msg.Ack(); err != nil {
-		log.Warn("ack failed", "err", err)
+		log.get().Warn("ack failed", "err", err)
 	}
 	w.o.Metrics.MessageOutcome(w.name, OutcomeAck)
 }
@@ -564,28 +569,50 @@ func (w *Worker) term(msg jetstream.Msg, reason string, log *slog.Logger) {
 	w.o.Metrics.MessageOutcome(w.name, OutcomeTerm)
 }
 
-// progress sends InProgress every AckWait/3 until the returned stop is called.
-func (w *Worker) progress(msg jetstream.Msg, log *slog.Logger) (stop func()) {
+// progress sends InProgress every AckWait/3 until the returned stop is
+// called. It runs on a timer, not a goroutine of its own: most handlers
+// return long before the first heartbeat.
+func (w *Worker) progress(msg jetstream.Msg, log *lazyLogger) (stop func()) {
 	every := time.Duration(w.ackWait.Load()) / 3
 	if every <= 0 {
 		every = DefaultAckWait / 3
 	}
-	quit := make(chan struct{})
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		t := time.NewTicker(every)
-		defer t.Stop()
-		for {
-			select {
-			case <-quit:
-				return
-			case <-t.C:
-				if err := msg.InProgress(); err != nil {
-					log.Warn("in-progress failed", "err", err)
-				}
-			}
+	var (
+		mu      sync.Mutex
+		stopped bool
+		t       *time.Timer
+	)
+	mu.Lock() // t is set before the first tick reads it
+	defer mu.Unlock()
+	t = time.AfterFunc(every, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if stopped {
+			return
 		}
-	}()
-	return func() { close(quit); <-done }
+		if err := msg.InProgress(); err != nil {
+			log.get().Warn("in-progress failed", "err", err)
+		}
+		t.Reset(every)
+	})
+	return func() {
+		mu.Lock()
+		stopped = true
+		t.Stop()
+		mu.Unlock()
+	}
+}
+
+// lazyLogger is a message's logger, built with its attributes on first
+// use (get is safe for concurrent use; attrs must not change after it).
+type lazyLogger struct {
+	base  *slog.Logger
+	attrs []any
+	once  sync.Once
+	log   *slog.Logger
+}
+
+func (l *lazyLogger) get() *slog.Logger {
+	l.once.Do(func() { l.log = l.base.With(l.attrs...) })
+	return l.log
 }

@@ -272,28 +272,45 @@ func (db *DB) beginDeliveries(ctx context.Context, qs []beginReq) ([]beginRes, e
 // Concurrent calls share statements (group commit, groupcommit.go); it
 // returns once the outcome is committed.
 func (db *DB) FinishDelivery(ctx context.Context, messageID string, status auth.MessageStatus, providerID, reason string) error {
+	return db.FinishDeliveryAttempt(ctx, messageID, status, providerID, reason, auth.ProviderAttempt{})
+}
+
+// FinishDeliveryAttempt is FinishDelivery that also records, in the same
+// statement, which provider the attempt was handed to (as
+// RecordProviderAttempt does; attempt.Provider "" records none):
+// auth.AttemptFinisher. The attempt is not recorded on a message already
+// sent, delivered or undelivered, which FinishDelivery leaves alone.
+func (db *DB) FinishDeliveryAttempt(ctx context.Context, messageID string, status auth.MessageStatus, providerID, reason string, attempt auth.ProviderAttempt) error {
 	switch status {
 	case auth.MessageSent, auth.MessageFailed, auth.MessageRetrying, auth.MessageSkipped:
 	default:
 		return auth.Invalid("status", "FinishDelivery cannot record status %q.", string(status))
 	}
-	_, err := db.finishes.do(ctx, finishReq{id: messageID, status: string(status), providerID: providerID, reason: reason})
+	_, err := db.finishes.do(ctx, finishReq{id: messageID, status: string(status), providerID: providerID, reason: reason,
+		tried: attempt.Provider, accepted: attempt.Accepted})
 	return err
 }
 
-type finishReq struct{ id, status, providerID, reason string }
+type finishReq struct {
+	id, status, providerID, reason string
+	tried                          string // provider of the attempt, "" for none
+	accepted                       bool
+}
 
 // finishDeliveries is FinishDelivery for a batch of distinct messages in
 // one statement, locking the rows in id order.
 func (db *DB) finishDeliveries(ctx context.Context, qs []finishReq) ([]struct{}, error) {
-	cols := make([][]string, 4)
-	for _, q := range qs {
+	cols := make([][]string, 5)
+	accepted := make([]bool, len(qs))
+	for i, q := range qs {
 		cols[0], cols[1] = append(cols[0], q.id), append(cols[1], q.status)
 		cols[2], cols[3] = append(cols[2], q.providerID), append(cols[3], q.reason)
+		cols[4], accepted[i] = append(cols[4], q.tried), q.accepted
 	}
 	_, err := db.pool.Exec(ctx, `
 		WITH r AS (
-			SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS r(id, status, provider_id, reason)
+			SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $6::text[], $7::bool[])
+				AS r(id, status, provider_id, reason, tried, accepted)
 		), l AS (
 			SELECT msg.id FROM messages msg JOIN r ON r.id = msg.id
 			WHERE msg.status NOT IN ('sent', 'delivered', 'undelivered')
@@ -307,10 +324,13 @@ func (db *DB) finishDeliveries(ctx context.Context, qs []finishReq) ([]struct{},
 			sent_at = CASE WHEN r.status = 'sent' THEN $5 ELSE messages.sent_at END,
 			payload = CASE WHEN r.status IN ('sent', 'skipped') THEN NULL ELSE messages.payload END,
 			lease_until = NULL,
-			updated_at = $5
+			updated_at = $5,
+			providers_tried = CASE WHEN r.tried <> '' AND cardinality(messages.providers_tried) < $8
+				THEN array_append(messages.providers_tried, r.tried) ELSE messages.providers_tried END,
+			provider = CASE WHEN r.tried <> '' AND r.accepted THEN r.tried ELSE messages.provider END
 		FROM l JOIN r ON r.id = l.id
 		WHERE messages.id = l.id AND messages.status NOT IN ('sent', 'delivered', 'undelivered')`,
-		cols[0], cols[1], cols[2], cols[3], db.clock())
+		cols[0], cols[1], cols[2], cols[3], db.clock(), cols[4], accepted, maxProvidersTried)
 	if err != nil {
 		return nil, internal(err)
 	}

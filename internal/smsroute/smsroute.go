@@ -51,7 +51,9 @@ type Route struct {
 }
 
 // Recorder keeps which providers a message was handed to
-// (postgres.DB.RecordProviderAttempt).
+// (postgres.DB.RecordProviderAttempt). It is not called when the Send's
+// context takes the attempt (auth.NoteProviderAttempt: a Deliverer over
+// an auth.AttemptFinisher records it with the outcome).
 type Recorder interface {
 	RecordProviderAttempt(ctx context.Context, messageID, provider string, accepted bool) error
 }
@@ -311,7 +313,9 @@ func (r *Router) Send(ctx context.Context, m *auth.OutboundMessage) (string, err
 	if r.cfg.Metrics != nil {
 		r.cfg.Metrics.SMSProviderCall(name, rt.label, result, took)
 	}
-	if r.cfg.Recorder != nil && m.MessageID != "" {
+	// A Deliverer whose store records the attempt with the outcome takes it
+	// from here (one statement per message); else it is recorded now.
+	if r.cfg.Recorder != nil && m.MessageID != "" && !auth.NoteProviderAttempt(ctx, name, err == nil) {
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		if rerr := r.cfg.Recorder.RecordProviderAttempt(rctx, m.MessageID, name, err == nil); rerr != nil {
 			r.cfg.Log.Warn("recording the provider attempt failed", "message_id", m.MessageID, "provider", name, "err", rerr)

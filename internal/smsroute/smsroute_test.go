@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -46,6 +47,44 @@ const (
 	indiaPhone = "+919876543210"
 )
 
+// countingRecorder counts the attempts recorded on their own.
+type countingRecorder struct {
+	next  smsroute.Recorder
+	calls atomic.Int64
+}
+
+func (c *countingRecorder) RecordProviderAttempt(ctx context.Context, messageID, provider string, accepted bool) error {
+	c.calls.Add(1)
+	return c.next.RecordProviderAttempt(ctx, messageID, provider, accepted)
+}
+
+// TestRouterRecordsAttemptOutsideDeliverer: a Send whose caller does not
+// take the attempt (no Deliverer) records it through the Recorder.
+func TestRouterRecordsAttemptOutsideDeliverer(t *testing.T) {
+	env := authtest.New(t)
+	fake := fakeprovider.NewTwilio()
+	defer fake.Close()
+	rec := &countingRecorder{next: env.Store}
+	r, err := smsroute.New(smsroute.Config{Providers: []smsroute.Provider{{Name: "twilio", Sender: twilioSender(t, fake, "+15005550006")}}, Recorder: rec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.Service.SendOTP(t.Context(), env.Project, auth.SendOTPInput{Channel: auth.ChannelSMS, To: usPhone, LoginOrCreate: true}); err != nil {
+		t.Fatal(err)
+	}
+	ev := env.Publisher.Last(usPhone, auth.KindOTP)
+	if _, err := r.Send(t.Context(), render.Render(ev, render.Options{})); err != nil {
+		t.Fatal(err)
+	}
+	m, err := env.Service.GetMessage(t.Context(), env.Project, ev.MessageID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.calls.Load() != 1 || m.Provider != "twilio" || strings.Join(m.ProvidersTried, ",") != "twilio" {
+		t.Fatalf("recorder calls %d, record provider %q tried %q", rec.calls.Load(), m.Provider, m.ProvidersTried)
+	}
+}
+
 // TestRouterFailoverRecordsProviders drives real deliveries (auth.Deliverer,
 // Postgres, twilio-go against two fake Twilio accounts): the primary fails
 // with 500s, traffic moves to the second account after FailAfter failures,
@@ -57,14 +96,22 @@ func TestRouterFailoverRecordsProviders(t *testing.T) {
 	defer second.Close()
 	clk := &clock{t: time.Unix(1_800_000_000, 0)}
 	reg := metrics.New()
+	rec := &countingRecorder{next: env.Store}
 	r, err := smsroute.New(smsroute.Config{
 		Providers: []smsroute.Provider{{Name: "twilio", Sender: twilioSender(t, primary, "+15005550006")}, {Name: "india", Sender: twilioSender(t, second, "+15005550007")}},
 		Routes:    []smsroute.Route{{Prefix: "+91", Providers: []string{"india", "twilio"}}},
-		FailAfter: 3, CoolDown: time.Minute, Now: clk.Now, Recorder: env.Store, Metrics: reg,
+		FailAfter: 3, CoolDown: time.Minute, Now: clk.Now, Recorder: rec, Metrics: reg,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The Deliverer's store records each attempt with its outcome, in the
+	// same statement: the Recorder is never called.
+	t.Cleanup(func() {
+		if n := rec.calls.Load(); n != 0 {
+			t.Errorf("Recorder called %d times under a Deliverer that records attempts with the outcome", n)
+		}
+	})
 	d := &auth.Deliverer{Store: env.Store, Sender: r, Render: func(ev *auth.Event) *auth.OutboundMessage { return render.Render(ev, render.Options{}) }}
 	send := func(t *testing.T, to string) *auth.Event {
 		t.Helper()
