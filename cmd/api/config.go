@@ -17,36 +17,38 @@ import (
 // config is the api's configuration, read from the environment (flags
 // mirror the most used ones).
 type config struct {
-	Dev           bool
-	Command       string   // "" (serve), "migrate" or "projects"
-	CommandArgs   []string // the arguments after "projects"
-	AdminKey      string   // ADMIN_API_KEY: the admin API's credential; "" turns it off
-	DatabaseURL   string
-	NATSURL       string
-	HTTPAddr      string
-	PublicURL     string
-	SecretKeys    string
-	BootstrapID   string
-	BootstrapKey  string
-	LoginURL      string
-	SignupURL     string
-	TrustProxy    bool
-	SendLimit     int
-	SendWindow    time.Duration
-	IPSendLimit   int
-	VerifyLimit   int              // VERIFY_LIMIT: code checks per method per VerifyWindow; 0 off
-	VerifyWindow  time.Duration    // VERIFY_WINDOW
-	IPVerifyLimit int              // VERIFY_LIMIT_PER_IP: code checks per client IP per VerifyWindow; 0 off
-	JWTAlgorithm  string           // JWT_ALGORITHM: RS256, ES256 or EdDSA
-	JWTLifetime   time.Duration    // JWT_LIFETIME
-	Abuse         auth.AbuseConfig // SMS_LIMIT_PER_*, SMS_PREFIX_DIGITS, SMS_PUMPING_*
-	Countries     []string
-	Stream        nats.StreamOptions
-	DataDir       string
-	LogLevel      string
-	SMSProvider   string
-	EmailProvider string
-	AppName       string
+	Dev            bool
+	Command        string   // "" (serve), "migrate" or "projects"
+	CommandArgs    []string // the arguments after "projects"
+	AdminKey       string   // ADMIN_API_KEY: the admin API's credential; "" turns it off
+	DatabaseURL    string
+	NATSURL        string
+	HTTPAddr       string
+	PublicURL      string
+	SecretKeys     string
+	BootstrapID    string
+	BootstrapKey   string
+	LoginURL       string
+	SignupURL      string
+	TrustProxy     bool
+	SendLimit      int
+	SendWindow     time.Duration
+	IPSendLimit    int
+	VerifyLimit    int              // VERIFY_LIMIT: code checks per method per VerifyWindow; 0 off
+	VerifyWindow   time.Duration    // VERIFY_WINDOW
+	IPVerifyLimit  int              // VERIFY_LIMIT_PER_IP: code checks per client IP per VerifyWindow; 0 off
+	OTPExpiration  time.Duration    // OTP_EXPIRATION
+	LinkExpiration time.Duration    // MAGIC_LINK_EXPIRATION; 0: the dialect defaults
+	JWTAlgorithm   string           // JWT_ALGORITHM: RS256, ES256 or EdDSA
+	JWTLifetime    time.Duration    // JWT_LIFETIME
+	Abuse          auth.AbuseConfig // SMS_LIMIT_PER_*, SMS_PREFIX_DIGITS, SMS_PUMPING_*
+	Countries      []string
+	Stream         nats.StreamOptions
+	DataDir        string
+	LogLevel       string
+	SMSProvider    string
+	EmailProvider  string
+	AppName        string
 	// Delivery report webhooks (/v1/webhooks/...); empty disables each.
 	TwilioAuthToken    string
 	SendGridWebhookKey string
@@ -135,6 +137,16 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	if c.IPVerifyLimit, err = strconv.Atoi(env("VERIFY_LIMIT_PER_IP", "0")); err != nil || c.IPVerifyLimit < 0 {
 		return nil, errors.New("VERIFY_LIMIT_PER_IP must be 0 (off) or a positive integer")
 	}
+	if c.OTPExpiration, err = time.ParseDuration(env("OTP_EXPIRATION", auth.DefaultOTPExpiration.String())); err != nil ||
+		c.OTPExpiration < auth.MinOTPExpiration || c.OTPExpiration > auth.MaxOTPExpiration || c.OTPExpiration%time.Minute != 0 {
+		return nil, errors.New("OTP_EXPIRATION must be a whole number of minutes between 1m and 10m, such as 2m")
+	}
+	if v := env("MAGIC_LINK_EXPIRATION", ""); v != "" {
+		if c.LinkExpiration, err = time.ParseDuration(v); err != nil || c.LinkExpiration < auth.MinMagicLinkExpiration ||
+			c.LinkExpiration > auth.MaxMagicLinkExpiration || c.LinkExpiration%time.Minute != 0 {
+			return nil, errors.New("MAGIC_LINK_EXPIRATION must be a whole number of minutes between 5m and 168h, such as 1h")
+		}
+	}
 	if c.JWTAlgorithm, err = auth.ParseJWTAlgorithm(env("JWT_ALGORITHM", auth.JWTRS256)); err != nil {
 		return nil, errors.New("JWT_ALGORITHM must be RS256, ES256 or EdDSA")
 	}
@@ -182,6 +194,7 @@ func serviceConfig(c *config) auth.Config {
 		PublicURL: c.PublicURL, DefaultLoginURL: c.LoginURL, DefaultSignupURL: c.SignupURL,
 		SendLimit: c.SendLimit, SendWindow: c.SendWindow, IPSendLimit: c.IPSendLimit, AllowedCountries: c.Countries,
 		VerifyLimit: verifyLimit(c.VerifyLimit), VerifyWindow: c.VerifyWindow, IPVerifyLimit: c.IPVerifyLimit,
+		OTPExpiration: c.OTPExpiration, MagicLinkExpiration: c.LinkExpiration,
 		JWTAlgorithm: c.JWTAlgorithm, JWTLifetime: c.JWTLifetime,
 		Abuse: c.Abuse,
 	}

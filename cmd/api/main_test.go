@@ -40,6 +40,10 @@ func TestParseConfig(t *testing.T) {
 		{"ErrJWTLifetimeNotADuration", nil, merge(base, "JWT_LIFETIME", "300"), "JWT_LIFETIME must be"},
 		{"ErrJWTLifetimeOverAnHour", nil, merge(base, "JWT_LIFETIME", "2h"), "JWT_LIFETIME must be"},
 		{"ErrJWTLifetimeUnderAMinute", nil, merge(base, "JWT_LIFETIME", "30s"), "JWT_LIFETIME must be"},
+		{"ErrOTPExpirationOverTenMinutes", nil, merge(base, "OTP_EXPIRATION", "11m"), "OTP_EXPIRATION must be"},
+		{"ErrOTPExpirationNotWholeMinutes", nil, merge(base, "OTP_EXPIRATION", "90s"), "OTP_EXPIRATION must be"},
+		{"ErrMagicLinkExpirationUnderFiveMinutes", nil, merge(base, "MAGIC_LINK_EXPIRATION", "4m"), "MAGIC_LINK_EXPIRATION must be"},
+		{"ErrMagicLinkExpirationOverAWeek", nil, merge(base, "MAGIC_LINK_EXPIRATION", "169h"), "MAGIC_LINK_EXPIRATION must be"},
 		{"ErrBadSendGridWebhookKey", nil, merge(base, "SENDGRID_WEBHOOK_VERIFICATION_KEY", "bm90IGEga2V5"), "SENDGRID_WEBHOOK_VERIFICATION_KEY"},
 	}
 	for _, tt := range tests {
@@ -52,8 +56,8 @@ func TestParseConfig(t *testing.T) {
 	}
 }
 
-// TestServiceConfigDefaults: the environment's verify limits and JWT
-// settings become the service-wide Config (the defaults of every project
+// TestServiceConfigDefaults: the environment's verify limits, default
+// expirations and JWT settings become the service-wide Config (the defaults of every project
 // that sets none), with their documented defaults when unset.
 func TestServiceConfigDefaults(t *testing.T) {
 	base := map[string]string{"DATABASE_URL": "postgres://x@127.0.0.1/db", "SECRET_KEYS": strings.Repeat("ab", 32)}
@@ -63,12 +67,14 @@ func TestServiceConfigDefaults(t *testing.T) {
 		want auth.Config
 	}{
 		{"OKDefaults", base, auth.Config{VerifyLimit: 10, VerifyWindow: 10 * time.Minute, IPVerifyLimit: 0,
-			JWTAlgorithm: auth.JWTRS256, JWTLifetime: 5 * time.Minute}},
+			OTPExpiration: 2 * time.Minute, JWTAlgorithm: auth.JWTRS256, JWTLifetime: 5 * time.Minute}},
+		{"OKExpirations", merge(merge(base, "OTP_EXPIRATION", "5m"), "MAGIC_LINK_EXPIRATION", "30m"), auth.Config{VerifyLimit: 10, VerifyWindow: 10 * time.Minute,
+			OTPExpiration: 5 * time.Minute, MagicLinkExpiration: 30 * time.Minute, JWTAlgorithm: auth.JWTRS256, JWTLifetime: 5 * time.Minute}},
 		{"OKSet", merge(merge(merge(merge(merge(base, "VERIFY_LIMIT", "20"), "VERIFY_WINDOW", "1h"), "VERIFY_LIMIT_PER_IP", "100"),
 			"JWT_ALGORITHM", "es256"), "JWT_LIFETIME", "15m"),
-			auth.Config{VerifyLimit: 20, VerifyWindow: time.Hour, IPVerifyLimit: 100, JWTAlgorithm: auth.JWTES256, JWTLifetime: 15 * time.Minute}},
+			auth.Config{VerifyLimit: 20, VerifyWindow: time.Hour, IPVerifyLimit: 100, OTPExpiration: 2 * time.Minute, JWTAlgorithm: auth.JWTES256, JWTLifetime: 15 * time.Minute}},
 		{"OKVerifyLimitOff", merge(merge(base, "VERIFY_LIMIT", "0"), "JWT_ALGORITHM", "EdDSA"),
-			auth.Config{VerifyLimit: -1, VerifyWindow: 10 * time.Minute, JWTAlgorithm: auth.JWTEdDSA, JWTLifetime: 5 * time.Minute}},
+			auth.Config{VerifyLimit: -1, VerifyWindow: 10 * time.Minute, OTPExpiration: 2 * time.Minute, JWTAlgorithm: auth.JWTEdDSA, JWTLifetime: 5 * time.Minute}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -78,6 +84,7 @@ func TestServiceConfigDefaults(t *testing.T) {
 			}
 			got := serviceConfig(c)
 			if got.VerifyLimit != tt.want.VerifyLimit || got.VerifyWindow != tt.want.VerifyWindow || got.IPVerifyLimit != tt.want.IPVerifyLimit ||
+				got.OTPExpiration != tt.want.OTPExpiration || got.MagicLinkExpiration != tt.want.MagicLinkExpiration ||
 				got.JWTAlgorithm != tt.want.JWTAlgorithm || got.JWTLifetime != tt.want.JWTLifetime {
 				t.Fatalf("service config %+v, want %+v", got, tt.want)
 			}

@@ -38,6 +38,17 @@ type Config struct {
 	// IPVerifyLimit is how many code checks one client IP may make per
 	// VerifyWindow in a project. Default 0: no per-IP limit.
 	IPVerifyLimit int
+	// OTPExpiration is the lifetime of a code (consumer OTP, B2B SMS)
+	// whose send names none, in projects whose settings name no
+	// otp_expiration_minutes: MinOTPExpiration..MaxOTPExpiration. Default
+	// DefaultOTPExpiration (2 minutes).
+	OTPExpiration time.Duration
+	// MagicLinkExpiration is the lifetime of a login or signup link
+	// (consumer and B2B) whose send names none, in projects whose settings
+	// name no magic_link_expiration_minutes:
+	// MinMagicLinkExpiration..MaxMagicLinkExpiration. Default 0: the
+	// dialect defaults (login 60 minutes, signup 7 days, B2B 60 minutes).
+	MagicLinkExpiration time.Duration
 	// JWTAlgorithm signs the session JWTs of projects whose settings name
 	// no jwt_algorithm: JWTRS256 (default), JWTES256 or JWTEdDSA.
 	JWTAlgorithm string
@@ -73,6 +84,13 @@ func (c Config) withDefaults() Config {
 	}
 	if c.VerifyLimit == 0 {
 		c.VerifyLimit = DefaultVerifyLimit
+	}
+	if c.OTPExpiration <= 0 {
+		c.OTPExpiration = DefaultOTPExpiration
+	}
+	c.OTPExpiration = min(max(c.OTPExpiration, MinOTPExpiration), MaxOTPExpiration)
+	if c.MagicLinkExpiration > 0 {
+		c.MagicLinkExpiration = min(max(c.MagicLinkExpiration, MinMagicLinkExpiration), MaxMagicLinkExpiration)
 	}
 	if c.JWTAlgorithm, _ = ParseJWTAlgorithm(c.JWTAlgorithm); c.JWTAlgorithm == "" {
 		c.JWTAlgorithm = JWTRS256

@@ -45,11 +45,13 @@ type Settings struct {
 	// Null: Config.Abuse.Pumping.
 	Pumping *PumpingSettings `json:"sms_pumping,omitempty"`
 	// OTPExpirationMinutes is the lifetime of a one-time code whose send
-	// request names none (1..10). 0: DefaultOTPExpiration (2 minutes).
+	// request names none (1..10). 0: Config.OTPExpiration (OTP_EXPIRATION,
+	// default 2 minutes).
 	OTPExpirationMinutes int `json:"otp_expiration_minutes,omitempty"`
 	// MagicLinkExpirationMinutes is the lifetime of a login or signup
 	// magic link (consumer and B2B) whose send request names none
-	// (5..10080). 0: the dialect defaults (login 60, signup 10080, B2B 60).
+	// (5..10080). 0: Config.MagicLinkExpiration (MAGIC_LINK_EXPIRATION),
+	// else the dialect defaults (login 60, signup 10080, B2B 60).
 	MagicLinkExpirationMinutes int `json:"magic_link_expiration_minutes,omitempty"`
 	// Messages are the app name, email sender and locales of the
 	// project's messages (message_settings.go). Null: the service's.
@@ -183,19 +185,23 @@ func (st Settings) normalize() (Settings, error) {
 }
 
 // otpExpiration returns the lifetime of a code whose request names none:
-// project p's otp_expiration_minutes, else DefaultOTPExpiration.
+// project p's otp_expiration_minutes, else Config.OTPExpiration.
 func (s *Service) otpExpiration(ctx context.Context, p *Project) time.Duration {
 	if m := s.projectState(ctx, p.ID).settings.OTPExpirationMinutes; m > 0 {
 		return time.Duration(m) * time.Minute
 	}
-	return DefaultOTPExpiration
+	return s.cfg.OTPExpiration
 }
 
 // linkDefault returns the lifetime of a login or signup link whose request
-// names none: project p's magic_link_expiration_minutes, else def.
+// names none: project p's magic_link_expiration_minutes, else
+// Config.MagicLinkExpiration, else def.
 func (s *Service) linkDefault(ctx context.Context, p *Project, def time.Duration) time.Duration {
 	if m := s.projectState(ctx, p.ID).settings.MagicLinkExpirationMinutes; m > 0 {
 		return time.Duration(m) * time.Minute
+	}
+	if s.cfg.MagicLinkExpiration > 0 {
+		return s.cfg.MagicLinkExpiration
 	}
 	return def
 }

@@ -207,3 +207,53 @@ func jwtAlgLife(t *testing.T, token string) (string, time.Duration) {
 	}
 	return header.Alg, time.Duration(claims.Exp-claims.Iat) * time.Second
 }
+
+// TestExpirationDefaultsFromConfig: Config.OTPExpiration and
+// Config.MagicLinkExpiration (OTP_EXPIRATION, MAGIC_LINK_EXPIRATION) are
+// the default lifetimes of codes and links in projects that set none, and
+// a project's own setting still wins.
+func TestExpirationDefaultsFromConfig(t *testing.T) {
+	otp := func(f *flowEnv, to string) error {
+		_, err := f.Service.SendOTP(f.t.Context(), f.Project, auth.SendOTPInput{Channel: auth.ChannelEmail, To: to, LoginOrCreate: true})
+		return err
+	}
+	link := func(f *flowEnv, to string) error {
+		_, err := f.Service.SendMagicLink(f.t.Context(), f.Project, auth.SendMagicLinkInput{Email: to, LoginOrCreate: true})
+		return err
+	}
+	tests := []struct {
+		name     string
+		cfg      auth.Config
+		settings auth.Settings
+		send     func(f *flowEnv, to string) error
+		kind     auth.EventKind
+		want     time.Duration
+	}{
+		{"OKOTPFromConfig", auth.Config{OTPExpiration: 5 * time.Minute}, auth.Settings{}, otp, auth.KindOTP, 5 * time.Minute},
+		{"OKOTPSettingWinsOverConfig", auth.Config{OTPExpiration: 5 * time.Minute}, auth.Settings{OTPExpirationMinutes: 3}, otp, auth.KindOTP, 3 * time.Minute},
+		{"OKSignupLinkFromConfig", auth.Config{MagicLinkExpiration: 45 * time.Minute}, auth.Settings{}, link, auth.KindMagicLink, 45 * time.Minute},
+		{"OKSignupLinkSettingWinsOverConfig", auth.Config{MagicLinkExpiration: 45 * time.Minute}, auth.Settings{MagicLinkExpirationMinutes: 20}, link, auth.KindMagicLink, 20 * time.Minute},
+		{"OKSignupLinkDialectDefaultWithoutEither", auth.Config{}, auth.Settings{}, link, auth.KindMagicLink, auth.DefaultSignupExpiration},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := tt.cfg
+			cfg.SendLimit = 1000
+			f := &flowEnv{Env: authtest.New(t, authtest.WithConfig(cfg)), t: t}
+			if _, err := f.Service.UpdateProject(t.Context(), f.Project.ID, auth.UpdateProjectInput{Settings: &tt.settings}); err != nil {
+				t.Fatal(err)
+			}
+			to := flowEmail("acme.test")
+			if err := tt.send(f, to); err != nil {
+				t.Fatal(err)
+			}
+			ev := f.Publisher.Last(to, tt.kind)
+			if ev == nil {
+				t.Fatal("nothing sent")
+			}
+			if got := ev.ExpiresAt.Sub(ev.CreatedAt); got != tt.want {
+				t.Fatalf("lifetime = %s, want %s", got, tt.want)
+			}
+		})
+	}
+}
