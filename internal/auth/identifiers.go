@@ -32,20 +32,24 @@ func NormalizePhone(s string) (string, error) {
 		return s, nil
 	}
 	n, err := phonenumbers.Parse(s, "")
-	if err != nil || !phonenumbers.IsValidNumber(n) {
+	if err != nil {
 		return "", &Error{Code: EInvalidPhone, Field: "phone_number", Message: "Phone number format is invalid. Ensure the phone number is in the E.164 format."}
 	}
-	return phonenumbers.Format(n, phonenumbers.E164), nil
+	// phonenumbers.IsValidNumber, with the region kept (phonecache.go).
+	region := phonenumbers.GetRegionCodeForNumber(n)
+	if !phonenumbers.IsValidNumberForRegion(n, region) {
+		return "", &Error{Code: EInvalidPhone, Field: "phone_number", Message: "Phone number format is invalid. Ensure the phone number is in the E.164 format."}
+	}
+	e164 := phonenumbers.Format(n, phonenumbers.E164)
+	rememberPhone(e164, factsOfParsed(n, region))
+	return e164, nil
 }
 
 // PhoneRegion returns the ISO 3166 region of an E.164 number ("US", "GB"),
 // or "" if unknown.
 func PhoneRegion(e164 string) string {
-	n, err := phonenumbers.Parse(e164, "")
-	if err != nil {
-		return ""
-	}
-	return phonenumbers.GetRegionCodeForNumber(n)
+	f, _ := factsOf(e164)
+	return f.region
 }
 
 // NormalizeEmail validates a bare email address (no display name) and

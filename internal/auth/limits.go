@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/nyaruka/phonenumbers"
 )
 
 // This file holds the send limits: per recipient, per client IP, and for
@@ -156,11 +155,8 @@ func isPhoneValue(v string) bool { return strings.HasPrefix(v, "+") }
 // CallingCode returns "+" and the country calling code of an E.164
 // number ("+44"), or "" when it has none.
 func CallingCode(e164 string) string {
-	n, err := phonenumbers.Parse(e164, "")
-	if err != nil || n.GetCountryCode() == 0 {
-		return ""
-	}
-	return "+" + strconv.Itoa(int(n.GetCountryCode()))
+	f, _ := factsOf(e164)
+	return f.callingCode
 }
 
 // NumberPrefix returns the first digits of an E.164 number with its "+"
