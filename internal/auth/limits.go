@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
 )
 
 // This file holds the send limits: per recipient, per client IP, and for
