@@ -273,6 +273,16 @@ func TestPumpingGuard_ThresholdsArePerProject(t *testing.T) {
 			if sent != tt.wantSent {
 				t.Fatalf("%d of 10 pumped sends passed, want %d", sent, tt.wantSent)
 			}
+			// The codes the guard judged are counted; with the guard off,
+			// none (its counting triggers skip them).
+			var counted, all int
+			if err := g.Store.Pool().QueryRow(t.Context(), `SELECT count(*) FILTER (WHERE sms_counted), count(*) FROM challenges WHERE project_id = $1`,
+				p.ID).Scan(&counted, &all); err != nil {
+				t.Fatal(err)
+			}
+			if want := map[bool]int{true: 0, false: all}[tt.settings != nil && tt.settings.Off != nil]; all != sent || counted != want {
+				t.Fatalf("%d codes, %d counted; want %d codes, %d counted", all, counted, sent, want)
+			}
 		})
 	}
 }

@@ -103,6 +103,11 @@ func (s *Service) sendOnce(ctx context.Context, p *Project, req *SendRequest) (*
 			req.Guard = &GuardRequest{Region: PhoneRegion(req.Value), Subjects: subjects, Config: g}
 		}
 	}
+	if req.Challenge != nil {
+		// Counting a code the guard did not judge is wasted work (issue 10):
+		// the triggers skip it, here and in a miss's second statement.
+		req.Challenge.SMSUncounted = req.Guard == nil
+	}
 	out, err := s.store.Send(ctx, p, req)
 	if out == nil {
 		return nil, err

@@ -108,6 +108,10 @@ type Challenge struct {
 	ExpiresAt  time.Time
 	ConsumedAt *time.Time
 	CreatedAt  time.Time
+	// SMSUncounted is set when the SMS-pumping guard did not judge the
+	// code's send (off for the project): its counting triggers then skip
+	// the code when it is created and consumed. Default false: counted.
+	SMSUncounted bool
 }
 
 // MagicLinkKind distinguishes why a link was issued.

@@ -125,10 +125,14 @@ func (s *system) codesOf(ctx context.Context, p *auth.Project, n int, expires ti
 	out := make([]code, n)
 	err = parallel(n, func(i int) error {
 		now := time.Now().UTC()
+		// What the api's send leaves with the pumping guard off (as the
+		// bench runs it): a code bound to its method, not counted by the
+		// guard. (Bound to the challenge, as before, every right-code
+		// verify took the rolling-deploy fallback: four round trips.)
 		c := &auth.Challenge{ID: auth.NewID(auth.PrefixChallenge, p), ProjectID: p.ID, UserID: ms[i].userID, MethodID: ms[i].methodID,
-			Channel: auth.ChannelSMS, ExpiresAt: now.Add(expires), CreatedAt: now.Add(min(0, expires-10*time.Minute))}
+			Channel: auth.ChannelSMS, ExpiresAt: now.Add(expires), CreatedAt: now.Add(min(0, expires-10*time.Minute)), SMSUncounted: true}
 		out[i] = code{ms[i].methodID, auth.NewCode()}
-		c.CodeHMAC = s.keys.CodeMAC(c.ID, out[i].code)
+		c.CodeHMAC = s.keys.MethodCodeMAC(p.ID, ms[i].methodID, out[i].code)
 		return s.db.CreateChallenge(ctx, c, nil, nil)
 	})
 	return out, err

@@ -75,10 +75,10 @@ func (db *DB) CreateChallenge(ctx context.Context, c *auth.Challenge, m *auth.Me
 		userID, memberID = nil, c.MemberID
 	}
 	var p params
-	sql := `INSERT INTO challenges (id, project_id, user_id, member_id, method_id, channel, code_hmac, attempts, expires_at, created_at)
+	sql := `INSERT INTO challenges (id, project_id, user_id, member_id, method_id, channel, code_hmac, attempts, expires_at, created_at, sms_counted)
 		VALUES (` + p.add(c.ID) + `, ` + p.add(c.ProjectID) + `, ` + p.add(userID) + `::text, ` + p.add(memberID) + `::text, ` +
 		p.add(c.MethodID) + `, ` + p.add(string(c.Channel)) + `, ` + p.add(c.CodeHMAC) + `, 0, ` + p.add(c.ExpiresAt) + `, ` +
-		p.add(c.CreatedAt) + `)`
+		p.add(c.CreatedAt) + `, ` + p.add(!c.SMSUncounted) + `::bool)`
 	if m != nil {
 		sql = `WITH c AS (` + sql + `) ` +
 			insertMessage(&p, m, payload, auth.KindOTP, c.Channel, c.ProjectID, "$1", "$3", "$4", c.ID, c.ExpiresAt, c.CreatedAt)

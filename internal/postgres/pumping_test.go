@@ -123,3 +123,30 @@ func TestPrune_DropsPassedLimitStatesAndOldTraffic(t *testing.T) {
 		t.Fatalf("%d rows left, err %v", n, err)
 	}
 }
+
+// A code whose send the guard did not judge (the guard off: SMSUncounted)
+// is neither counted as sent nor as verified, so its creation and use cost
+// no trigger work; the codes the guard judged still count.
+func TestJudgeSMSSend_SkipsCodesSentWithTheGuardOff(t *testing.T) {
+	e := newEnv(t)
+	ctx := ctxT(t)
+	p := e.project(t)
+	const prefix = "+120256"
+	e.judge(t, p, prefix) // the guard row exists: matching codes would count
+	for i, uncounted := range []bool{true, true, false} {
+		u := e.user(t, p, "", fmt.Sprintf("%s%06d", prefix, 100+i))
+		c := &auth.Challenge{ID: id(auth.PrefixChallenge, p), ProjectID: p.ID, UserID: u.ID, MethodID: u.Phones[0].ID,
+			Channel: auth.ChannelSMS, CodeHMAC: hash("code"), ExpiresAt: e.clock.Now().Add(time.Minute), SMSUncounted: uncounted}
+		if err := e.db.CreateChallenge(ctx, c, nil, nil); err != nil {
+			t.Fatal(err)
+		}
+		wantCode(t, e.db.ConsumeChallenge(ctx, p.ID, c.ID), "")
+	}
+	var n int
+	if err := e.db.Pool().QueryRow(ctx, `SELECT count(*) FROM challenges WHERE project_id = $1 AND NOT sms_counted`, p.ID).Scan(&n); err != nil || n != 2 {
+		t.Fatalf("uncounted codes stored: %d %v, want 2", n, err)
+	}
+	if v := e.judge(t, p, prefix); v.Sent != 1 || v.Verified != 1 {
+		t.Fatalf("verdict %+v, want only the counted code: 1 sent, 1 verified", v)
+	}
+}

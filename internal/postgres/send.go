@@ -224,9 +224,9 @@ func (db *DB) sendSQL(p *auth.Project, req *auth.SendRequest, now time.Time) (st
 			bound = ` AND (r.created OR r.id = ` + known + `::text)`
 		}
 		sb.WriteString(`c AS (
-			INSERT INTO challenges (id, project_id, user_id, member_id, method_id, channel, code_hmac, attempts, expires_at, created_at)
+			INSERT INTO challenges (id, project_id, user_id, member_id, method_id, channel, code_hmac, attempts, expires_at, created_at, sms_counted)
 			SELECT ` + a.add(c.ID) + `, ` + pid + `, r.user_id, ` + a.add(memberID) + `::text, r.id, ` + a.add(string(c.Channel)) + `, ` +
-			mac + `, 0, ` + exp + `, ` + a.add(c.CreatedAt) + ` FROM r WHERE (SELECT go FROM ok)` + bound + `
+			mac + `, 0, ` + exp + `, ` + a.add(c.CreatedAt) + `, ` + a.add(!c.SMSUncounted) + `::bool FROM r WHERE (SELECT go FROM ok)` + bound + `
 			RETURNING id, user_id, member_id, expires_at, created_at, false AS signup
 		)`)
 		if msg != nil {
