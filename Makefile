@@ -29,7 +29,7 @@ chaos-kill: ## a delivery worker process killed with SIGKILL at 16 in flight, a 
 CHAOS_SOAK ?= 5m
 CHAOS_RUN  ?= ^TestChaos_
 chaos: build ## fault tests on real processes (NATS cluster leader killed, Postgres restarted, provider faults, two workers, soak; then chaos-kill), counts printed
-	@command -v nats-server >/dev/null 2>&1 || test -x "$$($(GO) env GOPATH)/bin/nats-server" || $(GO) install github.com/nats-io/nats-server/v2@v2.15.2
+	@"$$($(GO) env GOPATH)/bin/nats-server" --version 2>/dev/null | grep -q 'v2\.15\.' || $(GO) install github.com/nats-io/nats-server/v2@v2.15.2
 	CHAOS_SOAK=$(CHAOS_SOAK) $(GO) test -tags chaos -count=1 -p 1 -v -timeout 20m -run '$(CHAOS_RUN)' ./internal/chaos/
 	$(MAKE) --no-print-directory chaos-kill
 

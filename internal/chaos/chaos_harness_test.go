@@ -81,16 +81,39 @@ func binDir(t *testing.T) string {
 	return d
 }
 
+// natsServerBin finds a nats-server of v2.10 or later (the harness needs
+// multi-filter consumers): $(go env GOPATH)/bin/nats-server, where make
+// chaos installs v2.15.2, first, then one on PATH. Debian's nats-server
+// (v2.9) on PATH is skipped, not used.
 func natsServerBin(t *testing.T) string {
-	if p, err := exec.LookPath("nats-server"); err == nil {
-		return p
-	}
 	out, _ := exec.Command("go", "env", "GOPATH").Output()
-	p := filepath.Join(strings.TrimSpace(string(out)), "bin", "nats-server")
-	if _, err := os.Stat(p); err != nil {
-		t.Fatalf("nats-server not found (go install github.com/nats-io/nats-server/v2@v2.15.2)")
+	cands := []string{filepath.Join(strings.TrimSpace(string(out)), "bin", "nats-server")}
+	if p, err := exec.LookPath("nats-server"); err == nil {
+		cands = append(cands, p)
 	}
-	return p
+	for _, p := range cands {
+		v, err := exec.Command(p, "--version").Output()
+		if err != nil {
+			continue
+		}
+		if natsVersionOK(strings.TrimSpace(string(v))) {
+			return p
+		}
+	}
+	t.Fatalf("no nats-server v2.10+ found in %v (go install github.com/nats-io/nats-server/v2@v2.15.2)", cands)
+	return ""
+}
+
+// natsVersionOK reports whether a "nats-server: v2.X.Y" banner is v2.10 or
+// later.
+func natsVersionOK(banner string) bool {
+	_, v, ok := strings.Cut(banner, "v2.")
+	if !ok {
+		return false
+	}
+	minor, _, _ := strings.Cut(v, ".")
+	n, err := strconv.Atoi(minor)
+	return err == nil && n >= 10
 }
 
 // freePorts returns n distinct free TCP ports on 127.0.0.1.
@@ -592,4 +615,18 @@ func waitFor(d time.Duration, cond func() bool) bool {
 		time.Sleep(100 * time.Millisecond)
 	}
 	return cond()
+}
+
+func TestNatsVersionOK_RefusesDebiansV29(t *testing.T) {
+	for banner, want := range map[string]bool{
+		"nats-server: v2.15.2": true,
+		"nats-server: v2.10.0": true,
+		"nats-server: v2.9.10": false,
+		"nats-server: v1.4.1":  false,
+		"garbage":              false,
+	} {
+		if got := natsVersionOK(banner); got != want {
+			t.Errorf("natsVersionOK(%q) = %v, want %v", banner, got, want)
+		}
+	}
 }
