@@ -314,7 +314,7 @@ func (s *system) profiles(ctx context.Context, rows []row, est map[string]float6
 		}
 		fmt.Fprintf(stderr, "bench: profiled %s (%.0f/s): %s; Postgres backends of the api's database, sampled every 20 ms: %s\n", r.name, smp.Rate, file, topWaits(waits, 6))
 	}
-	if s.cfg.wants("worker drain") {
+	if s.cfg.wants("worker drain, 1 smsworker, 0 ms provider") {
 		return s.profileDrain(ctx, stderr)
 	}
 	return nil
