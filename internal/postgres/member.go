@@ -315,7 +315,7 @@ func (db *DB) SearchMembers(ctx context.Context, projectID string, q auth.Member
 		if f.value == "" {
 			continue
 		}
-		match, err := fuzzyMatch(f.field, f.value, p.add)
+		match, err := fuzzyMatch(f.field, f.value, false, p.add)
 		if err != nil {
 			return nil, err
 		}

@@ -333,20 +333,22 @@ func (db *DB) SearchOrganizations(ctx context.Context, projectID string, q auth.
 	}
 	fuzzy := []struct {
 		field, value string
+		joined       bool
 		cond         func(arg string) string
 	}{
-		{"organization_name_fuzzy", q.OrganizationNameFuzzy, func(a string) string { return strings.ReplaceAll(a, "$col", "lower(o.name)") }},
-		{"organization_slug_fuzzy", q.OrganizationSlugFuzzy, func(a string) string { return strings.ReplaceAll(a, "$col", "lower(o.slug)") }},
-		{"member_email_fuzzy", q.MemberEmailFuzzy, func(a string) string { return member(strings.ReplaceAll(a, "$col", "m.email")) }},
-		{"allowed_domain_fuzzy", q.AllowedDomainFuzzy, func(a string) string {
-			return "EXISTS (SELECT 1 FROM unnest(o.email_allowed_domains) d WHERE " + strings.ReplaceAll(a, "$col", "lower(d)") + ")"
+		{"organization_name_fuzzy", q.OrganizationNameFuzzy, false, func(a string) string { return strings.ReplaceAll(a, "$col", "lower(o.name)") }},
+		{"organization_slug_fuzzy", q.OrganizationSlugFuzzy, false, func(a string) string { return strings.ReplaceAll(a, "$col", "lower(o.slug)") }},
+		{"member_email_fuzzy", q.MemberEmailFuzzy, false, func(a string) string { return member(strings.ReplaceAll(a, "$col", "m.email")) }},
+		// The domains joined by newlines, trigram-indexed (migration 0013).
+		{"allowed_domain_fuzzy", q.AllowedDomainFuzzy, true, func(a string) string {
+			return strings.ReplaceAll(a, "$col", "sesame_search_domains(o.email_allowed_domains)")
 		}},
 	}
 	for _, f := range fuzzy {
 		if f.value == "" {
 			continue
 		}
-		match, err := fuzzyMatch(f.field, f.value, p.add)
+		match, err := fuzzyMatch(f.field, f.value, f.joined, p.add)
 		if err != nil {
 			return nil, err
 		}

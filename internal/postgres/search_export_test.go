@@ -2,12 +2,68 @@ package postgres
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/sesame-auth/sesame/internal/auth"
 )
 
 // RunSearch exposes runSearch to the external tests.
 func (db *DB) RunSearch(ctx context.Context, timeout time.Duration, b *pgx.Batch, read func(pgx.BatchResults) error) error {
 	return db.runSearch(ctx, timeout, b, read)
+}
+
+// EncodeCursor exposes encodeCursor to the external tests.
+var EncodeCursor = encodeCursor
+
+// ExplainUserSearch returns EXPLAIN (ANALYZE, BUFFERS) of SearchUsers'
+// count and page statements, run with runSearch's settings.
+// With analyze false, only the plans.
+func (db *DB) ExplainUserSearch(ctx context.Context, projectID string, q auth.UserQuery, analyze bool) (string, error) {
+	s, err := userSearch(projectID, q)
+	if err != nil {
+		return "", err
+	}
+	return db.explainSearch(ctx, s, analyze)
+}
+
+func (db *DB) explainSearch(ctx context.Context, s *searchSQL, analyze bool) (string, error) {
+	explain := "EXPLAIN "
+	if analyze {
+		explain = "EXPLAIN (ANALYZE, BUFFERS) "
+	}
+	var out strings.Builder
+	steps := s.steps(func(br pgx.BatchResults) error {
+		for range 2 {
+			rows, err := br.Query()
+			if err != nil {
+				return err
+			}
+			for rows.Next() {
+				var line string
+				if err := rows.Scan(&line); err != nil {
+					rows.Close()
+					return err
+				}
+				out.WriteString(line + "\n")
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	last := steps[len(steps)-1].batch
+	steps[len(steps)-1].batch = func() *pgx.Batch {
+		b := last()
+		for _, q := range b.QueuedQueries {
+			q.SQL = explain + q.SQL
+		}
+		return b
+	}
+	err := db.runSearchSteps(ctx, SearchTimeout, steps...)
+	return out.String(), err
 }

@@ -172,3 +172,97 @@ func testSearchUsersPagination(t *testing.T, e *env) {
 		}
 	})
 }
+
+// testSearchUsersMethodColumns checks the users row's copy of its emails
+// and phones (migration 0013's triggers) through SearchUsers: attached,
+// verified and deleted methods, several methods per user, values that
+// would span two joined methods, and concurrent attaches to one user.
+func testSearchUsersMethodColumns(t *testing.T, e *env) {
+	ctx := ctxT(t)
+	p := e.project(t)
+	u := e.user(t, p, "ada@example.com", "+14155550100")
+	find := func(q auth.UserQuery) int {
+		t.Helper()
+		page, err := e.db.SearchUsers(ctx, p.ID, q)
+		wantCode(t, err, "")
+		return page.Total
+	}
+	second, err := e.db.AttachMethod(ctx, p, u.ID, auth.ChannelEmail, "bob@corp.org")
+	wantCode(t, err, "")
+	phone2, err := e.db.AttachMethod(ctx, p, u.ID, auth.ChannelSMS, "+447700900555")
+	wantCode(t, err, "")
+	tests := []struct {
+		name string
+		q    auth.UserQuery
+		want int
+	}{
+		{"FirstEmailFound", auth.UserQuery{EmailFuzzy: "ada@ex"}, 1},
+		{"AttachedEmailFound", auth.UserQuery{EmailFuzzy: "CORP.org"}, 1},
+		{"AttachedEmailShortValueFound", auth.UserQuery{EmailFuzzy: "bo"}, 1},
+		{"ValueSpanningTwoEmailsMatchesNone", auth.UserQuery{EmailFuzzy: "example.com\nbob"}, 0},
+		{"NewlineAloneMatchesNone", auth.UserQuery{EmailFuzzy: "\n"}, 0},
+		{"AttachedPhoneFound", auth.UserQuery{PhoneFuzzy: "7700900555"}, 1},
+		{"ValueSpanningTwoPhonesMatchesNone", auth.UserQuery{PhoneFuzzy: "0100\n+44"}, 0},
+		{"UnverifiedEmailFound", auth.UserQuery{EmailVerified: ptr(false)}, 1},
+		{"NoVerifiedEmail", auth.UserQuery{EmailVerified: ptr(true)}, 0},
+		{"ByAttachedEmailAddress", auth.UserQuery{EmailAddresses: []string{"BOB@corp.org"}}, 1},
+		{"ByAttachedPhoneID", auth.UserQuery{PhoneIDs: []string{phone2}}, 1},
+		{"OrOfListAndFuzzy", auth.UserQuery{Or: true, EmailIDs: []string{"email-test-none"}, PhoneFuzzy: "+4477"}, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := find(tt.q); got != tt.want {
+				t.Fatalf("total %d, want %d", got, tt.want)
+			}
+		})
+	}
+
+	t.Run("VerifiedEmailFoundAndUnverifiedStill", func(t *testing.T) {
+		c, _ := e.challenge(t, p, u, u.Emails[0].ID, auth.ChannelEmail, time.Hour)
+		wantCode(t, e.db.ConsumeChallenge(ctx, p.ID, c.ID), "")
+		if find(auth.UserQuery{EmailVerified: ptr(true)}) != 1 || find(auth.UserQuery{EmailVerified: ptr(false)}) != 1 {
+			t.Fatal("a user with one verified and one unverified email matches both flags")
+		}
+	})
+	t.Run("DeletedEmailAndPhoneGone", func(t *testing.T) {
+		_, err := e.db.DeleteEmail(ctx, p.ID, second)
+		wantCode(t, err, "")
+		_, err = e.db.DeletePhone(ctx, p.ID, phone2)
+		wantCode(t, err, "")
+		if n := find(auth.UserQuery{EmailFuzzy: "corp.org"}) + find(auth.UserQuery{PhoneFuzzy: "7700900555"}) +
+			find(auth.UserQuery{EmailVerified: ptr(false)}); n != 0 {
+			t.Fatalf("%d matches of deleted methods", n)
+		}
+		if find(auth.UserQuery{EmailFuzzy: "ada@example.com"}) != 1 {
+			t.Fatal("the remaining email is not found")
+		}
+	})
+	t.Run("ConcurrentAttachesAllKept", func(t *testing.T) {
+		v := e.user(t, p, "", "")
+		const n = 8
+		errs := make(chan error, n)
+		for i := range n {
+			go func() {
+				_, err := e.db.AttachMethod(ctx, p, v.ID, auth.ChannelEmail, fmt.Sprintf("racer%d@race.test", i))
+				errs <- err
+			}()
+		}
+		for range n {
+			wantCode(t, <-errs, "")
+		}
+		if got := find(auth.UserQuery{EmailFuzzy: "@race.test"}); got != 1 {
+			t.Fatalf("total %d, want 1", got)
+		}
+		for i := range n {
+			if find(auth.UserQuery{EmailFuzzy: fmt.Sprintf("racer%d@", i)}) != 1 {
+				t.Fatalf("racer%d's email was lost from the users row", i)
+			}
+		}
+	})
+	t.Run("DeleteUserCascades", func(t *testing.T) {
+		wantCode(t, e.db.DeleteUser(ctx, p.ID, u.ID), "")
+		if find(auth.UserQuery{EmailFuzzy: "ada@example.com"}) != 0 {
+			t.Fatal("deleted user found")
+		}
+	})
+}

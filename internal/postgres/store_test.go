@@ -33,6 +33,7 @@ func TestStore(t *testing.T) {
 		{"ListMessages", testListMessages},
 		{"SearchUsers", testSearchUsers},
 		{"SearchUsersPagination", testSearchUsersPagination},
+		{"SearchUsersMethodColumns", testSearchUsersMethodColumns},
 		{"SigningKeys", testSigningKeys},
 		{"ProjectIsolation", testProjectIsolation},
 	}
