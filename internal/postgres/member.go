@@ -307,9 +307,11 @@ func (db *DB) SearchMembers(ctx context.Context, projectID string, q auth.Member
 		conds = append(conds, "m.mfa_phone_number = ANY("+p.add(phones)+"::text[])")
 	}
 	fuzzy := []struct{ field, value, col string }{
-		{"member_email_fuzzy", q.MemberEmailFuzzy, "m.email"},
-		{"member_phone_number_fuzzy", q.MemberPhoneNumberFuzzy, "m.mfa_phone_number"},
-		{"member_mfa_phone_number_fuzzy", q.MemberMFAPhoneNumberFuzz, "m.mfa_phone_number"},
+		// lower(...), as indexed (migration 0013): emails are stored
+		// lower-cased and phone numbers have no case, so the same text.
+		{"member_email_fuzzy", q.MemberEmailFuzzy, "lower(m.email)"},
+		{"member_phone_number_fuzzy", q.MemberPhoneNumberFuzzy, "lower(m.mfa_phone_number)"},
+		{"member_mfa_phone_number_fuzzy", q.MemberMFAPhoneNumberFuzz, "lower(m.mfa_phone_number)"},
 	}
 	for _, f := range fuzzy {
 		if f.value == "" {
@@ -319,7 +321,7 @@ func (db *DB) SearchMembers(ctx context.Context, projectID string, q auth.Member
 		if err != nil {
 			return nil, err
 		}
-		conds = append(conds, strings.ReplaceAll(match, "$col", f.col)) // stored lower-cased or caseless
+		conds = append(conds, strings.ReplaceAll(match, "$col", f.col))
 	}
 	if q.MemberIsBreakglass != nil {
 		conds = append(conds, "m.is_breakglass = "+p.add(*q.MemberIsBreakglass))

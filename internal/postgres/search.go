@@ -115,24 +115,11 @@ func userSearch(projectID string, q auth.UserQuery) (*searchSQL, error) {
 		return "$" + strconv.Itoa(len(args))
 	}
 	// Exact-value lists of methods (at most 1,000 values each, README
-	// "Input limits") are resolved to user ids first, in the same
-	// transaction (one statement through the methods' unique indexes); the
-	// count and the page then get the ids as a constant array, which
-	// users_pkey answers (a BitmapOr entry under OR) and which Postgres
-	// hashes when it filters rows by it. An array computed inside the
-	// statement (ARRAY(SELECT ...)) is a parameter Postgres searches
-	// linearly for every row: 1,000 ids × 4 lists × 12,000 rows walked in
-	// order was 1.8 s.
-	var resolve []string
-	var resolveArgs []any
-	var slots []int
+	// "Input limits") are resolved to user ids first (resolver), in the
+	// same transaction, through the methods' unique indexes.
+	var r resolver
 	idsOf := func(table, col string, values []string) string {
-		resolveArgs = append(resolveArgs, values)
-		resolve = append(resolve, `ARRAY(SELECT m.user_id FROM `+table+` m WHERE m.project_id = $1 AND m.`+col+
-			` = ANY($`+strconv.Itoa(len(resolveArgs)+1)+`::text[]))`)
-		ph := arg(nil) // set to the resolved ids
-		slots = append(slots, len(args)-1)
-		return "u.id = ANY(" + ph + "::text[])"
+		return "u.id = ANY(" + r.ids(`SELECT m.user_id FROM `+table+` m WHERE m.project_id = $1 AND m.`+col+` = ANY($V::text[])`, values, arg) + "::text[])"
 	}
 	var conds []string
 	if q.CreatedAfter != nil {
@@ -233,12 +220,43 @@ func userSearch(projectID string, q auth.UserQuery) (*searchSQL, error) {
 	}
 	pageSQL := `SELECT ` + userColumns + ` FROM users u WHERE ` + pageWhere +
 		` ORDER BY ` + order + ` LIMIT ` + arg(limit+1)
-	out := &searchSQL{limit: limit, countSQL: countSQL, countArgs: countArgs, pageSQL: pageSQL, pageArgs: args, slots: slots}
-	if len(resolve) > 0 {
-		out.resolveSQL = `SELECT ` + strings.Join(resolve, ", ")
-		out.resolveArgs = append([]any{projectID}, resolveArgs...)
+	return r.search(projectID, limit, countSQL, countArgs, pageSQL, args), nil
+}
+
+// A resolver collects the exact-value lists of a search that are resolved
+// to ids before the count and the page run (searchSQL.steps): ids that
+// reach the statements as a constant array, which a unique index answers
+// (a BitmapOr entry under OR) and which Postgres hashes when it filters
+// rows by it. An array computed inside the statement (ARRAY(SELECT ...) or
+// an IN under OR) is a parameter or a subplan that Postgres searches
+// linearly or evaluates for every row: 1,000 ids × 4 lists × 12,000 rows
+// walked in order was 1.8 s, and 1,000 domains && each organization's
+// domains over 100,000 organizations passed the 2 s timeout.
+type resolver struct {
+	selects []string
+	args    []any
+	slots   []int
+}
+
+// ids adds the id query q, whose "$V" is values and "$1" the project, and
+// returns the placeholder (added with arg) that will hold its ids.
+func (r *resolver) ids(q string, values any, arg func(any) string) string {
+	r.args = append(r.args, values)
+	r.selects = append(r.selects, "ARRAY("+strings.ReplaceAll(q, "$V", "$"+strconv.Itoa(len(r.args)+1))+")")
+	ph := arg(nil) // set to the resolved ids
+	n, _ := strconv.Atoi(ph[1:])
+	r.slots = append(r.slots, n-1)
+	return ph
+}
+
+// search returns the search's statements.
+func (r *resolver) search(projectID string, limit int, countSQL string, countArgs []any, pageSQL string, pageArgs []any) *searchSQL {
+	out := &searchSQL{limit: limit, countSQL: countSQL, countArgs: countArgs, pageSQL: pageSQL, pageArgs: pageArgs, slots: r.slots}
+	if len(r.selects) > 0 {
+		out.resolveSQL = `SELECT ` + strings.Join(r.selects, ", ")
+		out.resolveArgs = append([]any{projectID}, r.args...)
 	}
-	return out, nil
+	return out
 }
 
 // resolved sets the user ids of the method lists (one []string per
@@ -257,8 +275,16 @@ func (s *searchSQL) steps(read func(pgx.BatchResults) error) []searchStep {
 	if s.resolveSQL != "" {
 		steps = append(steps, searchStep{
 			batch: func() *pgx.Batch {
+				// Every list has an index; without seq scans (this
+				// statement only) the planner takes it: it scanned all of
+				// emails (20-70 ms) rather than probe its unique index for
+				// 1,000 addresses (6 ms), and all organizations comparing
+				// each one's domains with 1,000 rather than read the GIN
+				// index.
 				b := &pgx.Batch{}
+				b.Queue(`SET LOCAL enable_seqscan = off`)
 				b.Queue(s.resolveSQL, s.resolveArgs...)
+				b.Queue(`SET LOCAL enable_seqscan TO DEFAULT`)
 				return b
 			},
 			read: func(br pgx.BatchResults) error {
@@ -267,7 +293,13 @@ func (s *searchSQL) steps(read func(pgx.BatchResults) error) []searchStep {
 				for i := range ids {
 					dst[i] = &ids[i]
 				}
+				if _, err := br.Exec(); err != nil {
+					return err
+				}
 				if err := br.QueryRow().Scan(dst...); err != nil {
+					return err
+				}
+				if _, err := br.Exec(); err != nil {
 					return err
 				}
 				s.resolved(ids)
@@ -326,17 +358,15 @@ func (db *DB) runSearchSteps(ctx context.Context, timeout time.Duration, steps .
 			// planner would walk the users in order probing each one's
 			// TOTP registrations, 100,000 probes when the matches sort
 			// last (a hostile choice); a hash of the matches costs one
-			// scan whatever the order. random_page_cost 1.1 (the default
-			// 4 models a spinning disk): the searched tables are in
-			// memory, and at 4 the planner scanned all of emails (20-70
-			// ms) rather than probe its unique index for 1,000 addresses
-			// (6 ms). Custom plans always: a cached generic plan sees the
+			// scan whatever the order. work_mem 16 MB: the hash of
+			// 100,000 organization ids a member filter matches spilled to
+			// disk at the default 4 MB. Custom plans always: a cached generic plan sees the
 			// id lists as parameters, which it cannot hash. No parallel
 			// workers: on a busy machine waiting for them cost more than
 			// they saved (a 100 ms p99 over a 20 ms median), and one
 			// search should not take every core.
 			full.Queue(`SELECT set_config('statement_timeout', $1, true), set_config('jit', 'off', true),
-				set_config('enable_nestloop', 'off', true), set_config('random_page_cost', '1.1', true),
+				set_config('enable_nestloop', 'off', true), set_config('work_mem', '16MB', true),
 				set_config('plan_cache_mode', 'force_custom_plan', true),
 				set_config('max_parallel_workers_per_gather', '0', true)`,
 				strconv.FormatInt(timeout.Milliseconds(), 10))
