@@ -20,6 +20,7 @@ import (
 	"runtime/pprof"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -173,12 +174,15 @@ func progress(w io.Writer, round int, name, load string, s Sample) {
 		s.Prepared.Round(100*time.Millisecond), s.Note)
 }
 
+// warmup is the unmeasured run before every closed-loop row.
+const warmup = 500 * time.Millisecond
+
 // measure prepares and runs one row at one load. onStart (may be nil)
 // runs when the timed part starts and returns a func to call at its end.
 func (s *system) measure(ctx context.Context, r row, l Load, est map[string]float64, during func() func()) (Sample, error) {
 	// Enough for 1.3 × the best rate seen so far (a first guess of
 	// the row's guess): a row that runs out ends early and says so.
-	n := int(max(est[r.name], cmp.Or(r.guess, 1000))*s.cfg.Duration.Seconds()*1.3) + 2*l.Conc + 100
+	n := int(max(est[r.name], cmp.Or(r.guess, 1000))*(s.cfg.Duration+warmup).Seconds()*1.3) + 2*l.Conc + 100
 	if l.Rate > 0 {
 		n = int(float64(l.Rate)*s.cfg.Duration.Seconds()*1.1) + 100
 	}
@@ -204,6 +208,19 @@ func (s *system) measure(ctx context.Context, r row, l Load, est map[string]floa
 	if r.limit {
 		base = s.limitURL
 	}
+	var used atomic.Uint64 // requests the warm-up took
+	if l.Rate == 0 {
+		// Unmeasured warm-up with the same requests: the server's pool
+		// connections plan their statements (five custom plans and a
+		// generic one per connection after every ANALYZE) here, not in
+		// the 2 s the row is judged on.
+		attack(ctx, base, r.header, l, warmup, func(i uint64) (request, bool) {
+			used.Add(1)
+			b, ok := next(i)
+			return request{path: r.path, body: b}, ok
+		}, r.want)
+	}
+	off := used.Load()
 	probe := s.probe(r.limit)
 	a := probe.sample()
 	var end func()
@@ -211,7 +228,7 @@ func (s *system) measure(ctx context.Context, r row, l Load, est map[string]floa
 		end = during()
 	}
 	res := attack(ctx, base, r.header, l, s.cfg.Duration, func(i uint64) (request, bool) {
-		b, ok := next(i)
+		b, ok := next(i + off)
 		return request{path: r.path, body: b}, ok
 	}, r.want)
 	if end != nil {
