@@ -178,13 +178,20 @@ func (db *DB) sendSQL(p *auth.Project, req *auth.SendRequest, now time.Time) (st
 			newMethodID = auth.NewID(prefix, p)
 		}
 		val, st := a.add(req.Value), a.add(string(status))
+		// The new user's search columns (migration 0013) hold its one
+		// unverified method from the start, so the method insert's trigger
+		// finds them current and writes no second version of the row.
+		searchCol, searchFlag := "search_phones", "search_phone_unverified"
+		if table == "emails" {
+			searchCol, searchFlag = "search_emails", "search_email_unverified"
+		}
 		sb.WriteString(`existing AS (
 			SELECT m.user_id, m.id, u.status FROM ` + table + ` m
 			JOIN users u ON u.project_id = m.project_id AND u.id = m.user_id
 			WHERE m.project_id = ` + pid + ` AND m.` + col + ` = ` + val + `
 		), u AS (
-			INSERT INTO users (id, project_id, status, created_at, updated_at)
-			SELECT ` + a.add(auth.NewID(auth.PrefixUser, p)) + `, ` + pid + `, ` + st + `, ` + now_() + `, ` + now_() + `
+			INSERT INTO users (id, project_id, status, created_at, updated_at, ` + searchCol + `, ` + searchFlag + `)
+			SELECT ` + a.add(auth.NewID(auth.PrefixUser, p)) + `, ` + pid + `, ` + st + `, ` + now_() + `, ` + now_() + `, ` + val + `, true
 			WHERE ` + a.add(req.Create) + `::bool AND (SELECT go FROM ok) AND NOT EXISTS (SELECT 1 FROM existing)
 			RETURNING id
 		), m AS (
