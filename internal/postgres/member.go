@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -345,36 +346,18 @@ func (db *DB) SearchMembers(ctx context.Context, projectID string, q auth.Member
 	pageSQL := `SELECT ` + memberColumns("m", false) + ` FROM members m WHERE ` + pageWhere +
 		` ORDER BY m.created_at, m.id LIMIT ` + p.add(limit+1)
 
-	page := &auth.MemberPage{Members: []*auth.Member{}}
+	page := &auth.MemberPage{}
 	b := &pgx.Batch{}
 	b.Queue(`SELECT count(*) FROM members m WHERE `+where, countArgs...)
 	b.Queue(pageSQL, p...)
-	err = db.runSearch(ctx, SearchTimeout, b, func(br pgx.BatchResults) error {
-		if err := br.QueryRow().Scan(&page.Total); err != nil {
-			return err
-		}
-		rows, err := br.Query()
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			m, err := scanMember(rows)
-			if err != nil {
-				return err
-			}
-			page.Members = append(page.Members, m)
-		}
-		return rows.Err()
+	err = db.runSearch(ctx, SearchTimeout, b, func(br pgx.BatchResults) (err error) {
+		page.Members, err = readCountAndPage(br, &page.Total, scanMember)
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	if len(page.Members) > limit {
-		page.Members = page.Members[:limit]
-		last := page.Members[limit-1]
-		page.NextCursor = encodeCursor(last.CreatedAt, last.ID)
-	}
+	page.Members, page.NextCursor = trimPage(page.Members, limit, func(m *auth.Member) (time.Time, string) { return m.CreatedAt, m.ID })
 	return page, nil
 }
 

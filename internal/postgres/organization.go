@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -413,10 +414,6 @@ func (db *DB) SearchOrganizations(ctx context.Context, projectID string, q auth.
 	if err != nil {
 		return nil, err
 	}
-	if len(page.Organizations) > limit {
-		page.Organizations = page.Organizations[:limit]
-		last := page.Organizations[limit-1]
-		page.NextCursor = encodeCursor(last.CreatedAt, last.ID)
-	}
+	page.Organizations, page.NextCursor = trimPage(page.Organizations, limit, func(o *auth.Organization) (time.Time, string) { return o.CreatedAt, o.ID })
 	return page, nil
 }

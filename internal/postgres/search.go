@@ -36,33 +36,15 @@ func (db *DB) SearchUsers(ctx context.Context, projectID string, q auth.UserQuer
 		return nil, err
 	}
 	limit := s.limit
-	page := &auth.UserPage{Users: []*auth.User{}}
-	err = db.runSearchSteps(ctx, SearchTimeout, s.steps(func(br pgx.BatchResults) error {
-		if err := br.QueryRow().Scan(&page.Total); err != nil {
-			return err
-		}
-		rows, err := br.Query()
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			u, err := scanUser(rows)
-			if err != nil {
-				return err
-			}
-			page.Users = append(page.Users, u)
-		}
-		return rows.Err()
+	page := &auth.UserPage{}
+	err = db.runSearchSteps(ctx, SearchTimeout, s.steps(func(br pgx.BatchResults) (err error) {
+		page.Users, err = readCountAndPage(br, &page.Total, scanUser)
+		return err
 	})...)
 	if err != nil {
 		return nil, err
 	}
-	if len(page.Users) > limit {
-		page.Users = page.Users[:limit]
-		last := page.Users[limit-1]
-		page.NextCursor = encodeCursor(last.CreatedAt, last.ID)
-	}
+	page.Users, page.NextCursor = trimPage(page.Users, limit, func(u *auth.User) (time.Time, string) { return u.CreatedAt, u.ID })
 	if len(page.Users) == 0 {
 		return page, nil
 	}
@@ -497,4 +479,37 @@ func decodeCursor(s string) (time.Time, string, error) {
 		return time.Time{}, "", bad
 	}
 	return time.UnixMicro(us), id, nil
+}
+
+// readCountAndPage reads what a search queued: its total count into total,
+// then one page of rows, each scanned with scan (never nil).
+func readCountAndPage[T any](br pgx.BatchResults, total *int, scan func(pgx.Row) (T, error)) ([]T, error) {
+	if err := br.QueryRow().Scan(total); err != nil {
+		return nil, err
+	}
+	rows, err := br.Query()
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []T{}
+	for rows.Next() {
+		it, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		items = append(items, it)
+	}
+	return items, rows.Err()
+}
+
+// trimPage cuts a page fetched with LIMIT limit+1 to limit items and
+// returns the cursor after the last one kept, or "" when there is no next
+// page. key gives an item's (created_at, id), the search order.
+func trimPage[T any](items []T, limit int, key func(T) (time.Time, string)) ([]T, string) {
+	if len(items) <= limit {
+		return items, ""
+	}
+	items = items[:limit]
+	return items, encodeCursor(key(items[limit-1]))
 }
