@@ -25,6 +25,7 @@ func TestB2BStore(t *testing.T) {
 		{"OrganizationDuplicates", testOrganizationDuplicates},
 		{"SearchOrganizations", testSearchOrganizations},
 		{"SearchOrganizationsPagination", testSearchOrganizationsPagination},
+		{"SearchOrganizationsMemberColumns", testSearchOrganizationsMemberColumns},
 		{"OrganizationDeleteCascades", testOrganizationDeleteCascades},
 		{"Members", testMembers},
 		{"MemberDuplicates", testMemberDuplicates},

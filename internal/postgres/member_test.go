@@ -209,6 +209,11 @@ func testSearchMembers(t *testing.T, e *env) {
 		{"EmailFuzzyUnderscoreNoWildcard", auth.MemberQuery{OrganizationIDs: both, MemberEmailFuzzy: "a_a"}, nil},
 		{"PhoneFuzzy", auth.MemberQuery{OrganizationIDs: []string{a.ID}, MemberPhoneNumberFuzzy: "0102"}, []*auth.Member{cy}},
 		{"MFAPhoneFuzzy", auth.MemberQuery{OrganizationIDs: []string{a.ID}, MemberMFAPhoneNumberFuzz: "0101"}, []*auth.Member{ada}},
+		{"EmailFuzzyWithoutTrigram", auth.MemberQuery{OrganizationIDs: both, MemberEmailFuzzy: "Y@"}, []*auth.Member{cy}},
+		{"PhoneFuzzyWithoutTrigram", auth.MemberQuery{OrganizationIDs: []string{a.ID}, MemberPhoneNumberFuzzy: "01"}, []*auth.Member{ada, cy}},
+		{"WildcardsOnlyAreLiteral", auth.MemberQuery{OrganizationIDs: both, MemberEmailFuzzy: "%%"}, nil},
+		{"OrOfListsAndFuzzy", auth.MemberQuery{OrganizationIDs: both, Or: true, MemberIDs: []string{bob.ID},
+			MemberMFAPhoneNumbers: []string{"+12025550102"}, MemberEmailFuzzy: "ada@"}, []*auth.Member{ada, bob, cy, adaB}},
 		{"Breakglass", auth.MemberQuery{OrganizationIDs: both, MemberIsBreakglass: &yes}, []*auth.Member{bob}},
 		{"FiltersAndByDefault", auth.MemberQuery{OrganizationIDs: both, MemberEmailFuzzy: "ada", MemberIsBreakglass: &yes}, nil},
 		{"FiltersOrWhenAsked", auth.MemberQuery{OrganizationIDs: []string{a.ID}, Or: true, MemberEmailFuzzy: "ada", MemberIsBreakglass: &yes},
@@ -250,6 +255,30 @@ func testSearchMembers(t *testing.T, e *env) {
 			}
 		}
 		if want := []string{ada.ID, bob.ID, cy.ID, adaB.ID}; !reflect.DeepEqual(got, want) {
+			t.Fatalf("paged %v, want %v", got, want)
+		}
+	})
+	t.Run("PagesWithCursorWithoutTrigram", func(t *testing.T) {
+		// "a@" has no trigram: strpos, and a page sorted by an expression.
+		var got []string
+		cursor := ""
+		for pages := 0; ; pages++ {
+			if pages > 3 {
+				t.Fatal("too many pages")
+			}
+			page, err := e.db.SearchMembers(ctx, p.ID, auth.MemberQuery{OrganizationIDs: both, MemberEmailFuzzy: "a@", Limit: 1, Cursor: cursor})
+			wantCode(t, err, "")
+			if page.Total != 2 {
+				t.Fatalf("total %d", page.Total)
+			}
+			for _, m := range page.Members {
+				got = append(got, m.ID)
+			}
+			if cursor = page.NextCursor; cursor == "" {
+				break
+			}
+		}
+		if want := []string{ada.ID, adaB.ID}; !reflect.DeepEqual(got, want) {
 			t.Fatalf("paged %v, want %v", got, want)
 		}
 	})

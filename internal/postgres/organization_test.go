@@ -3,7 +3,9 @@ package postgres_test
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -385,4 +387,157 @@ func testOrganizationDeleteCascades(t *testing.T, e *env) {
 			}
 		})
 	}
+}
+
+// testSearchOrganizationsMemberColumns checks member_email_fuzzy through
+// both of its paths (migration 0016): the organizations row's copy of the
+// emails of an organization of at most 50 non-deleted members, and the
+// lookup of the members of a larger one; and that the row triggers keep
+// the copy (and which path applies) as members join, change email, are
+// deleted, come back, are removed and race.
+func testSearchOrganizationsMemberColumns(t *testing.T, e *env) {
+	ctx := ctxT(t)
+	p := e.project(t)
+	tick := func() { e.clock.Advance(time.Millisecond) }
+	small := e.org(t, p, "small", "")
+	ada := e.member(t, p, small, "ada@acme.test", "")
+	e.member(t, p, small, "bob@acme.test", "")
+	tick()
+	large := e.org(t, p, "large", "")
+	var bigs []*auth.Member
+	for i := range 51 {
+		bigs = append(bigs, e.member(t, p, large, fmt.Sprintf("big%d@large.test", i), ""))
+	}
+	tick()
+	e.org(t, p, "empty", "")
+	tick()
+	find := func(q auth.OrganizationQuery) []string {
+		t.Helper()
+		page, err := e.db.SearchOrganizations(ctx, p.ID, q)
+		wantCode(t, err, "")
+		var got []string
+		for _, o := range page.Organizations {
+			got = append(got, o.Slug)
+		}
+		if page.Total != len(got) {
+			t.Fatalf("total %d, page %v", page.Total, got)
+		}
+		return got
+	}
+	// columns returns the organization's search_member_emails and
+	// search_members_many.
+	columns := func(o *auth.Organization) (string, bool) {
+		t.Helper()
+		var emails string
+		var many bool
+		if err := e.db.Pool().QueryRow(ctx, `SELECT search_member_emails, search_members_many FROM organizations
+			WHERE project_id = $1 AND id = $2`, p.ID, o.ID).Scan(&emails, &many); err != nil {
+			t.Fatal(err)
+		}
+		return emails, many
+	}
+	tests := []struct {
+		name string
+		q    auth.OrganizationQuery
+		want []string
+	}{
+		{"SmallOrganizationsMemberFound", auth.OrganizationQuery{MemberEmailFuzzy: "BOB@"}, []string{"small"}},
+		{"LargeOrganizationsMemberFound", auth.OrganizationQuery{MemberEmailFuzzy: "big50@"}, []string{"large"}},
+		{"ValueWithoutTrigramFoundInSmall", auth.OrganizationQuery{MemberEmailFuzzy: "a@"}, []string{"small"}},
+		{"ValueWithoutTrigramFoundInLarge", auth.OrganizationQuery{MemberEmailFuzzy: "7@"}, []string{"large"}},
+		{"ValueSpanningTwoEmailsMatchesNone", auth.OrganizationQuery{MemberEmailFuzzy: "acme.test\nbob"}, nil},
+		{"ValueMatchingNobody", auth.OrganizationQuery{MemberEmailFuzzy: "nobody"}, nil},
+		{"CommonValueMatchesBoth", auth.OrganizationQuery{MemberEmailFuzzy: ".test"}, []string{"small", "large"}},
+		{"AndWithOtherFilter", auth.OrganizationQuery{MemberEmailFuzzy: ".test", OrganizationSlugFuzzy: "larg"}, []string{"large"}},
+		{"OrWithOtherFilter", auth.OrganizationQuery{Or: true, MemberEmailFuzzy: "big1@", OrganizationSlugs: []string{"empty"}},
+			[]string{"large", "empty"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := find(tt.q); !reflect.DeepEqual(got, tt.want) {
+				t.Fatalf("got %v, want %v", got, tt.want)
+			}
+		})
+	}
+	t.Run("ColumnsHoldSmallOrganizationsEmailsOnly", func(t *testing.T) {
+		if emails, many := columns(small); emails != "ada@acme.test\nbob@acme.test" || many {
+			t.Fatalf("small: %q, many %v", emails, many)
+		}
+		if emails, many := columns(large); emails != "" || !many {
+			t.Fatalf("large: %q, many %v", emails, many)
+		}
+	})
+	t.Run("ChangedEmailFoundOldGone", func(t *testing.T) {
+		ada.EmailAddress = "ada@initech.test"
+		wantCode(t, e.db.UpdateMember(ctx, ada), "")
+		if got := find(auth.OrganizationQuery{MemberEmailFuzzy: "initech"}); !reflect.DeepEqual(got, []string{"small"}) {
+			t.Fatalf("new email: %v", got)
+		}
+		if got := find(auth.OrganizationQuery{MemberEmailFuzzy: "ada@acme"}); got != nil {
+			t.Fatalf("old email: %v", got)
+		}
+	})
+	t.Run("DeletedMemberGoneAndBackWhenRestored", func(t *testing.T) {
+		ada.Status = auth.MemberDeleted
+		wantCode(t, e.db.UpdateMember(ctx, ada), "")
+		if got := find(auth.OrganizationQuery{MemberEmailFuzzy: "initech"}); got != nil {
+			t.Fatalf("deleted member: %v", got)
+		}
+		ada.Status = auth.MemberActive
+		wantCode(t, e.db.UpdateMember(ctx, ada), "")
+		if got := find(auth.OrganizationQuery{MemberEmailFuzzy: "initech"}); !reflect.DeepEqual(got, []string{"small"}) {
+			t.Fatalf("restored member: %v", got)
+		}
+	})
+	t.Run("LargeOrganizationsDeletedMemberGone", func(t *testing.T) {
+		m := bigs[50]
+		m.Status = auth.MemberDeleted
+		wantCode(t, e.db.UpdateMember(ctx, m), "")
+		if got := find(auth.OrganizationQuery{MemberEmailFuzzy: "big50@"}); got != nil {
+			t.Fatalf("deleted member: %v", got)
+		}
+	})
+	t.Run("ShrunkToFiftyKeepsEmailsOnRow", func(t *testing.T) {
+		// big50 is deleted: 50 live members left.
+		emails, many := columns(large)
+		if many || strings.Count(emails, "\n") != 49 || !strings.Contains(emails, "big49@large.test") {
+			t.Fatalf("large after shrinking: many %v, %d emails", many, strings.Count(emails, "\n")+1)
+		}
+		if got := find(auth.OrganizationQuery{MemberEmailFuzzy: "big49@"}); !reflect.DeepEqual(got, []string{"large"}) {
+			t.Fatalf("got %v", got)
+		}
+	})
+	t.Run("RemovedMemberGone", func(t *testing.T) {
+		if _, err := e.db.Pool().Exec(ctx, `DELETE FROM members WHERE project_id = $1 AND id = $2`, p.ID, bigs[49].ID); err != nil {
+			t.Fatal(err)
+		}
+		if got := find(auth.OrganizationQuery{MemberEmailFuzzy: "big49@"}); got != nil {
+			t.Fatalf("removed member: %v", got)
+		}
+	})
+	t.Run("ConcurrentJoinsAllKept", func(t *testing.T) {
+		o := e.org(t, p, "race", "")
+		const n = 8
+		errs := make(chan error, n)
+		for i := range n {
+			go func() {
+				errs <- e.db.CreateMember(ctx, &auth.Member{ID: id(auth.PrefixMember, p), ProjectID: p.ID, OrganizationID: o.ID,
+					EmailAddress: fmt.Sprintf("racer%d@race.test", i), EmailID: id(auth.PrefixMemberEmail, p), Status: auth.MemberActive})
+			}()
+		}
+		for range n {
+			wantCode(t, <-errs, "")
+		}
+		for i := range n {
+			if got := find(auth.OrganizationQuery{MemberEmailFuzzy: fmt.Sprintf("racer%d@", i)}); !reflect.DeepEqual(got, []string{"race"}) {
+				t.Fatalf("racer%d's email was lost from the organizations row: %v", i, got)
+			}
+		}
+	})
+	t.Run("DeleteOrganizationCascades", func(t *testing.T) {
+		wantCode(t, e.db.DeleteOrganization(ctx, p.ID, large.ID), "")
+		if got := find(auth.OrganizationQuery{MemberEmailFuzzy: "@large.test"}); got != nil {
+			t.Fatalf("deleted organization: %v", got)
+		}
+	})
 }

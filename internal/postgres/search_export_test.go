@@ -29,7 +29,27 @@ func (db *DB) ExplainUserSearch(ctx context.Context, projectID string, q auth.Us
 	return db.explainSearch(ctx, s, analyze)
 }
 
-func (db *DB) explainSearch(ctx context.Context, s *searchSQL, analyze bool) (string, error) {
+// ExplainOrgSearch and ExplainMemberSearch are ExplainUserSearch for
+// SearchOrganizations and SearchMembers.
+func (db *DB) ExplainOrgSearch(ctx context.Context, projectID string, q auth.OrganizationQuery, analyze bool) (string, error) {
+	s, err := orgSearch(projectID, q)
+	if err != nil {
+		return "", err
+	}
+	return db.explainSearch(ctx, s, analyze, b2bPlanner)
+}
+
+func (db *DB) ExplainMemberSearch(ctx context.Context, projectID string, q auth.MemberQuery, analyze bool) (string, error) {
+	s, err := memberSearch(projectID, q)
+	if err != nil {
+		return "", err
+	}
+	return db.explainSearch(ctx, s, analyze, b2bPlanner)
+}
+
+// explainSearch runs s's statements as its search does (wrap: the steps'
+// wrappers, as b2bPlanner) with the count and the page EXPLAINed.
+func (db *DB) explainSearch(ctx context.Context, s *searchSQL, analyze bool, wrap ...func([]searchStep) []searchStep) (string, error) {
 	explain := "EXPLAIN "
 	if analyze {
 		explain = "EXPLAIN (ANALYZE, BUFFERS) "
@@ -63,6 +83,9 @@ func (db *DB) explainSearch(ctx context.Context, s *searchSQL, analyze bool) (st
 			q.SQL = explain + q.SQL
 		}
 		return b
+	}
+	for _, w := range wrap {
+		steps = w(steps)
 	}
 	err := db.runSearchSteps(ctx, SearchTimeout, steps...)
 	return out.String(), err
