@@ -368,9 +368,10 @@ func memberSearch(projectID string, q auth.MemberQuery) (*searchSQL, error) {
 	// array, no index yields members in created order, so the page is a
 	// sort of every match. Sorting ids read index-only from
 	// members_org_search_idx, as the count does, and fetching the 1,001 rows
-	// at most by primary key costs a third of sorting the matching rows
-	// read from the heap (the ids come back in the ARRAY's order, sorted
-	// again here).
+	// at most by primary key cost about half of sorting the matching rows
+	// read from the heap (100,000 matches: 172 against 299 ms, the fastest
+	// of 7 runs on a loaded box). The ids come back in the ARRAY's order,
+	// sorted again here.
 	pageSQL := `SELECT ` + memberColumns("x", false) + ` FROM members x WHERE x.project_id = $1 AND x.id = ANY(ARRAY(
 		SELECT m.id FROM members m WHERE ` + pageWhere + ` ORDER BY ` + strposOrder(pageWhere, "m") + ` LIMIT ` + p.add(limit+1) + `))
 		ORDER BY x.created_at, x.id`
