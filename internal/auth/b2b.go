@@ -283,4 +283,10 @@ type B2BAuthStore interface {
 	ConsumeB2BMagicLink(ctx context.Context, projectID string, hashes [][]byte, verifierChallenge string, discovery bool, upd MemberMFAUpdate) (*MagicLink, *Member, error)
 	// RevokeMemberInvites deletes the unconsumed invite links of a member.
 	RevokeMemberInvites(ctx context.Context, projectID, memberID string) (int, error)
+	// CheckMemberSMS is a whole B2B SMS code check with an IST in one
+	// round trip (MemberSMSCheck says what it does). It returns the
+	// organization (EOrganizationNotFound when there is none), the member,
+	// the IST and what became of the code; a refused limit is a
+	// *LimitRefusal and writes nothing.
+	CheckMemberSMS(ctx context.Context, in MemberSMSCheck) (*MemberSMSOutcome, error)
 }

@@ -45,7 +45,8 @@ func (s *Service) sendMemberSMS(ctx context.Context, p *Project, m *Member, loca
 // SMS country allow-list, in one round trip (sendOnce: limits, pumping
 // guard, code and outbox row); with update, m (a new MFA phone) is stored
 // in the same round trip, only when the send is allowed. The sandbox phone
-// of a test project gets no code.
+// of a test project gets no code. The code is bound to the member
+// (memberCodeMACs), so that CheckMemberSMS can compare it in SQL.
 func (s *Service) sendMemberCode(ctx context.Context, p *Project, m *Member, locale string, update bool) (string, error) {
 	phone := m.MFAPhoneNumber
 	if isSandbox(p, phone) {
@@ -61,7 +62,7 @@ func (s *Service) sendMemberCode(ctx context.Context, p *Project, m *Member, loc
 	if err != nil {
 		return "", err
 	}
-	c.MemberID, c.MethodID, c.CodeHMAC = m.ID, m.MFAPhoneID, s.keys.CodeMAC(c.ID, ev.Code)
+	c.MemberID, c.MethodID, c.CodeHMAC = m.ID, m.MFAPhoneID, s.memberCodeMACs(p.ID, m.ID, ev.Code)[0]
 	if _, err := s.sendOnce(ctx, p, &SendRequest{Channel: ChannelSMS, Value: phone, Member: m, UpdateMember: update,
 		Challenge: c, Message: msg, Payload: payload}); err != nil {
 		return "", err
@@ -98,8 +99,8 @@ func (s *Service) proveMember(ctx context.Context, p *Project, o *Organization, 
 		if err != nil {
 			return nil, nil, err
 		}
-		if is.MemberID == "" || is.OrganizationID != o.ID || is.MemberID != m.ID {
-			return nil, nil, Errorf(EISTOrgMismatch, "The intermediate session token belongs to another organization or member.")
+		if err := istBoundTo(is, o, m); err != nil {
+			return nil, nil, err
 		}
 		return is, nil, nil
 	case token != "" || jwt != "":
@@ -222,8 +223,8 @@ func checkCode(code string) error {
 }
 
 // attemptMemberCode counts an attempt on the newest code of methodID
-// (before comparing), compares in constant time and returns the live
-// challenge of m. The project's verify limits are checked in the same
+// (before comparing), compares in constant time (either binding,
+// memberCodeMatches) and returns the live challenge of m. The project's verify limits are checked in the same
 // round trip as the attempt. ERateLimited, EOTPNotFound, EOTPWrong,
 // EOTPExpired.
 func (s *Service) attemptMemberCode(ctx context.Context, p *Project, m *Member, methodID, code string) (*Challenge, error) {
@@ -237,7 +238,7 @@ func (s *Service) attemptMemberCode(ctx context.Context, p *Project, m *Member, 
 		s.metrics.Authenticated(FactorOTP, string(ErrorCode(err)))
 		return nil, err
 	}
-	if !s.keys.VerifyCode(c.ID, code, c.CodeHMAC) {
+	if !s.memberCodeMatches(p.ID, m.ID, c, code) {
 		s.metrics.Authenticated(FactorOTP, string(EOTPWrong))
 		return nil, Errorf(EOTPWrong, "The passcode was incorrect.")
 	}
@@ -253,14 +254,15 @@ func (s *Service) attemptMemberCode(ctx context.Context, p *Project, m *Member, 
 // verified, mfa_enrolled set (true under REQUIRED_FOR_ALL, else as
 // SetMFAEnrollment says), default_mfa_method becomes sms_otp with
 // SetDefaultMFA or when none, and a member session starts with the IST's
-// factors then the SMS factor. Test projects accept 000000 for the
-// sandbox phone. Returns EInvalid, EPrimaryRequired (no IST or session, or
+// factors then the SMS factor. With an IST this is one round trip
+// (authenticateSMSWithIST). Test projects accept 000000 for the sandbox
+// phone. Returns EInvalid, EPrimaryRequired (no IST or session, or
 // an IST whose primary factor the organization does not accept),
 // ETooManySessionArgs, EOrganizationNotFound, EMemberNotFound,
 // EMemberDeleted, EInactiveMember, EMFAMethodNotAllowed,
 // EMemberPhoneNotFound, EISTNotFound, EISTOrgMismatch, ESessionNotFound,
-// EJWTInvalid, EForbidden, EOTPNotFound, EOTPWrong, EOTPExpired,
-// EInvalidDuration, EInvalidClaims.
+// EJWTInvalid, EForbidden, ERateLimited, EOTPNotFound, EOTPWrong,
+// EOTPExpired, EInvalidDuration, EInvalidClaims.
 func (s *Service) B2BAuthenticateSMS(ctx context.Context, p *Project, in B2BAuthenticateSMSInput) (*MemberAuthResult, error) {
 	if err := validOrgRef(in.OrganizationID); err != nil {
 		return nil, err
@@ -285,47 +287,28 @@ func (s *Service) B2BAuthenticateSMS(ctx context.Context, p *Project, in B2BAuth
 	if in.SetMFAEnrollment != "" && in.SetMFAEnrollment != "enroll" && in.SetMFAEnrollment != "unenroll" {
 		return nil, Invalid("set_mfa_enrollment", `set_mfa_enrollment must be "enroll" or "unenroll".`)
 	}
+	sandbox := !p.Live() && in.Code == SandboxCode
+	if r.IST != "" && !sandbox {
+		return s.authenticateSMSWithIST(ctx, p, in, r)
+	}
 	o, m, err := s.store.FindOrgMember(ctx, p.ID, in.OrganizationID, in.MemberID)
 	if err != nil {
 		return nil, err
 	}
-	switch {
-	case m.Status == MemberDeleted:
-		return nil, deletedMember()
-	case m.Status != MemberActive:
-		return nil, Errorf(EInactiveMember, "You may not attach an MFA factor to a member that is not active.")
-	case !smsAllowed(o, m):
-		return nil, Errorf(EMFAMethodNotAllowed, "The organization does not allow SMS codes as a second factor.")
+	if err := checkSMSMember(o, m); err != nil {
+		return nil, err
 	}
 	ist, sess, err := s.proveMember(ctx, p, o, m, r.IST, r.Token, r.JWT)
 	if err != nil {
 		return nil, err
 	}
-	if ist != nil && !primaryOK(o, m, ist.Factors) {
-		return nil, Errorf(EPrimaryRequired, "You must complete the primary authentication requirements for an organization before completing an MFA flow.")
+	if err := checkSMSProof(o, m, ist); err != nil {
+		return nil, err
 	}
-	if m.MFAPhoneID == "" {
-		return nil, &Error{Code: EMemberPhoneNotFound, Field: "member_id", Message: "The member has no MFA phone number."}
-	}
-	upd := MemberMFAUpdate{VerifyPhone: true}
-	enroll := in.SetMFAEnrollment == "enroll"
-	switch {
-	case o.MFAPolicy == MFARequiredForAll:
-		enroll = true
-		upd.SetEnrolled = &enroll
-	case in.SetMFAEnrollment != "":
-		upd.SetEnrolled = &enroll
-	}
-	if in.SetDefaultMFA || m.DefaultMFAMethod == "" {
-		upd.DefaultMFAMethod = MFAMethodSMS
-	}
-	istID := ""
-	if ist != nil {
-		istID = ist.ID
-	}
-	if !p.Live() && in.Code == SandboxCode && m.MFAPhoneNumber == SandboxPhone {
+	upd := smsMFAUpdate(o, m, in.SetMFAEnrollment, in.SetDefaultMFA)
+	if sandbox && m.MFAPhoneNumber == SandboxPhone {
 		if ist != nil {
-			if err := s.store.ConsumeIntermediateSession(ctx, p.ID, istID); err != nil {
+			if err := s.store.ConsumeIntermediateSession(ctx, p.ID, ist.ID); err != nil {
 				return nil, err
 			}
 		}
@@ -333,29 +316,46 @@ func (s *Service) B2BAuthenticateSMS(ctx context.Context, p *Project, in B2BAuth
 		if err := s.store.UpdateMember(ctx, m); err != nil {
 			return nil, err
 		}
-	} else {
-		c, err := s.attemptMemberCode(ctx, p, m, m.MFAPhoneID, in.Code)
-		if err != nil {
-			return nil, err
-		}
-		phone := m.MFAPhoneNumber
-		if m, err = s.store.ConsumeMemberChallenge(ctx, p.ID, c.ID, istID, upd); err != nil {
-			s.metrics.Authenticated(FactorOTP, string(ErrorCode(err)))
-			return nil, err
-		}
-		s.otpCountry(ChannelSMS, phone, "verified")
+		s.metrics.Authenticated(FactorOTP, "ok")
+		return s.completeMemberSMS(ctx, p, o, m, ist, sess, r)
 	}
+	c, err := s.attemptMemberCode(ctx, p, m, m.MFAPhoneID, in.Code)
+	if err != nil {
+		return nil, err
+	}
+	return s.finishMemberSMS(ctx, p, o, m, ist, sess, r, c, upd)
+}
+
+// finishMemberSMS consumes c, a right code of m, with the IST (if any) and
+// applies upd to m in one statement, then completes the authentication
+// (completeMemberSMS).
+func (s *Service) finishMemberSMS(ctx context.Context, p *Project, o *Organization, m *Member, ist *IntermediateSession,
+	sess *Session, r B2BSessionRequest, c *Challenge, upd MemberMFAUpdate) (*MemberAuthResult, error) {
+	istID := ""
+	if ist != nil {
+		istID = ist.ID
+	}
+	phone := m.MFAPhoneNumber
+	m, err := s.store.ConsumeMemberChallenge(ctx, p.ID, c.ID, istID, upd)
+	if err != nil {
+		s.metrics.Authenticated(FactorOTP, string(ErrorCode(err)))
+		return nil, err
+	}
+	s.otpCountry(ChannelSMS, phone, "verified")
 	s.metrics.Authenticated(FactorOTP, "ok")
+	return s.completeMemberSMS(ctx, p, o, m, ist, sess, r)
+}
+
+// completeMemberSMS starts a member session with the IST's factors then
+// the SMS factor, or adds the SMS factor to sess.
+func (s *Service) completeMemberSMS(ctx context.Context, p *Project, o *Organization, m *Member, ist *IntermediateSession,
+	sess *Session, r B2BSessionRequest) (*MemberAuthResult, error) {
 	var factors []Factor
 	if ist != nil {
 		factors = append(factors, ist.Factors...)
 	}
 	factors = append(factors, memberSMSFactor(m, s.now().UTC()))
-	res, err := s.completeMemberAuth(ctx, p, memberCompletion{org: o, member: m, factors: factors, req: r, existing: sess})
-	if err != nil {
-		return nil, err
-	}
-	return res, nil
+	return s.completeMemberAuth(ctx, p, memberCompletion{org: o, member: m, factors: factors, req: r, existing: sess})
 }
 
 // B2BEmailOTPLoginOrSignup emails a code (10 minutes unless

@@ -236,21 +236,12 @@ func (s *Service) memberSession(ctx context.Context, p *Project, o *Organization
 			return nil, "", err
 		}
 	} else {
-		d := r.Duration
-		if d == 0 {
-			d = B2BDefaultSessionDuration
-		}
-		claims, err := mergeMemberClaims(nil, r.CustomClaims)
-		if err != nil {
+		var tokenEnc []byte
+		var err error
+		if sess, tokenEnc, err = s.newMemberSession(p, o.ID, m.ID, factors, r, now); err != nil {
 			return nil, "", err
 		}
-		token := NewToken()
-		sess = &Session{
-			ID: NewID(PrefixMemberSession, p), ProjectID: p.ID, MemberID: m.ID, OrganizationID: o.ID,
-			TokenHash: s.keys.TokenHash(token), StartedAt: now, LastAccessedAt: now, ExpiresAt: now.Add(d),
-			Attributes: r.Attributes, Factors: append([]Factor(nil), factors...), CustomClaims: claims, Token: token,
-		}
-		if err := s.store.CreateSession(ctx, sess, s.keys.Encrypt([]byte(token), []byte(sess.ID))); err != nil {
+		if err := s.store.CreateSession(ctx, sess, tokenEnc); err != nil {
 			return nil, "", err
 		}
 	}
@@ -259,6 +250,27 @@ func (s *Service) memberSession(ctx context.Context, p *Project, o *Organization
 		return nil, "", err
 	}
 	return sess, jwt, nil
+}
+
+// newMemberSession returns a new session of member memberID in orgID with
+// factors (r.Duration, default 60 minutes), not stored, and its encrypted
+// token.
+func (s *Service) newMemberSession(p *Project, orgID, memberID string, factors []Factor, r B2BSessionRequest, now time.Time) (*Session, []byte, error) {
+	d := r.Duration
+	if d == 0 {
+		d = B2BDefaultSessionDuration
+	}
+	claims, err := mergeMemberClaims(nil, r.CustomClaims)
+	if err != nil {
+		return nil, nil, err
+	}
+	token := NewToken()
+	sess := &Session{
+		ID: NewID(PrefixMemberSession, p), ProjectID: p.ID, MemberID: memberID, OrganizationID: orgID,
+		TokenHash: s.keys.TokenHash(token), StartedAt: now, LastAccessedAt: now, ExpiresAt: now.Add(d),
+		Attributes: r.Attributes, Factors: append([]Factor(nil), factors...), CustomClaims: claims, Token: token,
+	}
+	return sess, s.keys.Encrypt([]byte(token), []byte(sess.ID)), nil
 }
 
 // signMemberSession fills the session's organization slug and roles and signs it.

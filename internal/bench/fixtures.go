@@ -198,7 +198,7 @@ func (s *system) memberLogins(ctx context.Context, ms []*auth.Member) ([]memberL
 		c := &auth.Challenge{ID: auth.NewID(auth.PrefixChallenge, s.project), ProjectID: s.project.ID, MemberID: m.ID, MethodID: m.MFAPhoneID,
 			Channel: auth.ChannelSMS, ExpiresAt: now.Add(auth.B2BOTPExpiration), CreatedAt: now}
 		out[i] = memberLogin{member: m, ist: tok, code: auth.NewCode()}
-		c.CodeHMAC = s.keys.CodeMAC(c.ID, out[i].code)
+		c.CodeHMAC = s.keys.MethodCodeMAC(s.project.ID, m.ID, out[i].code) // bound to the member, as a send binds it
 		return s.db.CreateChallenge(ctx, c, nil, nil)
 	})
 	return out, err
