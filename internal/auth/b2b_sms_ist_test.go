@@ -265,3 +265,69 @@ func TestB2BAuthenticateSMSWithISTVerifyLimits(t *testing.T) {
 		t.Fatalf("the refused check counted an attempt (%d) or consumed the code (%v) or the IST (live %v)", attempts, consumed, istLive(t, f, ist))
 	}
 }
+
+// TestB2BAuthenticateSMSWithISTConcurrentUsesWinOnce: the same IST and
+// right code sent eight times at once start exactly one session; the
+// others find the IST or the code used, and nothing else is written.
+func TestB2BAuthenticateSMSWithISTConcurrentUsesWinOnce(t *testing.T) {
+	f := newFlowEnv(t)
+	ctx, p := t.Context(), f.Project
+	o := f.org(requireMFA)
+	m := f.member(o, flowEmail("acme.test"), nil)
+	ist := f.mfaIST(o, m)
+	in := auth.B2BAuthenticateSMSInput{OrganizationID: o.ID, MemberID: m.ID, Code: f.sendSMS(o, m, "+14155550163", ""),
+		Session: auth.B2BSessionRequest{IST: ist}}
+	const n = 8
+	errs := make(chan error, n)
+	for range n {
+		go func() {
+			_, err := f.Service.B2BAuthenticateSMS(ctx, p, in)
+			errs <- err
+		}()
+	}
+	ok := 0
+	for range n {
+		switch err := <-errs; auth.ErrorCode(err) {
+		case "":
+			ok++
+		case auth.EISTNotFound, auth.EOTPExpired:
+		default:
+			t.Fatalf("concurrent use: %v", err)
+		}
+	}
+	var sessions int
+	if err := f.Store.Pool().QueryRow(ctx, `SELECT count(*) FROM sessions WHERE project_id = $1 AND member_id = $2`, p.ID, m.ID).Scan(&sessions); err != nil {
+		t.Fatal(err)
+	}
+	if ok != 1 || sessions != 1 || istLive(t, f, ist) {
+		t.Fatalf("%d successes, %d sessions, IST live %v; want 1, 1, false", ok, sessions, istLive(t, f, ist))
+	}
+}
+
+// TestB2BAuthenticateSMSWithISTWritesAnUnchangedMemberNot: an enrolled
+// member's next login changes nothing on the member, so the statement does
+// not write it (updated_at stays), and the result is the member as stored.
+func TestB2BAuthenticateSMSWithISTWritesAnUnchangedMemberNot(t *testing.T) {
+	f := newFlowEnv(t)
+	ctx, p := t.Context(), f.Project
+	o := f.org(requireMFA)
+	m := f.member(o, flowEmail("acme.test"), nil)
+	f.enroll(o, m, "+14155550164")
+	ist := f.mfaIST(o, m) // the primary factor texts the verified phone
+	before, _, err := f.Service.GetMember(ctx, p, o.ID, m.ID, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := f.Service.B2BAuthenticateSMS(ctx, p, auth.B2BAuthenticateSMSInput{OrganizationID: o.ID, MemberID: m.ID,
+		Code: f.LastCode("+14155550164"), Session: auth.B2BSessionRequest{IST: ist}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored, _, err := f.Service.GetMember(ctx, p, o.ID, m.ID, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Authenticated || !stored.UpdatedAt.Equal(before.UpdatedAt) || !reflect.DeepEqual(res.Member, stored) {
+		t.Fatalf("second login: member %+v, stored %+v (updated at %v before)", res.Member, stored, before.UpdatedAt)
+	}
+}

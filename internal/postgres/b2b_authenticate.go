@@ -39,7 +39,8 @@ var smsGateSQL = `m.status = ` + lit(string(auth.MemberActive)) + `
 // and writes nothing). The statement locks the IST (FOR UPDATE) before
 // it counts the attempt, so that a concurrent consumer of the IST cannot
 // leave the code consumed without it; the member and the session are
-// written only if that very statement consumed the code. Its reads saw
+// written only if that very statement consumed the code, the member only
+// if something changes (its updated_at stays otherwise). Its reads saw
 // the rows before its writes: the member's new phone, enrollment and
 // default MFA method come back from the UPDATE. EOrganizationNotFound.
 func (db *DB) CheckMemberSMS(ctx context.Context, in auth.MemberSMSCheck) (*auth.MemberSMSOutcome, error) {
@@ -70,6 +71,13 @@ func (db *DB) CheckMemberSMS(ctx context.Context, in auth.MemberSMSCheck) (*auth
 	}
 	f := p.add(factors) + `::jsonb`
 	consumed := `EXISTS (SELECT 1 FROM a WHERE a.consumed)`
+	// The member's new enrollment and default MFA method; the row is
+	// written only when something changes (an enrolled member's every
+	// login changes nothing: no new row version, no index entries).
+	newEnrolled := `CASE WHEN pre.mfa_policy = ` + lit(auth.MFARequiredForAll) + ` THEN true
+					ELSE COALESCE(` + p.add(in.SetEnrolled) + `::boolean, members.mfa_enrolled) END`
+	newDefault := `CASE WHEN ` + p.add(in.SetDefault) + `::boolean OR members.default_mfa_method = ''
+					THEN ` + lit(auth.MFAMethodSMS) + ` ELSE members.default_mfa_method END`
 	sql := `
 		WITH o AS MATERIALIZED (
 			SELECT * FROM organizations o WHERE o.project_id = ` + project + ` AND ` + orgRefCond(orgRef) + `
@@ -104,12 +112,10 @@ func (db *DB) CheckMemberSMS(ctx context.Context, in auth.MemberSMSCheck) (*auth
 			WHERE id = (SELECT ist_id FROM pre) AND ` + consumed + `
 		), mu AS (
 			UPDATE members SET mfa_phone_verified = members.mfa_phone_verified OR members.mfa_phone_id = pre.mfa_phone_id,
-				mfa_enrolled = CASE WHEN pre.mfa_policy = ` + lit(auth.MFARequiredForAll) + ` THEN true
-					ELSE COALESCE(` + p.add(in.SetEnrolled) + `::boolean, members.mfa_enrolled) END,
-				default_mfa_method = CASE WHEN ` + p.add(in.SetDefault) + `::boolean OR members.default_mfa_method = ''
-					THEN ` + lit(auth.MFAMethodSMS) + ` ELSE members.default_mfa_method END,
-				updated_at = ` + at + `
+				mfa_enrolled = ` + newEnrolled + `, default_mfa_method = ` + newDefault + `, updated_at = ` + at + `
 			FROM pre WHERE members.project_id = ` + project + ` AND members.id = pre.member_id AND ` + consumed + `
+				AND ((NOT members.mfa_phone_verified AND members.mfa_phone_id = pre.mfa_phone_id)
+					OR members.mfa_enrolled <> ` + newEnrolled + ` OR members.default_mfa_method <> ` + newDefault + `)
 			RETURNING members.mfa_phone_verified, members.mfa_enrolled, members.default_mfa_method, members.updated_at
 		), s AS (
 			INSERT INTO sessions (id, project_id, user_id, member_id, organization_id, token_hash, token_enc, started_at,
