@@ -27,8 +27,10 @@ const (
 // EmailVerified (PhoneVerified) matches users having an email (phone) whose
 // verified flag equals the value; TOTPVerified likewise with a TOTP
 // registration. Every filter but TOTPVerified is a condition on the users
-// row or an array of ids (migration 0013), so the count and the page are
-// each one scan or bitmap of users. Two round trips: count and page, then
+// row or one array of ids (migration 0013), so the count and the page are
+// each one scan or bitmap of users, or together one (userSQL). Round
+// trips: the lists' resolution if any, the count and a bounded walk for
+// the page, the sorted matches if the walk did not find the page, then
 // the page's emails and phones. EInvalid for a bad limit or cursor.
 func (db *DB) SearchUsers(ctx context.Context, projectID string, q auth.UserQuery) (*auth.UserPage, error) {
 	s, err := userSearch(projectID, q)
@@ -37,11 +39,7 @@ func (db *DB) SearchUsers(ctx context.Context, projectID string, q auth.UserQuer
 	}
 	limit := s.limit
 	page := &auth.UserPage{}
-	err = db.runSearchSteps(ctx, SearchTimeout, s.steps(func(br pgx.BatchResults) (err error) {
-		page.Users, err = readCountAndPage(br, &page.Total, scanUser)
-		return err
-	})...)
-	if err != nil {
+	if err := db.runSearchSteps(ctx, SearchTimeout, s.steps(page)...); err != nil {
 		return nil, err
 	}
 	page.Users, page.NextCursor = trimPage(page.Users, limit, func(u *auth.User) (time.Time, string) { return u.CreatedAt, u.ID })
@@ -81,9 +79,34 @@ type searchSQL struct {
 	slots       []int
 }
 
+// userSQL is SearchUsers' statements: the lists resolution if any
+// (searchSQL.resolveSQL); then, when idList, oneSQL alone; otherwise the
+// count (countSQL) and the walk (pageSQL: the first limit+1 matches among
+// the first walkUsers users from the cursor) in one batch, then, if the
+// walk neither filled the page nor reached the last user and the count is
+// not 0, sortedSQL.
+type userSQL struct {
+	*searchSQL
+	sortedSQL, oneSQL, reachSQL string
+	oneArgs                     []any // sortedSQL's too
+	reachArgs                   []any
+	idList                      bool
+}
+
+// walkUsers is how many users the walk reads at most for a page of limit:
+// 10 per row of the page, at most 10,000 (the most a walk that does not
+// find its page costs on top of sortedSQL: 1% of a scan of 100,000 users
+// for the default page). A walk fills its page within that many users
+// when one in ten matches (evenly). 20 per row made a two-character value
+// whose 11,000 matches sort late (a scan, then the sort) 14% slower than
+// without a walk.
+func walkUsers(limit int) int {
+	return min(10*(limit+1), 10_000)
+}
+
 // userSearch builds SearchUsers' statements. EInvalid for a bad limit,
 // cursor or fuzzy value.
-func userSearch(projectID string, q auth.UserQuery) (*searchSQL, error) {
+func userSearch(projectID string, q auth.UserQuery) (*userSQL, error) {
 	limit := q.Limit
 	if limit == 0 {
 		limit = DefaultSearchLimit
@@ -98,12 +121,49 @@ func userSearch(projectID string, q auth.UserQuery) (*searchSQL, error) {
 	}
 	// Exact-value lists of methods (at most 1,000 values each, README
 	// "Input limits") are resolved to user ids first (resolver), in the
-	// same transaction, through the methods' unique indexes.
+	// same transaction, through the methods' unique indexes: all of them
+	// and user_ids to one array, their union under OR, their intersection
+	// under AND, so that the count and the page probe users once per id
+	// and filter by one array. Five arrays of 1,000 under OR were 5,000
+	// probes in the count and the page each, or a scan filtering every
+	// user by five arrays (68 ms under load).
 	var r resolver
-	idsOf := func(table, col string, values []string) string {
-		return "u.id = ANY(" + r.ids(`SELECT m.user_id FROM `+table+` m WHERE m.project_id = $1 AND m.`+col+` = ANY($V::text[])`, values, arg) + "::text[])"
+	var lists []string
+	methods := func(table, col string, values []string) {
+		if len(values) > 0 {
+			lists = append(lists, `SELECT m.user_id FROM `+table+` m WHERE m.project_id = $1 AND m.`+col+` = ANY(`+r.arg(values)+`::text[])`)
+		}
 	}
+	if len(q.EmailAddresses) > 0 {
+		addrs := make([]string, len(q.EmailAddresses))
+		for i, a := range q.EmailAddresses {
+			addrs[i] = strings.ToLower(strings.TrimSpace(a))
+		}
+		methods("emails", "address", addrs)
+	}
+	methods("emails", "id", q.EmailIDs)
+	methods("phone_numbers", "number", q.PhoneNumbers)
+	methods("phone_numbers", "id", q.PhoneIDs)
+	methods("totps", "id", q.TOTPIDs)
+	// idList: the users are those of one array, at most 6,000 ids (the
+	// user ids and five lists of 1,000).
+	idList := false
 	var conds []string
+	switch {
+	case len(lists) > 0:
+		if len(q.UserIDs) > 0 {
+			lists = append(lists, `SELECT unnest(`+r.arg(q.UserIDs)+`::text[])`)
+		}
+		op := " INTERSECT "
+		if q.Or {
+			op = " UNION "
+		}
+		conds = append(conds, "u.id = ANY("+r.column(strings.Join(lists, op), arg)+"::text[])")
+		idList = true
+	case len(q.UserIDs) > 0:
+		conds = append(conds, "u.id = ANY("+arg(q.UserIDs)+"::text[])")
+		idList = true
+	}
 	if q.CreatedAfter != nil {
 		conds = append(conds, "u.created_at > "+arg(*q.CreatedAfter))
 	}
@@ -112,28 +172,6 @@ func userSearch(projectID string, q auth.UserQuery) (*searchSQL, error) {
 	}
 	if q.Status != "" {
 		conds = append(conds, "u.status = "+arg(string(q.Status)))
-	}
-	if len(q.UserIDs) > 0 {
-		conds = append(conds, "u.id = ANY("+arg(q.UserIDs)+"::text[])")
-	}
-	if len(q.EmailAddresses) > 0 {
-		addrs := make([]string, len(q.EmailAddresses))
-		for i, a := range q.EmailAddresses {
-			addrs[i] = strings.ToLower(strings.TrimSpace(a))
-		}
-		conds = append(conds, idsOf("emails", "address", addrs))
-	}
-	if len(q.EmailIDs) > 0 {
-		conds = append(conds, idsOf("emails", "id", q.EmailIDs))
-	}
-	if len(q.PhoneNumbers) > 0 {
-		conds = append(conds, idsOf("phone_numbers", "number", q.PhoneNumbers))
-	}
-	if len(q.PhoneIDs) > 0 {
-		conds = append(conds, idsOf("phone_numbers", "id", q.PhoneIDs))
-	}
-	if len(q.TOTPIDs) > 0 {
-		conds = append(conds, idsOf("totps", "id", q.TOTPIDs))
 	}
 	// The fuzzy filters and the verified flags are conditions on the
 	// users row alone: migration 0013 keeps each user's name (lower-cased),
@@ -179,30 +217,163 @@ func userSearch(projectID string, q auth.UserQuery) (*searchSQL, error) {
 		}
 		where += " AND (" + strings.Join(conds, op) + ")"
 	}
-	countSQL := `SELECT count(*) FROM users u WHERE ` + where
-	countArgs := append([]any(nil), args...)
-
-	pageWhere := where
+	// Arguments: the filters' (count), the cursor's and the page size
+	// (walk, sortedSQL, oneSQL): each statement takes a prefix.
+	nWhere := len(args)
+	after, reachAfter, reachArgs := "true", "true", []any{projectID}
 	if q.Cursor != "" {
 		at, id, err := decodeCursor(q.Cursor)
 		if err != nil {
 			return nil, err
 		}
-		pageWhere += " AND (u.created_at, u.id) > (" + arg(at) + ", " + arg(id) + ")"
+		after = "(u.created_at, u.id) > (" + arg(at) + ", " + arg(id) + ")"
+		reachAfter, reachArgs = "(u.created_at, u.id) > ($2, $3)", append(reachArgs, at, id)
 	}
-	// A strpos filter has no statistics: Postgres guesses it matches a
-	// third of the users and walks them in created order to stop at the
-	// first page, which a value matching nobody (or only the newest
-	// users) turns into 100,000 heap fetches in index order (180 ms under
-	// load for 256 "%"). Ordering by an expression no index has makes it
-	// scan and sort the matches instead: one plain scan, as the count.
-	order := "u.created_at, u.id"
-	if strings.Contains(pageWhere, "strpos(") {
-		order = "u.created_at + interval '0 s', u.id"
+	pageSize := arg(limit + 1)
+	nOne := len(args)
+	oneSQL := oneScan(where, after, pageSize)
+	// The walk: the users from the cursor in created order, at most
+	// walkUsers of them (the inner LIMIT, which no filter passes), tested
+	// there; reach counts them (an index-only walk of the same users), so
+	// a walk that found fewer than limit+1 matches is the page when it
+	// reached the last user. Postgres has no statistics for strpos nor
+	// for the ids of an array, and for a LIKE they do not tell where the
+	// matches sort: a walk without the bound read all 100,000 users when
+	// the matches sorted last (119 ms).
+	walked := func(cols, after string) string {
+		return `SELECT ` + cols + ` FROM users u WHERE u.project_id = $1 AND ` + after +
+			` ORDER BY u.created_at, u.id LIMIT ` + strconv.Itoa(walkUsers(limit))
 	}
-	pageSQL := `SELECT ` + userColumns + ` FROM users u WHERE ` + pageWhere +
-		` ORDER BY ` + order + ` LIMIT ` + arg(limit+1)
-	return r.search(projectID, limit, countSQL, countArgs, pageSQL, args), nil
+	walkSQL := `SELECT ` + userColumns + ` FROM (` + walked("*", after) + `) u WHERE ` + where +
+		` ORDER BY u.created_at, u.id LIMIT ` + pageSize
+	reachSQL := `SELECT count(*) FROM (` + walked("", reachAfter) + `) u`
+	// The matches sorted: an index answers the filter (or a scan, for
+	// strpos) and the planner sorts what it returns, instead of walking
+	// the users in created order (the order is by an expression no index
+	// has).
+	sortedSQL := `SELECT ` + userColumns + ` FROM users u WHERE ` + where + ` AND ` + after +
+		` ORDER BY u.created_at + interval '0 s', u.id LIMIT ` + pageSize
+	countSQL := `SELECT count(*) FROM users u WHERE ` + where
+	out := &userSQL{
+		searchSQL: r.search(projectID, limit, countSQL, args[:nWhere], walkSQL, args[:nOne]),
+		reachSQL:  reachSQL,
+		reachArgs: reachArgs,
+		sortedSQL: sortedSQL,
+		oneSQL:    oneSQL,
+		oneArgs:   args[:nOne],
+		// Matches bounded by one id array (unless ORed with another
+		// filter): at most 6,000 users, which oneSQL reads through the
+		// primary key.
+		idList: idList && (!q.Or || len(conds) == 1),
+	}
+	return out, nil
+}
+
+// oneScan returns the statement that counts the users matching where and
+// returns a page of them (readTotalAndPage): the matches' ids and created
+// times, counted by a window (the exact total, whatever the cursor),
+// those following the cursor (after) first in (created_at, id) order, cut
+// to pageSize; then those users' rows, each with the total and whether it
+// follows the cursor. A page past the last match still returns matches
+// (not following the cursor) to carry the total; no row at all means no
+// match. One scan of the matches where a count and a page took two. The
+// sort key is one column for the rows that follow the cursor (a boolean
+// first key made every comparison of the 100,000-row sort fall through to
+// the second one: about a quarter more CPU for the statement).
+func oneScan(where, after, pageSize string) string {
+	return `WITH p AS MATERIALIZED (SELECT s.id, s.total FROM (
+			SELECT u.id, u.created_at, ` + after + ` AS after, count(*) OVER () AS total FROM users u WHERE ` + where + `
+		) s ORDER BY CASE WHEN s.after THEN s.created_at END, s.id LIMIT ` + pageSize + `)
+	SELECT ` + userColumns + `, (SELECT p.total FROM p LIMIT 1), ` + after + ` AS after
+	FROM users u WHERE u.project_id = $1 AND u.id = ANY(ARRAY(SELECT p.id FROM p))
+	ORDER BY after DESC, u.created_at, u.id`
+}
+
+// steps returns the search's steps, reading the page and the total into
+// page.
+func (s *userSQL) steps(page *auth.UserPage) []searchStep {
+	var steps []searchStep
+	if s.resolveSQL != "" {
+		steps = append(steps, s.resolveStep())
+	}
+	one := searchStep{
+		batch: func() *pgx.Batch {
+			b := &pgx.Batch{}
+			if s.idList {
+				// Probes of the primary key (the planner estimated a
+				// scan of all users filtering by 1,000 ids cheaper).
+				b.Queue(`SET LOCAL enable_seqscan = off`)
+			}
+			b.Queue(s.oneSQL, s.oneArgs...)
+			if s.idList {
+				b.Queue(`SET LOCAL enable_seqscan TO DEFAULT`)
+			}
+			return b
+		},
+		read: func(br pgx.BatchResults) (err error) {
+			if s.idList {
+				if _, err := br.Exec(); err != nil {
+					return err
+				}
+			}
+			if page.Users, err = readTotalAndPage(br, &page.Total, scanUser); err != nil {
+				return err
+			}
+			if s.idList {
+				_, err = br.Exec()
+			}
+			return err
+		},
+	}
+	if s.idList {
+		return append(steps, one)
+	}
+	queue := func(sql string, args []any) *pgx.Batch {
+		b := &pgx.Batch{}
+		b.Queue(sql, args...)
+		return b
+	}
+	readSorted := func(br pgx.BatchResults) error {
+		rows, err := br.Query()
+		if err != nil {
+			return err
+		}
+		page.Users, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (*auth.User, error) { return scanUser(row) })
+		return err
+	}
+	// walked: the walk found the page, because it filled it or reached
+	// the last user.
+	walked := false
+	return append(steps, searchStep{
+		batch: func() *pgx.Batch {
+			b := queue(s.countSQL, s.countArgs)
+			b.Queue(s.pageSQL, s.pageArgs...)
+			b.Queue(s.reachSQL, s.reachArgs...)
+			return b
+		},
+		read: func(br pgx.BatchResults) error {
+			if err := br.QueryRow().Scan(&page.Total); err != nil {
+				return err
+			}
+			if err := readSorted(br); err != nil {
+				return err
+			}
+			var n int
+			if err := br.QueryRow().Scan(&n); err != nil {
+				return err
+			}
+			walked = len(page.Users) > s.limit || n < walkUsers(s.limit)
+			return nil
+		},
+	}, searchStep{
+		batch: func() *pgx.Batch {
+			if walked || page.Total == 0 {
+				return nil
+			}
+			return queue(s.sortedSQL, s.oneArgs)
+		},
+		read: readSorted,
+	})
 }
 
 // A resolver collects the exact-value lists of a search that are resolved
@@ -223,8 +394,21 @@ type resolver struct {
 // ids adds the id query q, whose "$V" is values and "$1" the project, and
 // returns the placeholder (added with arg) that will hold its ids.
 func (r *resolver) ids(q string, values any, arg func(any) string) string {
-	r.args = append(r.args, values)
-	r.selects = append(r.selects, "ARRAY("+strings.ReplaceAll(q, "$V", "$"+strconv.Itoa(len(r.args)+1))+")")
+	return r.column(strings.ReplaceAll(q, "$V", r.arg(values)), arg)
+}
+
+// arg adds v to the resolve statement's arguments and returns its
+// placeholder there.
+func (r *resolver) arg(v any) string {
+	r.args = append(r.args, v)
+	return "$" + strconv.Itoa(len(r.args)+1)
+}
+
+// column adds the id query q (with placeholders from r.arg, "$1" being the
+// project) and returns the placeholder (added with arg) that will hold its
+// ids.
+func (r *resolver) column(q string, arg func(any) string) string {
+	r.selects = append(r.selects, "ARRAY("+q+")")
 	ph := arg(nil) // set to the resolved ids
 	n, _ := strconv.Atoi(ph[1:])
 	r.slots = append(r.slots, n-1)
@@ -255,39 +439,7 @@ func (s *searchSQL) resolved(ids [][]string) {
 func (s *searchSQL) steps(read func(pgx.BatchResults) error) []searchStep {
 	var steps []searchStep
 	if s.resolveSQL != "" {
-		steps = append(steps, searchStep{
-			batch: func() *pgx.Batch {
-				// Every list has an index; without seq scans (this
-				// statement only) the planner takes it: it scanned all of
-				// emails (20-70 ms) rather than probe its unique index for
-				// 1,000 addresses (6 ms), and all organizations comparing
-				// each one's domains with 1,000 rather than read the GIN
-				// index.
-				b := &pgx.Batch{}
-				b.Queue(`SET LOCAL enable_seqscan = off`)
-				b.Queue(s.resolveSQL, s.resolveArgs...)
-				b.Queue(`SET LOCAL enable_seqscan TO DEFAULT`)
-				return b
-			},
-			read: func(br pgx.BatchResults) error {
-				ids := make([][]string, len(s.slots))
-				dst := make([]any, len(ids))
-				for i := range ids {
-					dst[i] = &ids[i]
-				}
-				if _, err := br.Exec(); err != nil {
-					return err
-				}
-				if err := br.QueryRow().Scan(dst...); err != nil {
-					return err
-				}
-				if _, err := br.Exec(); err != nil {
-					return err
-				}
-				s.resolved(ids)
-				return nil
-			},
-		})
+		steps = append(steps, s.resolveStep())
 	}
 	return append(steps, searchStep{
 		batch: func() *pgx.Batch {
@@ -298,6 +450,44 @@ func (s *searchSQL) steps(read func(pgx.BatchResults) error) []searchStep {
 		},
 		read: read,
 	})
+}
+
+// resolveStep returns the step that resolves the lists (resolveSQL) and
+// sets their ids into the statements' arguments.
+func (s *searchSQL) resolveStep() searchStep {
+	return searchStep{
+		batch: func() *pgx.Batch {
+			// Every list has an index; without seq scans (this
+			// statement only) the planner takes it: it scanned all of
+			// emails (20-70 ms) rather than probe its unique index for
+			// 1,000 addresses (6 ms), and all organizations comparing
+			// each one's domains with 1,000 rather than read the GIN
+			// index.
+			b := &pgx.Batch{}
+			b.Queue(`SET LOCAL enable_seqscan = off`)
+			b.Queue(s.resolveSQL, s.resolveArgs...)
+			b.Queue(`SET LOCAL enable_seqscan TO DEFAULT`)
+			return b
+		},
+		read: func(br pgx.BatchResults) error {
+			ids := make([][]string, len(s.slots))
+			dst := make([]any, len(ids))
+			for i := range ids {
+				dst[i] = &ids[i]
+			}
+			if _, err := br.Exec(); err != nil {
+				return err
+			}
+			if err := br.QueryRow().Scan(dst...); err != nil {
+				return err
+			}
+			if _, err := br.Exec(); err != nil {
+				return err
+			}
+			s.resolved(ids)
+			return nil
+		},
+	}
 }
 
 // SearchTimeout bounds the statements of one search (users, organizations,
@@ -317,7 +507,7 @@ func (db *DB) runSearch(ctx context.Context, timeout time.Duration, b *pgx.Batch
 
 // A searchStep is one batch of a search and the reading of its results;
 // batch is called once the previous step is read, so it may use its
-// results.
+// results, and may return nil (but for the first step) to skip the step.
 type searchStep struct {
 	batch func() *pgx.Batch
 	read  func(pgx.BatchResults) error
@@ -332,6 +522,9 @@ func (db *DB) runSearchSteps(ctx context.Context, timeout time.Duration, steps .
 	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // after Commit a no-op
 	for i, st := range steps {
 		b := st.batch()
+		if b == nil && i > 0 {
+			continue // nothing to run (the first step carries the settings)
+		}
 		if i == 0 {
 			full := &pgx.Batch{}
 			// JIT compiling costs ~100 ms whenever the planner's estimate
@@ -501,6 +694,42 @@ func readCountAndPage[T any](br pgx.BatchResults, total *int, scan func(pgx.Row)
 		items = append(items, it)
 	}
 	return items, rows.Err()
+}
+
+// readTotalAndPage reads the one statement of a search that returns its
+// page with, on every row, the total count and whether the row follows the
+// cursor (oneScan): the rows that do not are dropped, and no row means no
+// match.
+func readTotalAndPage[T any](br pgx.BatchResults, total *int, scan func(pgx.Row) (T, error)) ([]T, error) {
+	rows, err := br.Query()
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	*total = 0
+	items := []T{}
+	for rows.Next() {
+		var after bool
+		it, err := scan(extraColumns{rows, []any{total, &after}})
+		if err != nil {
+			return nil, err
+		}
+		if after {
+			items = append(items, it)
+		}
+	}
+	return items, rows.Err()
+}
+
+// extraColumns is a row whose Scan also scans the columns that follow
+// the caller's into extra.
+type extraColumns struct {
+	pgx.Row
+	extra []any
+}
+
+func (r extraColumns) Scan(dest ...any) error {
+	return r.Row.Scan(append(dest, r.extra...)...)
 }
 
 // trimPage cuts a page fetched with LIMIT limit+1 to limit items and

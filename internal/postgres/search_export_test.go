@@ -19,14 +19,61 @@ func (db *DB) RunSearch(ctx context.Context, timeout time.Duration, b *pgx.Batch
 var EncodeCursor = encodeCursor
 
 // ExplainUserSearch returns EXPLAIN (ANALYZE, BUFFERS) of SearchUsers'
-// count and page statements, run with runSearch's settings.
-// With analyze false, only the plans.
+// statements after the lists resolution, run with runSearch's settings:
+// oneSQL alone for an id list, else the count, the walk and the sorted
+// page (the search runs the sorted page only when the walk did not find
+// the page). With analyze false, only the plans.
 func (db *DB) ExplainUserSearch(ctx context.Context, projectID string, q auth.UserQuery, analyze bool) (string, error) {
 	s, err := userSearch(projectID, q)
 	if err != nil {
 		return "", err
 	}
-	return db.explainSearch(ctx, s, analyze)
+	explain := "EXPLAIN "
+	if analyze {
+		explain = "EXPLAIN (ANALYZE, BUFFERS) "
+	}
+	var steps []searchStep
+	if s.resolveSQL != "" {
+		steps = append(steps, s.resolveStep())
+	}
+	var out strings.Builder
+	steps = append(steps, searchStep{
+		batch: func() *pgx.Batch {
+			b := &pgx.Batch{}
+			if s.idList {
+				b.Queue(`SET LOCAL enable_seqscan = off`)
+				b.Queue(explain+s.oneSQL, s.oneArgs...)
+				return b
+			}
+			b.Queue(explain+s.countSQL, s.countArgs...)
+			b.Queue(explain+s.pageSQL, s.pageArgs...)
+			b.Queue(explain+s.sortedSQL, s.oneArgs...)
+			return b
+		},
+		read: func(br pgx.BatchResults) error {
+			n := 3
+			if s.idList {
+				if _, err := br.Exec(); err != nil {
+					return err
+				}
+				n = 1
+			}
+			for range n {
+				rows, err := br.Query()
+				if err != nil {
+					return err
+				}
+				lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+				if err != nil {
+					return err
+				}
+				out.WriteString(strings.Join(lines, "\n") + "\n")
+			}
+			return nil
+		},
+	})
+	err = db.runSearchSteps(ctx, SearchTimeout, steps...)
+	return out.String(), err
 }
 
 // ExplainOrgSearch and ExplainMemberSearch are ExplainUserSearch for

@@ -2,10 +2,12 @@ package postgres_test
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/sesame-auth/sesame/internal/auth"
+	"github.com/sesame-auth/sesame/internal/postgres"
 )
 
 func testSearchUsers(t *testing.T, e *env) {
@@ -70,6 +72,14 @@ func testSearchUsers(t *testing.T, e *env) {
 		{"AndCombines", auth.UserQuery{Status: auth.UserActive, EmailFuzzy: "example"}, users(ada, odd)},
 		{"AndNoMatch", auth.UserQuery{Status: auth.UserPending, EmailFuzzy: "example"}, nil},
 		{"OrCombines", auth.UserQuery{Or: true, Status: auth.UserPending, PhoneFuzzy: "4477"}, users(grace, alan)},
+		{"ListsAndIntersect", auth.UserQuery{EmailAddresses: []string{"ada@example.com", "grace@navy.mil"}, PhoneNumbers: []string{"+14155550900", "+447700900123"}}, users(ada)},
+		{"ListsAndDisjointMatchNone", auth.UserQuery{EmailIDs: []string{grace.Emails[0].ID}, PhoneIDs: []string{alan.Phones[0].ID}}, nil},
+		{"ListsOrUnion", auth.UserQuery{Or: true, EmailAddresses: []string{"grace@navy.mil"}, PhoneNumbers: []string{"+447700900123"}, EmailIDs: []string{ada.Emails[0].ID}}, users(ada, grace, alan)},
+		{"UserIDsAndListIntersect", auth.UserQuery{UserIDs: []string{alan.ID, grace.ID}, EmailAddresses: []string{"grace@navy.mil", "ada@example.com"}}, users(grace)},
+		{"UserIDsOrListUnion", auth.UserQuery{Or: true, UserIDs: []string{odd.ID}, PhoneIDs: []string{alan.Phones[0].ID}}, users(alan, odd)},
+		{"ListOrFuzzy", auth.UserQuery{Or: true, EmailAddresses: []string{"odd@example.com"}, FullNameFuzzy: "grace"}, users(grace, odd)},
+		{"ListAndShortFuzzy", auth.UserQuery{UserIDs: []string{ada.ID, grace.ID, alan.ID}, EmailFuzzy: "a"}, users(ada, grace)},
+		{"ShortFuzzyOr", auth.UserQuery{Or: true, FullNameFuzzy: "r_", PhoneFuzzy: "09"}, users(ada, alan, odd)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -152,6 +162,89 @@ func testSearchUsersPagination(t *testing.T, e *env) {
 			}
 		})
 	}
+	// Matches that sort last (beyond the walk of a small page) and values
+	// without a trigram (a scan) are paged in order with their total.
+	matching := func(sub string) []string {
+		var ids []string
+		for i, id := range want {
+			if strings.Contains(fmt.Sprintf("u%d@example.com", i), sub) {
+				ids = append(ids, id)
+			}
+		}
+		return ids
+	}
+	// "19@": with a page of 1, the walk of 20 users ends on u19, the only
+	// match it sees; u119 and u219 come later.
+	for _, fuzzy := range []string{"u24", "9@", "u1", "19@"} {
+		for _, limit := range []int{1, 7, 100} {
+			t.Run(fmt.Sprintf("Fuzzy%qLimit%dPagedInOrderWithTotal", fuzzy, limit), func(t *testing.T) {
+				matches := matching(fuzzy)
+				var got []string
+				q := auth.UserQuery{EmailFuzzy: fuzzy, Limit: limit}
+				for pages := 0; ; pages++ {
+					if pages > n+1 {
+						t.Fatal("pagination does not end")
+					}
+					page, err := e.db.SearchUsers(ctx, p.ID, q)
+					wantCode(t, err, "")
+					if page.Total != len(matches) || len(page.Users) > limit {
+						t.Fatalf("total %d, page of %d; want total %d", page.Total, len(page.Users), len(matches))
+					}
+					for _, u := range page.Users {
+						got = append(got, u.ID)
+					}
+					if page.NextCursor == "" {
+						break
+					}
+					q.Cursor = page.NextCursor
+				}
+				if fmt.Sprint(got) != fmt.Sprint(matches) {
+					t.Fatalf("visited %v, want %v", got, matches)
+				}
+			})
+		}
+	}
+	t.Run("MatchesBeyondTheWalkPagedWithTotal", func(t *testing.T) {
+		// From u19, a page of 1 walks u20-u39 (no "u1" there) and sorts
+		// the matches instead.
+		start, err := e.db.SearchUsers(ctx, p.ID, auth.UserQuery{UserIDs: want[19:20]})
+		wantCode(t, err, "")
+		q := auth.UserQuery{EmailFuzzy: "u1", Limit: 1, Cursor: postgres.EncodeCursor(start.Users[0].CreatedAt, start.Users[0].ID)}
+		var got []string
+		for pages := 0; pages <= n; pages++ {
+			page, err := e.db.SearchUsers(ctx, p.ID, q)
+			wantCode(t, err, "")
+			if page.Total != 111 {
+				t.Fatalf("total %d, want 111", page.Total)
+			}
+			for _, u := range page.Users {
+				got = append(got, u.ID)
+			}
+			if page.NextCursor == "" {
+				break
+			}
+			q.Cursor = page.NextCursor
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want[100:200]) {
+			t.Fatalf("visited %d users, want u100-u199 in order", len(got))
+		}
+	})
+	t.Run("CursorPastLastMatchKeepsTotal", func(t *testing.T) {
+		last, err := e.db.SearchUsers(ctx, p.ID, auth.UserQuery{UserIDs: want[n-1:]})
+		wantCode(t, err, "")
+		cursor := postgres.EncodeCursor(last.Users[0].CreatedAt, last.Users[0].ID)
+		for _, q := range []auth.UserQuery{
+			{EmailFuzzy: "9@", Cursor: cursor},
+			{EmailFuzzy: "u24", Cursor: cursor},
+			{UserIDs: want[:3], Cursor: cursor},
+		} {
+			page, err := e.db.SearchUsers(ctx, p.ID, q)
+			wantCode(t, err, "")
+			if len(page.Users) != 0 || page.NextCursor != "" || page.Total == 0 {
+				t.Fatalf("%+v: %d users, cursor %q, total %d", q, len(page.Users), page.NextCursor, page.Total)
+			}
+		}
+	})
 	t.Run("FilteredPagesCountMatches", func(t *testing.T) {
 		q := auth.UserQuery{EmailFuzzy: "u1", Limit: 10} // u1, u10-u19, u100-u199
 		seen := 0
