@@ -38,3 +38,81 @@ func BenchmarkSendVerify(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkMessageLifecycle runs a message through the store as a send and
+// a delivery do: issue a code with its outbox message (256-byte payload),
+// mark it published, begin and finish its delivery (sent, with a provider
+// id). Besides the time, it reports what each lifecycle wrote to the WAL
+// of the test database (pg_walinspect, when the server has it; other
+// databases' records are left out, and the reading is not timed): records,
+// bytes (with full-page images), btree index inserts, and heap updates,
+// HOT and not.
+func BenchmarkMessageLifecycle(b *testing.B) {
+	e := newEnv(b)
+	ctx := b.Context()
+	p := e.project(b)
+	pool := e.db.Pool()
+	_, err := pool.Exec(ctx, `CREATE EXTENSION IF NOT EXISTS pg_walinspect`)
+	walinspect := err == nil
+	u := e.user(b, p, "", "+14155559999")
+	payload := make([]byte, 256)
+	var wal [5]float64 // records, bytes, btree inserts, HOT updates, other updates
+	lsn := func() (s string) {
+		if err := pool.QueryRow(ctx, `SELECT pg_current_wal_insert_lsn()::text`).Scan(&s); err != nil {
+			b.Fatal(err)
+		}
+		return s
+	}
+	n := 0
+	for b.Loop() {
+		n++
+		var start string
+		if walinspect {
+			b.StopTimer()
+			start = lsn()
+			b.StartTimer()
+		}
+		e.clock.Advance(time.Millisecond) // each code supersedes the previous one
+		c := &auth.Challenge{ID: auth.NewID(auth.PrefixChallenge, p), ProjectID: p.ID, UserID: u.ID, MethodID: u.Phones[0].ID,
+			Channel: auth.ChannelSMS, CodeHMAC: hash(fmt.Sprint("lifecycle", n)), ExpiresAt: e.clock.Now().Add(10 * time.Minute)}
+		m := &auth.Message{ID: auth.NewID(auth.PrefixMessage, p), Recipient: u.Phones[0].Number}
+		if err := e.db.CreateChallenge(ctx, c, m, payload); err != nil {
+			b.Fatal(err)
+		}
+		if err := e.db.MarkPublished(ctx, m.ID); err != nil {
+			b.Fatal(err)
+		}
+		if d, err := e.db.BeginDelivery(ctx, m.ID, time.Minute); err != nil || d != auth.DeliverySend {
+			b.Fatal(d, err)
+		}
+		if err := e.db.FinishDelivery(ctx, m.ID, auth.MessageSent, "SM"+c.ID, ""); err != nil {
+			b.Fatal(err)
+		}
+		if !walinspect {
+			continue
+		}
+		b.StopTimer()
+		var r [5]float64
+		err = pool.QueryRow(ctx, `
+			SELECT count(*), coalesce(sum(record_length), 0),
+				count(*) FILTER (WHERE resource_manager = 'Btree' AND record_type LIKE 'INSERT%'),
+				count(*) FILTER (WHERE resource_manager = 'Heap' AND record_type LIKE 'HOT_UPDATE%'),
+				count(*) FILTER (WHERE resource_manager = 'Heap' AND record_type LIKE 'UPDATE%')
+			FROM pg_get_wal_records_info($1::pg_lsn, pg_current_wal_flush_lsn())
+			WHERE block_ref ~ (' rel [0-9]+/' || (SELECT oid FROM pg_database WHERE datname = current_database()) || '/')`,
+			start).Scan(&r[0], &r[1], &r[2], &r[3], &r[4])
+		if err != nil {
+			b.Fatal(err)
+		}
+		for i := range wal {
+			wal[i] += r[i]
+		}
+		b.StartTimer()
+	}
+	if !walinspect {
+		return
+	}
+	for i, unit := range []string{"walrec/op", "walB/op", "idxins/op", "hotupd/op", "upd/op"} {
+		b.ReportMetric(wal[i]/float64(n), unit)
+	}
+}

@@ -25,9 +25,11 @@ func (p *params) add(v any) string {
 }
 
 // insertMessage fills the store-owned fields of a new outbox message and
-// returns its INSERT, with challengeRef/userRef/memberRef naming the
-// parameters that already hold the challenge (or link) id, the user id and
-// the member id (either may be NULL).
+// returns, to follow a WITH clause's first query, its INSERT with those
+// of its payload and its outbox row (migration 0018), with
+// challengeRef/userRef/memberRef naming the parameters that already hold
+// the challenge (or link) id, the user id and the member id (either may be
+// NULL).
 func insertMessage(p *params, m *auth.Message, payload []byte, kind auth.EventKind, ch auth.Channel,
 	projectID, challengeRef, userRef, memberRef string, challengeID string, expires, now time.Time) string {
 	m.ProjectID = projectID
@@ -47,11 +49,14 @@ func insertMessage(p *params, m *auth.Message, payload []byte, kind auth.EventKi
 	}
 	m.UpdatedAt = m.CreatedAt
 	m.Attempts, m.ProviderID, m.LastError, m.SentAt = 0, "", "", nil
-	return `INSERT INTO messages (id, project_id, user_id, member_id, kind, channel, recipient, status, challenge_id, payload,
+	id, exp, at := p.add(m.ID), p.add(m.ExpiresAt), p.add(m.CreatedAt)
+	return `, msg AS (INSERT INTO messages (id, project_id, user_id, member_id, kind, channel, recipient, status, challenge_id,
 			publish_gen, expires_at, created_at, updated_at)
-		VALUES (` + p.add(m.ID) + `, ` + p.add(projectID) + `, ` + userRef + `, ` + memberRef + `, ` + p.add(string(m.Kind)) + `, ` +
-		p.add(string(m.Channel)) + `, ` + p.add(m.Recipient) + `, 'queued', ` + challengeRef + `, ` + p.add(payload) +
-		`, 0, ` + p.add(m.ExpiresAt) + `, ` + p.add(m.CreatedAt) + `, ` + p.add(m.CreatedAt) + `)`
+		VALUES (` + id + `, ` + p.add(projectID) + `, ` + userRef + `, ` + memberRef + `, ` + p.add(string(m.Kind)) + `, ` +
+		p.add(string(m.Channel)) + `, ` + p.add(m.Recipient) + `, 'queued', ` + challengeRef + `, 0, ` + exp + `, ` + at + `, ` + at + `)
+		), mp AS (INSERT INTO message_payloads (message_id, payload, expires_at)
+			SELECT ` + id + `, pl, ` + exp + ` FROM (SELECT ` + p.add(payload) + `::bytea AS pl) x WHERE pl IS NOT NULL)
+		INSERT INTO message_outbox (message_id, expires_at, queued_at) VALUES (` + id + `, ` + exp + `, ` + at + `)`
 }
 
 // CreateChallenge inserts the challenge and, when m is not nil, its outbox

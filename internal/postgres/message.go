@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"errors"
-	"sort"
 	"strconv"
 	"time"
 
@@ -14,16 +13,26 @@ import (
 
 // Message lifecycle in this store:
 //
-//   - CreateChallenge / CreateMagicLink insert it queued, publish_gen 0,
-//     with the encrypted event as payload.
-//   - MarkPublished: queued → published. ClaimOutbox leases queued rows to
-//     the relay (relay_lease_until) without changing their status.
+//   - CreateChallenge / CreateMagicLink / Send insert it queued, publish_gen
+//     0, with the encrypted event in message_payloads and a row in
+//     message_outbox (migration 0018).
+//   - MarkPublished deletes the outbox row: the message is published (a
+//     queued message without an outbox row reads as published; its row is
+//     not written, so that the mark is no update of the messages row).
+//     ClaimOutbox leases outbox rows to the relay (their lease_until).
 //   - BeginDelivery: → sending (lease_until, attempts+1), or → skipped when
 //     the code or link died.
 //   - FinishDelivery: → sent, failed or retrying. sent and skipped drop the
 //     payload; failed keeps it so RequeueMessage can put the message back in
 //     the outbox (queued, publish_gen+1). Prune drops every payload once the
 //     message has expired.
+//
+// No index of messages reads a column these updates change (status,
+// attempts, lease_until, updated_at, last_error, sent_at, providers_tried,
+// provider; payload and relay_lease_until stay NULL), so Postgres can make
+// them HOT updates, which write no index entry; only provider_id, set when
+// a message is sent, is indexed (messages_provider_id_idx, for delivery
+// reports).
 //   - RecordProviderStatus: sent → delivered (delivered_at) or undelivered
 //     (reason in last_error), once, from a provider's delivery report.
 //
@@ -54,27 +63,29 @@ const deadReason = `COALESCE(CASE WHEN msg.kind = 'otp' THEN (
 		FROM magic_links l WHERE l.id = msg.challenge_id AND l.project_id = msg.project_id
 	) END, 'revoked')`
 
-// MarkPublished records that the events are on the stream: queued →
-// published, in one statement (the service batches the marks of
-// concurrent sends). A message in any other state (or gone) is left alone.
-// updated_at is the database's time: the service calls it in the
-// background, where the store's clock (SetClock, tests) is not read.
+// MarkPublished records that the events are on the stream: it deletes
+// their outbox rows, in one statement (the service batches the marks of
+// concurrent sends); a queued message then reads as published. The
+// messages rows are not written (their updated_at stays the creation or
+// requeue time). A message in any other state (or gone) is left alone.
 func (db *DB) MarkPublished(ctx context.Context, messageIDs ...string) error {
 	if len(messageIDs) == 0 {
 		return nil
 	}
-	_, err := db.pool.Exec(ctx, `
-		UPDATE messages SET status = 'published', relay_lease_until = NULL, updated_at = statement_timestamp()
-		WHERE id = ANY($1) AND status = 'queued'`, messageIDs)
+	_, err := db.pool.Exec(ctx, `DELETE FROM message_outbox WHERE message_id = ANY($1)`, messageIDs)
 	return internal(err)
 }
 
-// ClaimOutbox leases up to limit queued, unexpired messages whose last
-// change (creation or requeue) is older than minAge, for lease, and returns
-// their payloads oldest first. Rows are picked with FOR UPDATE SKIP LOCKED
-// and a leased row is not picked again until its lease ends, so concurrent
-// relays never get the same message while the lease lasts. MsgID is the
-// challenge id for publish generation 0, else
+// ClaimOutbox leases up to limit queued, unexpired messages queued
+// (created or requeued) more than minAge ago, for lease, and returns their
+// payloads, the soonest to expire first (with equal lifetimes, the oldest
+// first). Outbox rows are picked with FOR UPDATE SKIP LOCKED and a leased
+// row is not picked again until its lease ends, so concurrent relays never
+// get the same message while the lease lasts. Only messages with a
+// payload are picked; picked rows whose message is no longer queued (it
+// was published and its mark was lost, and is being delivered) or is gone
+// are deleted instead.
+// MsgID is the challenge id for publish generation 0, else
 // "<challenge id>.replay.<generation>".
 func (db *DB) ClaimOutbox(ctx context.Context, minAge, lease time.Duration, limit int) ([]auth.OutboxItem, error) {
 	if limit <= 0 {
@@ -82,48 +93,44 @@ func (db *DB) ClaimOutbox(ctx context.Context, minAge, lease time.Duration, limi
 	}
 	now := db.clock()
 	rows, err := db.pool.Query(ctx, `
-		UPDATE messages SET relay_lease_until = $3
-		WHERE id IN (
-			SELECT id FROM messages
-			WHERE status = 'queued' AND updated_at <= $2 AND expires_at > $1 AND payload IS NOT NULL
-				AND (relay_lease_until IS NULL OR relay_lease_until <= $1)
-			ORDER BY updated_at, id
+		WITH c AS (
+			SELECT o.message_id, o.expires_at FROM message_outbox o
+			WHERE o.expires_at > $1 AND o.queued_at <= $2 AND (o.lease_until IS NULL OR o.lease_until <= $1)
+				AND EXISTS (SELECT 1 FROM message_payloads p WHERE p.message_id = o.message_id)
+			ORDER BY o.expires_at, o.message_id
 			LIMIT $4
 			FOR UPDATE SKIP LOCKED
-		) AND status = 'queued'
-		RETURNING id, payload, challenge_id, publish_gen, updated_at`,
+		), j AS (
+			SELECT c.message_id, c.expires_at, m.challenge_id, m.publish_gen, p.payload,
+				m.status = 'queued' AND p.payload IS NOT NULL AS live
+			FROM c
+			LEFT JOIN messages m ON m.id = c.message_id
+			LEFT JOIN message_payloads p ON p.message_id = c.message_id
+		), gone AS (
+			DELETE FROM message_outbox o USING j WHERE o.message_id = j.message_id AND j.live IS NOT TRUE
+		), leased AS (
+			UPDATE message_outbox o SET lease_until = $3 FROM j WHERE o.message_id = j.message_id AND j.live
+		)
+		SELECT message_id, payload, challenge_id, publish_gen FROM j WHERE live
+		ORDER BY expires_at, message_id`,
 		now, now.Add(-minAge), now.Add(lease), limit)
 	if err != nil {
 		return nil, internal(err)
 	}
 	defer rows.Close()
-	type claimed struct {
-		item auth.OutboxItem
-		at   time.Time
-	}
-	var got []claimed
+	items := []auth.OutboxItem{}
 	for rows.Next() {
-		var c claimed
+		var it auth.OutboxItem
 		var challengeID string
 		var gen int
-		if err := rows.Scan(&c.item.MessageID, &c.item.Payload, &challengeID, &gen, &c.at); err != nil {
+		if err := rows.Scan(&it.MessageID, &it.Payload, &challengeID, &gen); err != nil {
 			return nil, internal(err)
 		}
-		c.item.MsgID = outboxMsgID(challengeID, gen)
-		got = append(got, c)
+		it.MsgID = outboxMsgID(challengeID, gen)
+		items = append(items, it)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, internal(err)
-	}
-	sort.Slice(got, func(i, j int) bool {
-		if !got[i].at.Equal(got[j].at) {
-			return got[i].at.Before(got[j].at)
-		}
-		return got[i].item.MessageID < got[j].item.MessageID
-	})
-	items := make([]auth.OutboxItem, len(got))
-	for i, c := range got {
-		items[i] = c.item
 	}
 	return items, nil
 }
@@ -138,7 +145,8 @@ func outboxMsgID(challengeID string, gen int) string {
 // CountOutbox returns how many messages are queued (not yet published).
 func (db *DB) CountOutbox(ctx context.Context) (int, error) {
 	var n int
-	if err := db.pool.QueryRow(ctx, `SELECT count(*) FROM messages WHERE status = 'queued'`).Scan(&n); err != nil {
+	if err := db.pool.QueryRow(ctx, `SELECT count(*) FROM message_outbox o
+		JOIN messages m ON m.id = o.message_id WHERE m.status = 'queued'`).Scan(&n); err != nil {
 		return 0, internal(err)
 	}
 	return n, nil
@@ -218,6 +226,8 @@ func (db *DB) beginDeliveries(ctx context.Context, qs []beginReq) ([]beginRes, e
 				lease_until = CASE WHEN d.decision = 'send' THEN d.new_lease END,
 				updated_at = $1
 			FROM d WHERE messages.id = d.id AND d.decision IN ('dead', 'send')
+		), dp AS (
+			DELETE FROM message_payloads p USING d WHERE p.message_id = d.id AND d.decision = 'dead'
 		)
 		SELECT id, decision, CASE WHEN decision = 'send' THEN new_lease ELSE lease_until END FROM d`, now, ids, leases)
 	if err != nil {
@@ -316,6 +326,9 @@ func (db *DB) finishDeliveries(ctx context.Context, qs []finishReq) ([]struct{},
 			WHERE msg.status NOT IN ('sent', 'delivered', 'undelivered')
 			ORDER BY msg.id
 			FOR UPDATE OF msg
+		), dp AS (
+			DELETE FROM message_payloads p USING l JOIN r ON r.id = l.id
+			WHERE p.message_id = l.id AND r.status IN ('sent', 'skipped')
 		)
 		UPDATE messages SET
 			status = r.status,
@@ -337,7 +350,12 @@ func (db *DB) finishDeliveries(ctx context.Context, qs []finishReq) ([]struct{},
 	return make([]struct{}, len(qs)), nil
 }
 
-const messageColumns = `id, project_id, kind, channel, recipient, status, provider_id, attempts, last_error,
+// messageStatus is a message's status over the messages row (unaliased):
+// queued reads as published once the message left the outbox.
+const messageStatus = `CASE WHEN messages.status = 'queued'
+	AND NOT EXISTS (SELECT 1 FROM message_outbox o WHERE o.message_id = messages.id) THEN 'published' ELSE messages.status END`
+
+const messageColumns = `id, project_id, kind, channel, recipient, ` + messageStatus + `, provider_id, attempts, last_error,
 	challenge_id, expires_at, created_at, updated_at, sent_at, delivered_at, providers_tried, provider`
 
 func scanMessage(row pgx.Row) (*auth.Message, error) {
@@ -374,7 +392,7 @@ func (db *DB) ListMessages(ctx context.Context, projectID string, f auth.Message
 	}
 	limit = min(limit, 1000)
 	rows, err := db.pool.Query(ctx, `SELECT `+messageColumns+` FROM messages
-		WHERE project_id = $1 AND ($2 = '' OR status = $2)
+		WHERE project_id = $1 AND ($2 = '' OR `+messageStatus+` = $2)
 		ORDER BY created_at DESC, id DESC LIMIT $3`, projectID, string(f.Status), limit)
 	if err != nil {
 		return nil, internal(err)
@@ -396,7 +414,8 @@ func (db *DB) ListMessages(ctx context.Context, projectID string, f auth.Message
 
 // RequeueMessage puts a failed message whose code or link is still live
 // (and whose payload is still stored) back in the outbox: status queued,
-// publish_gen+1, so that the relay republishes it under a new MsgID.
+// publish_gen+1 and an outbox row, so that the relay republishes it under
+// a new MsgID.
 // ENotFound if the project has no such message; EConflict if it is not
 // failed or its code or link is dead.
 func (db *DB) RequeueMessage(ctx context.Context, projectID, messageID string) error {
@@ -405,16 +424,20 @@ func (db *DB) RequeueMessage(ctx context.Context, projectID, messageID string) e
 	var gen *int
 	err := db.pool.QueryRow(ctx, `
 		WITH m AS (
-			SELECT msg.id, msg.status, msg.expires_at <= $1 AS msg_expired, msg.payload IS NOT NULL AS has_payload,
+			SELECT msg.id, msg.status, msg.expires_at, msg.expires_at <= $1 AS msg_expired,
+				EXISTS (SELECT 1 FROM message_payloads p WHERE p.message_id = msg.id) AS has_payload,
 				`+deadReason+` AS reason
 			FROM messages msg WHERE msg.project_id = $2 AND msg.id = $3
 			FOR UPDATE OF msg
 		), u AS (
 			UPDATE messages SET status = 'queued', publish_gen = messages.publish_gen + 1,
-				relay_lease_until = NULL, lease_until = NULL, updated_at = $1
+				lease_until = NULL, updated_at = $1
 			FROM m
 			WHERE messages.id = m.id AND m.status = 'failed' AND m.reason = '' AND NOT m.msg_expired AND m.has_payload
-			RETURNING messages.publish_gen
+			RETURNING messages.id, messages.publish_gen, messages.expires_at
+		), o AS (
+			INSERT INTO message_outbox (message_id, expires_at, queued_at) SELECT id, expires_at, $1 FROM u
+			ON CONFLICT (message_id) DO UPDATE SET queued_at = EXCLUDED.queued_at, lease_until = NULL
 		)
 		SELECT m.status, m.reason, m.msg_expired, m.has_payload, (SELECT publish_gen FROM u) FROM m`,
 		db.clock(), projectID, messageID).Scan(&status, &reason, &expired, &hasPayload, &gen)

@@ -78,6 +78,45 @@ func TestOutbox(t *testing.T) {
 			t.Fatalf("status %s", got.Status)
 		}
 	})
+	t.Run("LostMarkRowDroppedOnceDelivering", func(t *testing.T) {
+		// Published inline, but the mark was lost: the worker already
+		// has the message, so the relay drops its outbox row instead of
+		// publishing it again.
+		drain(t)
+		u := e.user(t, p, "", "+14155550602")
+		_, m := e.challenge(t, p, u, u.Phones[0].ID, auth.ChannelSMS, time.Hour)
+		d, err := e.db.BeginDelivery(ctx, m.ID, time.Minute)
+		wantCode(t, err, "")
+		if d != auth.DeliverySend {
+			t.Fatalf("decision %v", d)
+		}
+		items, err := e.db.ClaimOutbox(ctx, 0, time.Minute, 10)
+		wantCode(t, err, "")
+		if len(items) != 0 {
+			t.Fatalf("claimed %+v of a message being delivered", items)
+		}
+		var rows int
+		wantCode(t, e.db.Pool().QueryRow(ctx, `SELECT count(*) FROM message_outbox WHERE message_id = $1`, m.ID).Scan(&rows), "")
+		if rows != 0 {
+			t.Fatal("outbox row of a message being delivered kept")
+		}
+	})
+	t.Run("MessageDeletedWithUserLeavesNothingToPublish", func(t *testing.T) {
+		drain(t)
+		u := e.user(t, p, "", "+14155550603")
+		_, m := e.challenge(t, p, u, u.Phones[0].ID, auth.ChannelSMS, time.Hour)
+		wantCode(t, e.db.DeleteUser(ctx, p.ID, u.ID), "")
+		items, err := e.db.ClaimOutbox(ctx, 0, time.Minute, 10)
+		wantCode(t, err, "")
+		if len(items) != 0 {
+			t.Fatalf("claimed %+v of a deleted user", items)
+		}
+		var rows int
+		wantCode(t, e.db.Pool().QueryRow(ctx, `SELECT count(*) FROM message_outbox WHERE message_id = $1`, m.ID).Scan(&rows), "")
+		if rows != 0 {
+			t.Fatal("outbox row of a deleted message kept")
+		}
+	})
 	t.Run("ConcurrentClaimsNeverOverlap", func(t *testing.T) {
 		drain(t)
 		u := e.user(t, p, "", "+14155550601")
@@ -253,7 +292,7 @@ func testBeginDelivery(t *testing.T, e *env) {
 				t.Fatalf("status %q, last_error %q; want %q, %q", m.Status, m.LastError, tt.wantStatus, tt.wantError)
 			}
 			var hasPayload bool
-			e.db.Pool().QueryRow(ctx, `SELECT payload IS NOT NULL FROM messages WHERE id = $1`, msgID).Scan(&hasPayload)
+			e.db.Pool().QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM message_payloads WHERE message_id = $1)`, msgID).Scan(&hasPayload)
 			wantPayload := tt.wantStatus != auth.MessageSkipped && tt.wantStatus != auth.MessageSent
 			if hasPayload != wantPayload {
 				t.Fatalf("payload stored = %v, want %v", hasPayload, wantPayload)
@@ -452,6 +491,7 @@ func testListMessages(t *testing.T, e *env) {
 		e.clock.Advance(time.Millisecond)
 	}
 	wantCode(t, e.db.FinishDelivery(ctx, ids[1], auth.MessageSent, "SM1", ""), "")
+	wantCode(t, e.db.MarkPublished(ctx, ids[2], ids[3]), "")
 	tests := []struct {
 		name   string
 		filter auth.MessageFilter
@@ -459,6 +499,8 @@ func testListMessages(t *testing.T, e *env) {
 	}{
 		{"AllNewestFirst", auth.MessageFilter{}, []string{ids[4], ids[3], ids[2], ids[1], ids[0]}},
 		{"ByStatus", auth.MessageFilter{Status: auth.MessageSent}, []string{ids[1]}},
+		{"PublishedOnceMarked", auth.MessageFilter{Status: auth.MessagePublished}, []string{ids[3], ids[2]}},
+		{"QueuedUntilMarked", auth.MessageFilter{Status: auth.MessageQueued}, []string{ids[4], ids[0]}},
 		{"Limited", auth.MessageFilter{Limit: 2}, []string{ids[4], ids[3]}},
 	}
 	for _, tt := range tests {
@@ -474,5 +516,41 @@ func testListMessages(t *testing.T, e *env) {
 				}
 			}
 		})
+	}
+}
+
+// TestMessagesDeliveryUpdatesHOTable fails when an index of messages reads
+// a column that the publish mark, the relay or a delivery changes: Postgres
+// could then no longer make those updates HOT, and each would write an
+// entry into every index of the table (migration 0018). provider_id, set
+// once when a message is sent, is the one exception (delivery reports find
+// their message by it).
+func TestMessagesDeliveryUpdatesHOTable(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := ctxT(t)
+	rows, err := e.db.Pool().Query(ctx, `
+		SELECT c.relname, a.attname FROM pg_index i
+		JOIN pg_class c ON c.oid = i.indexrelid
+		JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum > 0 AND NOT a.attisdropped
+		WHERE i.indrelid = 'messages'::regclass AND (a.attnum = ANY(i.indkey)
+			OR pg_get_expr(i.indpred, i.indrelid) ~ ('\m' || a.attname || '\M')
+			OR pg_get_expr(i.indexprs, i.indrelid) ~ ('\m' || a.attname || '\M'))`)
+	wantCode(t, err, "")
+	defer rows.Close()
+	changed := map[string]bool{"status": true, "attempts": true, "lease_until": true, "updated_at": true, "last_error": true,
+		"sent_at": true, "delivered_at": true, "providers_tried": true, "provider": true, "publish_gen": true}
+	n := 0
+	for rows.Next() {
+		var index, column string
+		wantCode(t, rows.Scan(&index, &column), "")
+		n++
+		if changed[column] {
+			t.Errorf("index %s reads %s, which delivery updates change", index, column)
+		}
+	}
+	wantCode(t, rows.Err(), "")
+	if n == 0 {
+		t.Fatal("no index of messages found")
 	}
 }

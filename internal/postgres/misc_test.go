@@ -144,9 +144,10 @@ func TestPrune(t *testing.T) {
 	t.Run("ExpiredPastGracePruned", func(t *testing.T) {
 		n, err := e.db.Prune(ctx, start.Add(2*time.Hour))
 		wantCode(t, err, "")
-		// 2 challenges + 1 link + 2 sessions + 1 payload (short message, queued → skipped).
-		if n != 6 {
-			t.Fatalf("pruned %d, want 6", n)
+		// 2 challenges + 1 link + 2 sessions + the short message's outbox
+		// row (queued → skipped) and payload.
+		if n != 7 {
+			t.Fatalf("pruned %d, want 7", n)
 		}
 		if c := count(t, `SELECT count(*) FROM challenges`); c != 1 {
 			t.Fatalf("%d challenges left", c)
@@ -163,19 +164,24 @@ func TestPrune(t *testing.T) {
 		if m.Status != auth.MessageSkipped || m.LastError != "expired" {
 			t.Fatalf("short message %+v", m)
 		}
-		if c := count(t, `SELECT count(*) FROM messages WHERE payload IS NOT NULL`); c != 1 {
-			t.Fatalf("%d payloads left", c)
+		if c := count(t, `SELECT count(*) FROM message_payloads`); c != 1 {
+			t.Fatalf("%d payloads left", c) // the long message's; the sent one's went when it was sent
+		}
+		if c := count(t, `SELECT count(*) FROM message_outbox WHERE message_id = '`+shortMsg.ID+`'`); c != 0 {
+			t.Fatal("the expired message is still in the outbox")
 		}
 	})
 	t.Run("OldRowsPruned", func(t *testing.T) {
 		n, err := e.db.Prune(ctx, start.Add(31*24*time.Hour))
 		wantCode(t, err, "")
 		// challenge + link + session + rate-limit window + 3 messages, plus
-		// the first message's payload (expired, then deleted: counted twice).
-		if n != 8 {
-			t.Fatalf("pruned %d, want 8", n)
+		// the first message's payload and the outbox rows of the first and
+		// the sent message (never marked published; expired, then deleted:
+		// counted twice).
+		if n != 10 {
+			t.Fatalf("pruned %d, want 10", n)
 		}
-		for _, table := range []string{"challenges", "magic_links", "sessions", "rate_limits", "messages"} {
+		for _, table := range []string{"challenges", "magic_links", "sessions", "rate_limits", "messages", "message_outbox", "message_payloads"} {
 			if c := count(t, `SELECT count(*) FROM `+table); c != 0 {
 				t.Fatalf("%d rows left in %s", c, table)
 			}

@@ -38,9 +38,13 @@ type pruneStep struct {
 	table, where, order string
 	set                 string // "" deletes
 	arg                 time.Time
+	stmt                string // the whole statement instead, if set
 }
 
 func (s pruneStep) sql() string {
+	if s.stmt != "" {
+		return s.stmt
+	}
 	pick := `ctid = ANY(ARRAY(SELECT c.ctid FROM ` + s.table + ` c WHERE ` + s.where + s.order +
 		` LIMIT ` + strconv.Itoa(PruneBatchSize) + `))`
 	if s.set == "" {
@@ -66,8 +70,12 @@ func (s pruneStep) sql() string {
 //   - deletes GCRA states whose TAT has passed (the same as no state);
 //   - deletes SMS traffic buckets, and ok guard rows untouched, for more
 //     than SMSTrafficRetention;
-//   - drops the payload of every message whose expires_at has passed (a
-//     message still queued then becomes skipped, "expired");
+//   - drops the outbox row (migration 0018) of every message whose
+//     expires_at has passed, and such a message still queued becomes
+//     skipped, "expired";
+//   - drops the payload of every message whose expires_at has passed
+//     (message_payloads, and messages.payload written by a previous
+//     version);
 //   - deletes messages created more than MessageRetention ago.
 //
 // It returns the number of rows deleted or changed. A cancelled ctx stops
@@ -87,6 +95,17 @@ func (db *DB) Prune(ctx context.Context, now time.Time) (int64, error) {
 		{table: "rate_limit_tats", where: `c.tat < $1`, arg: now},
 		{table: "sms_traffic", where: `c.bucket < $1`, arg: now.Add(-SMSTrafficRetention)},
 		{table: "sms_guards", where: `c.state = 'ok' AND c.updated_at < $1`, arg: now.Add(-SMSTrafficRetention)},
+		// A statement that locks a message row and then its outbox row
+		// (RequeueMessage) never takes an expired message's.
+		{stmt: `WITH o AS (
+			SELECT c.message_id FROM message_outbox c WHERE c.expires_at <= $1
+			ORDER BY c.expires_at, c.message_id LIMIT ` + strconv.Itoa(PruneBatchSize) + `
+		), u AS (
+			UPDATE messages SET status = 'skipped', last_error = 'expired'
+			WHERE id IN (SELECT message_id FROM o) AND status = 'queued'
+		)
+		DELETE FROM message_outbox WHERE message_id IN (SELECT message_id FROM o)`, arg: now},
+		{table: "message_payloads", where: `c.expires_at <= $1`, arg: now},
 		{table: "messages", where: `c.payload IS NOT NULL AND c.expires_at <= $1`, arg: now, set: `payload = NULL,
 			status = CASE WHEN c.status = 'queued' THEN 'skipped' ELSE c.status END,
 			last_error = CASE WHEN c.status = 'queued' THEN 'expired' ELSE c.last_error END,
