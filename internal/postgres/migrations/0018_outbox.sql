@@ -40,7 +40,8 @@ INSERT INTO message_payloads (message_id, payload, expires_at)
 	SELECT id, payload, expires_at FROM messages WHERE payload IS NOT NULL;
 INSERT INTO message_outbox (message_id, expires_at, queued_at, lease_until)
 	SELECT id, expires_at, updated_at, relay_lease_until FROM messages WHERE status = 'queued' AND payload IS NOT NULL;
-UPDATE messages SET payload = NULL, relay_lease_until = NULL WHERE payload IS NOT NULL OR relay_lease_until IS NOT NULL;
+-- (Through messages_payload_expires_idx: no scan of the whole table.)
+UPDATE messages SET payload = NULL, relay_lease_until = NULL WHERE payload IS NOT NULL;
 
 -- The relay's queue moved to message_outbox. messages.payload and
 -- relay_lease_until stay, always NULL from now on (so
