@@ -78,45 +78,40 @@ func TestOutbox(t *testing.T) {
 			t.Fatalf("status %s", got.Status)
 		}
 	})
-	t.Run("LostMarkRowDroppedOnceDelivering", func(t *testing.T) {
-		// Published inline, but the mark was lost: the worker already
-		// has the message, so the relay drops its outbox row instead of
-		// publishing it again.
-		drain(t)
-		u := e.user(t, p, "", "+14155550602")
-		_, m := e.challenge(t, p, u, u.Phones[0].ID, auth.ChannelSMS, time.Hour)
-		d, err := e.db.BeginDelivery(ctx, m.ID, time.Minute)
-		wantCode(t, err, "")
-		if d != auth.DeliverySend {
-			t.Fatalf("decision %v", d)
-		}
-		items, err := e.db.ClaimOutbox(ctx, 0, time.Minute, 10)
-		wantCode(t, err, "")
-		if len(items) != 0 {
-			t.Fatalf("claimed %+v of a message being delivered", items)
-		}
-		var rows int
-		wantCode(t, e.db.Pool().QueryRow(ctx, `SELECT count(*) FROM message_outbox WHERE message_id = $1`, m.ID).Scan(&rows), "")
-		if rows != 0 {
-			t.Fatal("outbox row of a message being delivered kept")
-		}
-	})
-	t.Run("MessageDeletedWithUserLeavesNothingToPublish", func(t *testing.T) {
-		drain(t)
-		u := e.user(t, p, "", "+14155550603")
-		_, m := e.challenge(t, p, u, u.Phones[0].ID, auth.ChannelSMS, time.Hour)
-		wantCode(t, e.db.DeleteUser(ctx, p.ID, u.ID), "")
-		items, err := e.db.ClaimOutbox(ctx, 0, time.Minute, 10)
-		wantCode(t, err, "")
-		if len(items) != 0 {
-			t.Fatalf("claimed %+v of a deleted user", items)
-		}
-		var rows int
-		wantCode(t, e.db.Pool().QueryRow(ctx, `SELECT count(*) FROM message_outbox WHERE message_id = $1`, m.ID).Scan(&rows), "")
-		if rows != 0 {
-			t.Fatal("outbox row of a deleted message kept")
-		}
-	})
+	// A message that can no longer be published (its delivery began, or it
+	// went with its user) is not claimed, and the claim drops its outbox row.
+	for _, tc := range []struct {
+		name, phone, what string
+		act               func(t *testing.T, u *auth.User, m *auth.Message)
+	}{
+		{"LostMarkRowDroppedOnceDelivering", "+14155550602", "a message being delivered", func(t *testing.T, _ *auth.User, m *auth.Message) {
+			d, err := e.db.BeginDelivery(ctx, m.ID, time.Minute)
+			wantCode(t, err, "")
+			if d != auth.DeliverySend {
+				t.Fatalf("decision %v", d)
+			}
+		}},
+		{"MessageDeletedWithUserLeavesNothingToPublish", "+14155550603", "a deleted user", func(t *testing.T, u *auth.User, _ *auth.Message) {
+			wantCode(t, e.db.DeleteUser(ctx, p.ID, u.ID), "")
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			drain(t)
+			u := e.user(t, p, "", tc.phone)
+			_, m := e.challenge(t, p, u, u.Phones[0].ID, auth.ChannelSMS, time.Hour)
+			tc.act(t, u, m)
+			items, err := e.db.ClaimOutbox(ctx, 0, time.Minute, 10)
+			wantCode(t, err, "")
+			if len(items) != 0 {
+				t.Fatalf("claimed %+v of %s", items, tc.what)
+			}
+			var rows int
+			wantCode(t, e.db.Pool().QueryRow(ctx, `SELECT count(*) FROM message_outbox WHERE message_id = $1`, m.ID).Scan(&rows), "")
+			if rows != 0 {
+				t.Fatalf("outbox row of %s kept", tc.what)
+			}
+		})
+	}
 	t.Run("ConcurrentClaimsNeverOverlap", func(t *testing.T) {
 		drain(t)
 		u := e.user(t, p, "", "+14155550601")
