@@ -281,6 +281,11 @@ type B2BAuthStore interface {
 	// never match ConsumeMagicLink, and a link of the other kind is left
 	// unused. EMagicLinkNotFound, EMagicLinkUsed, EPKCEMismatch.
 	ConsumeB2BMagicLink(ctx context.Context, projectID string, hashes [][]byte, verifierChallenge string, discovery bool, upd MemberMFAUpdate) (*MagicLink, *Member, error)
+	// AuthenticateMemberLink is a whole B2B magic-link authenticate
+	// without a session or IST passed, in one round trip (MemberLinkCheck
+	// says what it does). It returns what it found and did; a link it did
+	// not consume wrote nothing.
+	AuthenticateMemberLink(ctx context.Context, in MemberLinkCheck) (*MemberLinkOutcome, error)
 	// RevokeMemberInvites deletes the unconsumed invite links of a member.
 	RevokeMemberInvites(ctx context.Context, projectID, memberID string) (int, error)
 	// CheckMemberSMS is a whole B2B SMS code check with an IST in one

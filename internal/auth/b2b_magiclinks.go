@@ -371,7 +371,9 @@ func (s *Service) finishB2BPrimary(ctx context.Context, p *Project, o *Organizat
 // token or JWT passed must be a live member session of the same member
 // (it is extended); an IST passed must be live and of the same member
 // (or, from discovery, the same email), and is consumed. Discovery links
-// are not accepted. Returns EInvalid, EMagicLinkNotFound, EMagicLinkUsed,
+// are not accepted. Without a session or IST passed it is one round trip
+// (authenticateMemberLink) and a deleted member's link is refused unused;
+// with one, the link is consumed before the member is checked. Returns EInvalid, EMagicLinkNotFound, EMagicLinkUsed,
 // EPKCEMismatch, EMemberDeleted, EISTNotFound, EISTOrgMismatch,
 // EForbidden, ESessionNotFound, EJWTInvalid, ETooManySessionArgs,
 // EInvalidDuration, EInvalidClaims.
@@ -389,6 +391,9 @@ func (s *Service) B2BAuthenticateMagicLink(ctx context.Context, p *Project, in B
 	challenge := ""
 	if in.CodeVerifier != "" {
 		challenge = PKCEChallenge(in.CodeVerifier)
+	}
+	if sess == nil && ist == nil { // the common call: one round trip
+		return s.authenticateMemberLink(ctx, p, in, challenge)
 	}
 	ml, m, err := s.store.ConsumeB2BMagicLink(ctx, p.ID, s.keys.TokenHashes(in.Token), challenge, false, MemberMFAUpdate{Activate: true, VerifyEmail: true})
 	if err == nil && (ml.Kind == MagicLinkDiscovery || m == nil) {

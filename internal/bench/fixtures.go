@@ -203,3 +203,52 @@ func (s *system) memberLogins(ctx context.Context, ms []*auth.Member) ([]memberL
 	})
 	return out, err
 }
+
+// linkPool is an organization of the B2B magic-link rows and its members
+// (without an MFA phone, so that no answer sends an SMS code), each given
+// many login links.
+type linkPool struct {
+	org     *auth.Organization
+	members []*auth.Member
+}
+
+// memberLinks returns n live login links of members of the organization
+// slug (created with policy mfaPolicy at first use), as the
+// login_or_signup send leaves them: a member link with its token hashed.
+// mfaPolicy REQUIRED_FOR_ALL makes the authenticate answer with an IST
+// (the seed's first step), else with a new member session.
+func (s *system) memberLinks(ctx context.Context, slug, mfaPolicy string, n int) ([]string, error) {
+	s.poolMu.Lock()
+	lp := s.linkPools[slug]
+	s.poolMu.Unlock()
+	if lp == nil {
+		name := "Bench " + slug
+		o, err := s.svc.CreateOrganization(ctx, s.project, auth.OrganizationInput{Name: &name, Slug: &slug, MFAPolicy: &mfaPolicy})
+		if err != nil {
+			return nil, fmt.Errorf("organization %s: %w", slug, err)
+		}
+		lp = &linkPool{org: o, members: make([]*auth.Member, 500)}
+		err = parallel(len(lp.members), func(i int) error {
+			email := fmt.Sprintf("l%d@bench.example.com", s.phoneSeq.Add(1))
+			m, _, err := s.svc.CreateMember(ctx, s.project, o.ID, auth.MemberInput{EmailAddress: &email}, auth.Caller{})
+			lp.members[i] = m
+			return err
+		})
+		if err != nil {
+			return nil, fmt.Errorf("link members: %w", err)
+		}
+		s.poolMu.Lock()
+		s.linkPools[slug] = lp
+		s.poolMu.Unlock()
+	}
+	out := make([]string, n)
+	err := parallel(n, func(i int) error {
+		m, now := lp.members[i%len(lp.members)], time.Now().UTC()
+		out[i] = auth.NewToken()
+		ml := &auth.MagicLink{ID: auth.NewID(auth.PrefixMagicLink, s.project), ProjectID: s.project.ID, MemberID: m.ID,
+			OrganizationID: lp.org.ID, Email: m.EmailAddress, EmailID: m.EmailID, Kind: auth.MagicLinkLogin,
+			TokenHash: s.keys.TokenHash(out[i]), ExpiresAt: now.Add(time.Hour), CreatedAt: now}
+		return s.db.CreateMagicLink(ctx, ml, nil, nil)
+	})
+	return out, err
+}

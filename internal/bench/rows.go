@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/sesame-auth/sesame/internal/auth"
 	"github.com/sesame-auth/sesame/internal/limit"
 )
 
@@ -144,6 +145,16 @@ func (s *system) rows() []row {
 					m := ms[i%uint64(len(ms))]
 					return fmt.Appendf(nil, `{"organization_id":%q,"member_id":%q}`, s.org.ID, m.ID), true
 				}, nil
+			}},
+		row{name: "B2B magic-link authenticate, MFA required: IST (Stytch)", ref: limitVerify, path: "/v1/b2b/magic_links/authenticate", header: s.basic, want: status(200),
+			prepare: func(ctx context.Context, n int) (func(uint64) ([]byte, bool), error) {
+				ts, err := s.memberLinks(ctx, "bench-link-mfa", auth.MFARequiredForAll, n)
+				return each(ts, func(t string) []byte { return fmt.Appendf(nil, `{"magic_links_token":%q}`, t) }), err
+			}},
+		row{name: "B2B magic-link authenticate, new session (Stytch)", ref: limitVerify, path: "/v1/b2b/magic_links/authenticate", header: s.basic, want: status(200),
+			prepare: func(ctx context.Context, n int) (func(uint64) ([]byte, bool), error) {
+				ts, err := s.memberLinks(ctx, "bench-link-session", auth.MFAOptional, n)
+				return each(ts, func(t string) []byte { return fmt.Appendf(nil, `{"magic_links_token":%q}`, t) }), err
 			}},
 		row{name: "B2B SMS authenticate with an IST (Stytch)", ref: limitVerify, path: "/v1/b2b/otps/sms/authenticate", header: s.basic, want: status(200),
 			prepare: func(ctx context.Context, n int) (func(uint64) ([]byte, bool), error) {
