@@ -29,10 +29,14 @@ type ProviderAttempt struct {
 
 // AttemptFinisher is a DeliveryStore that records the provider attempt
 // together with the outcome, in the same write as FinishDelivery (one
-// statement per message instead of two). Deliverer uses it when the store
-// has it; attempt.Provider "" records no attempt.
+// statement per message instead of two), and keeps the sealed event
+// (Event.Sealed) of a failed message so that it can be replayed
+// (RequeueMessage): since migration 0020 the store drops a message's
+// payload with its outbox row once it is published, and the event on the
+// stream is the only copy. Deliverer uses it when the store has it;
+// attempt.Provider "" records no attempt, sealed nil keeps no payload.
 type AttemptFinisher interface {
-	FinishDeliveryAttempt(ctx context.Context, messageID string, status MessageStatus, providerID, reason string, attempt ProviderAttempt) error
+	FinishDeliveryAttempt(ctx context.Context, messageID string, status MessageStatus, providerID, reason string, attempt ProviderAttempt, sealed []byte) error
 }
 
 type attemptNoteKey struct{}
@@ -126,7 +130,7 @@ func (d *Deliverer) Deliver(ctx context.Context, ev *Event) error {
 			if p := note.p.Load(); p != nil {
 				a = *p
 			}
-			return af.FinishDeliveryAttempt(ctx, id, status, providerID, reason, a)
+			return af.FinishDeliveryAttempt(ctx, id, status, providerID, reason, a, failedSealed(status, ev))
 		}
 	}
 	providerID, err := d.Sender.Send(sctx, d.Render(ev))
@@ -170,5 +174,19 @@ func (d *Deliverer) GiveUp(ctx context.Context, ev *Event, err error) {
 	if err != nil {
 		reason += ": " + AsDeliveryError(err).Reason
 	}
-	_ = d.Store.FinishDelivery(context.WithoutCancel(ctx), ev.MessageID, MessageFailed, "", reason)
+	ctx = context.WithoutCancel(ctx)
+	if af, ok := d.Store.(AttemptFinisher); ok {
+		_ = af.FinishDeliveryAttempt(ctx, ev.MessageID, MessageFailed, "", reason, ProviderAttempt{}, ev.Sealed)
+		return
+	}
+	_ = d.Store.FinishDelivery(ctx, ev.MessageID, MessageFailed, "", reason)
+}
+
+// failedSealed is the sealed event to hand to the store with status: only
+// a failed message keeps a payload (the others would drop it at once).
+func failedSealed(status MessageStatus, ev *Event) []byte {
+	if status == MessageFailed {
+		return ev.Sealed
+	}
+	return nil
 }

@@ -47,6 +47,15 @@ type Event struct {
 	ExpiresAt   time.Time `json:"expires_at"`
 	ChallengeID string    `json:"challenge_id"`
 	CreatedAt   time.Time `json:"created_at"`
+	// Sealed is this event as the outbox stores it: encrypted under
+	// SECRET_KEYS with MessageID as associated data, never inside itself
+	// (the api seals the event without it, then sets it for the publish).
+	// A worker cannot open it; it hands it back with a failed outcome
+	// (AttemptFinisher), so that the store keeps a replayable payload for
+	// a failed message only, rather than every message keeping one until
+	// it is sent (migration 0020). Absent from events of versions before
+	// 0020, whose payload the store still holds.
+	Sealed []byte `json:"sealed,omitempty"`
 }
 
 // Subject is the subject the event is published on.

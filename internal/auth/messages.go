@@ -227,6 +227,7 @@ func (r *Relay) RunOnce(ctx context.Context) (int, error) {
 			r.Log.Error("outbox payload is not an event", "message_id", it.MessageID)
 			continue
 		}
+		ev.Sealed = it.Payload
 		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		err = r.Publisher.Publish(pctx, &ev, it.MsgID)
 		cancel()

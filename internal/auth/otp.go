@@ -173,12 +173,16 @@ func (s *Service) newCode(ctx context.Context, p *Project, ch Channel, to, local
 	return c, ev, m, payload, err
 }
 
-// outboxMessage builds the message row and the encrypted payload of ev.
+// outboxMessage builds the message row and the encrypted payload of ev,
+// which it also sets as ev.Sealed (published with the event).
 func (s *Service) outboxMessage(ctx context.Context, ev *Event) (*Message, []byte, error) {
 	s.brandEvent(ev)
 	if s.traceParent != nil {
 		ev.TraceParent = s.traceParent(ctx)
 	}
+	// Sealed without its own ciphertext (a copy of another event, like
+	// the signup variant of a link, carries the original's).
+	ev.Sealed = nil
 	b, err := json.Marshal(ev)
 	if err != nil {
 		return nil, nil, Internal(err)
@@ -187,7 +191,8 @@ func (s *Service) outboxMessage(ctx context.Context, ev *Event) (*Message, []byt
 		ID: ev.MessageID, ProjectID: ev.ProjectID, Kind: ev.Kind, Channel: ev.Channel, Recipient: ev.To,
 		Status: MessageQueued, ChallengeID: ev.ChallengeID, ExpiresAt: ev.ExpiresAt, CreatedAt: ev.CreatedAt, UpdatedAt: ev.CreatedAt,
 	}
-	return m, s.keys.Encrypt(b, []byte(ev.MessageID)), nil
+	ev.Sealed = s.keys.Encrypt(b, []byte(ev.MessageID))
+	return m, ev.Sealed, nil
 }
 
 // AuthenticateOTP checks a code for a method (phone id or email id). The

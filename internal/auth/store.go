@@ -265,9 +265,11 @@ type MessageStore interface {
 	BeginDelivery(ctx context.Context, messageID string, lease time.Duration) (DeliveryDecision, error)
 	// FinishDelivery records the outcome of an attempt: status sent (with
 	// providerID), failed, retrying or skipped (with reason). Sent and
-	// skipped drop the stored payload; failed keeps it (encrypted) so the
-	// message can be replayed until it expires and is pruned. A sent
-	// message is never overwritten.
+	// skipped drop a stored payload; failed keeps it (encrypted) so the
+	// message can be replayed until it expires and is pruned (since the
+	// payload leaves with the outbox row at publish, a failed message has
+	// one only if the worker hands the event's back: AttemptFinisher). A
+	// sent message is never overwritten.
 	FinishDelivery(ctx context.Context, messageID string, status MessageStatus, providerID, reason string) error
 	// FindMessage returns a message of the project. ENotFound if missing.
 	FindMessage(ctx context.Context, projectID, messageID string) (*Message, error)

@@ -71,7 +71,9 @@ func TestChaos_Provider429RetryAfterIsHonoured(t *testing.T) {
 // TestChaos_PermanentRefusalsAreFailedNotRetried answers Twilio 21211
 // (invalid To) and SendGrid 400 for some sends: those are terminated at
 // once (one provider call each), recorded as failed with the provider's
-// reason in the operator API, and the rest arrive.
+// reason in the operator API, and the rest arrive. Each failed message can
+// be replayed: its payload left Postgres with its outbox row at publish
+// and came back from the event the worker failed (migration 0020).
 func TestChaos_PermanentRefusalsAreFailedNotRetried(t *testing.T) {
 	d := start(t, options{smsWorkers: 1, emailWorkers: 1, concurrency: 1})
 	const n, refused = 20, 3
@@ -104,5 +106,11 @@ func TestChaos_PermanentRefusalsAreFailedNotRetried(t *testing.T) {
 	}
 	if r.delivered != r.accepted-2*refused || r.duplicated != 0 {
 		t.Errorf("delivered=%d duplicated=%d, want %d and 0", r.delivered, r.duplicated, r.accepted-2*refused)
+	}
+	for _, m := range failed {
+		id, _ := m["message_id"].(string)
+		if st, body := d.post("/v1/messages/"+id+"/replay", map[string]any{}); st != 200 {
+			t.Errorf("replay of failed message %s: %d %v, want 200", id, st, body)
+		}
 	}
 }

@@ -1,6 +1,8 @@
 package nats_test
 
 import (
+	"bytes"
+	"context"
 	"slices"
 	"sync"
 	"testing"
@@ -171,5 +173,34 @@ func TestDefaultBackoff_DoublesFromOneSecondUpToOneMinuteWithJitter(t *testing.T
 	}
 	if d := snats.ExponentialBackoff(10*time.Millisecond, 50*time.Millisecond, 0)(4); d != 50*time.Millisecond {
 		t.Errorf("capped backoff = %v", d)
+	}
+}
+
+// TestWorker_EventCarriesItsSealedPayload: the outbox's ciphertext rides
+// in the event (auth.Event.Sealed, migration 0020) and reaches the worker
+// byte for byte, so that its failed outcome can store it for a replay;
+// an event without one (published by a previous version) arrives without.
+func TestWorker_EventCarriesItsSealedPayload(t *testing.T) {
+	t.Parallel()
+	js := setup(t)
+	sealed := []byte{0, 1, 2, 0xfe, 0xff, '"', '\\', 'x'}
+	with, without := smsEvent("sealed-with"), smsEvent("sealed-without")
+	with.Sealed = sealed
+	publish(t, js, with, without)
+	var mu sync.Mutex
+	got := map[string][]byte{}
+	w := snats.NewWorker(js, snats.ConsumerSMS, snats.WorkerOptions{Logger: quiet})
+	stop := runWorker(t, w, func(_ context.Context, ev *auth.Event) error {
+		mu.Lock()
+		got[ev.MessageID] = ev.Sealed
+		mu.Unlock()
+		return nil
+	})
+	waitFor(t, 5*time.Second, "both events handled", func() bool { mu.Lock(); defer mu.Unlock(); return len(got) == 2 })
+	stop()
+	mu.Lock()
+	defer mu.Unlock()
+	if !bytes.Equal(got[with.MessageID], sealed) || got[without.MessageID] != nil {
+		t.Fatalf("sealed payloads received %q and %q, want %q and none", got[with.MessageID], got[without.MessageID], sealed)
 	}
 }

@@ -45,8 +45,10 @@ func BenchmarkSendVerify(b *testing.B) {
 // id). Besides the time, it reports what each lifecycle wrote to the WAL
 // of the test database (pg_walinspect, when the server has it; other
 // databases' records are left out, and the reading is not timed): records,
-// bytes (with full-page images), btree index inserts, and heap updates,
-// HOT and not.
+// bytes (with full-page images, which depend on when checkpoints fall, and
+// without them), btree index inserts, and heap updates, HOT and not; and
+// the records, bytes without full-page images and index inserts of the
+// send's statement alone (the request path; send*/op).
 func BenchmarkMessageLifecycle(b *testing.B) {
 	e := newEnv(b)
 	ctx := b.Context()
@@ -56,7 +58,9 @@ func BenchmarkMessageLifecycle(b *testing.B) {
 	walinspect := err == nil
 	u := e.user(b, p, "", "+14155559999")
 	payload := make([]byte, 256)
-	var wal [5]float64 // records, bytes, btree inserts, HOT updates, other updates
+	// records, bytes, btree inserts, HOT updates, other updates, bytes
+	// without full-page images; then the same three of the send alone
+	var wal [9]float64
 	lsn := func() (s string) {
 		if err := pool.QueryRow(ctx, `SELECT pg_current_wal_insert_lsn()::text`).Scan(&s); err != nil {
 			b.Fatal(err)
@@ -79,6 +83,12 @@ func BenchmarkMessageLifecycle(b *testing.B) {
 		if err := e.db.CreateChallenge(ctx, c, m, payload); err != nil {
 			b.Fatal(err)
 		}
+		var sent string
+		if walinspect {
+			b.StopTimer()
+			sent = lsn()
+			b.StartTimer()
+		}
 		if err := e.db.MarkPublished(ctx, m.ID); err != nil {
 			b.Fatal(err)
 		}
@@ -92,15 +102,20 @@ func BenchmarkMessageLifecycle(b *testing.B) {
 			continue
 		}
 		b.StopTimer()
-		var r [5]float64
+		var r [9]float64
 		err = pool.QueryRow(ctx, `
 			SELECT count(*), coalesce(sum(record_length), 0),
 				count(*) FILTER (WHERE resource_manager = 'Btree' AND record_type LIKE 'INSERT%'),
 				count(*) FILTER (WHERE resource_manager = 'Heap' AND record_type LIKE 'HOT_UPDATE%'),
-				count(*) FILTER (WHERE resource_manager = 'Heap' AND record_type LIKE 'UPDATE%')
-			FROM pg_get_wal_records_info($1::pg_lsn, pg_current_wal_flush_lsn())
+				count(*) FILTER (WHERE resource_manager = 'Heap' AND record_type LIKE 'UPDATE%'),
+				coalesce(sum(record_length - fpi_length), 0),
+				count(*) FILTER (WHERE send),
+				coalesce(sum(record_length - fpi_length) FILTER (WHERE send), 0),
+				count(*) FILTER (WHERE send AND resource_manager = 'Btree' AND record_type LIKE 'INSERT%')
+			FROM (SELECT *, start_lsn < $2::pg_lsn AS send
+				FROM pg_get_wal_records_info($1::pg_lsn, pg_current_wal_flush_lsn())) w
 			WHERE block_ref ~ (' rel [0-9]+/' || (SELECT oid FROM pg_database WHERE datname = current_database()) || '/')`,
-			start).Scan(&r[0], &r[1], &r[2], &r[3], &r[4])
+			start, sent).Scan(&r[0], &r[1], &r[2], &r[3], &r[4], &r[5], &r[6], &r[7], &r[8])
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -112,7 +127,8 @@ func BenchmarkMessageLifecycle(b *testing.B) {
 	if !walinspect {
 		return
 	}
-	for i, unit := range []string{"walrec/op", "walB/op", "idxins/op", "hotupd/op", "upd/op"} {
+	for i, unit := range []string{"walrec/op", "walB/op", "idxins/op", "hotupd/op", "upd/op", "walB-nofpi/op",
+		"sendrec/op", "sendB-nofpi/op", "sendidx/op"} {
 		b.ReportMetric(wal[i]/float64(n), unit)
 	}
 }

@@ -25,8 +25,8 @@ func (p *params) add(v any) string {
 }
 
 // insertMessage fills the store-owned fields of a new outbox message and
-// returns, to follow a WITH clause's first query, its INSERT with those
-// of its payload and its outbox row (migration 0018), with
+// returns, to follow a WITH clause's first query, its INSERT with that of
+// its outbox row, which holds the payload (migrations 0018 and 0020), with
 // challengeRef/userRef/memberRef naming the parameters that already hold
 // the challenge (or link) id, the user id and the member id (either may be
 // NULL).
@@ -54,9 +54,9 @@ func insertMessage(p *params, m *auth.Message, payload []byte, kind auth.EventKi
 			publish_gen, expires_at, created_at, updated_at)
 		VALUES (` + id + `, ` + p.add(projectID) + `, ` + userRef + `, ` + memberRef + `, ` + p.add(string(m.Kind)) + `, ` +
 		p.add(string(m.Channel)) + `, ` + p.add(m.Recipient) + `, 'queued', ` + challengeRef + `, 0, ` + exp + `, ` + at + `, ` + at + `)
-		), mp AS (INSERT INTO message_payloads (message_id, payload, expires_at)
-			SELECT ` + id + `, pl, ` + exp + ` FROM (SELECT ` + p.add(payload) + `::bytea AS pl) x WHERE pl IS NOT NULL)
-		INSERT INTO message_outbox (message_id, expires_at, queued_at) VALUES (` + id + `, ` + exp + `, ` + at + `)`
+		)
+		INSERT INTO message_outbox (message_id, expires_at, queued_at, payload)
+		VALUES (` + id + `, ` + exp + `, ` + at + `, ` + p.add(payload) + `::bytea)`
 }
 
 // CreateChallenge inserts the challenge and, when m is not nil, its outbox

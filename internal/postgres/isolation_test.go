@@ -15,7 +15,7 @@ func testProjectIsolation(t *testing.T, e *env) {
 
 	u := e.user(t, a, "iso@example.com", "+14155551200")
 	c, m := e.challenge(t, a, u, u.Phones[0].ID, auth.ChannelSMS, time.Hour)
-	wantCode(t, e.db.FinishDelivery(ctx, m.ID, auth.MessageFailed, "", "x"), "")
+	wantCode(t, e.db.FinishDeliveryAttempt(ctx, m.ID, auth.MessageFailed, "", "x", auth.ProviderAttempt{}, []byte("ciphertext")), "")
 	now := e.clock.Now()
 	s := &auth.Session{ID: id(auth.PrefixSession, a), ProjectID: a.ID, UserID: u.ID, TokenHash: hash("iso-session"),
 		StartedAt: now, ExpiresAt: now.Add(time.Hour)}

@@ -14,18 +14,26 @@ import (
 // Message lifecycle in this store:
 //
 //   - CreateChallenge / CreateMagicLink / Send insert it queued, publish_gen
-//     0, with the encrypted event in message_payloads and a row in
-//     message_outbox (migration 0018).
-//   - MarkPublished deletes the outbox row: the message is published (a
-//     queued message without an outbox row reads as published; its row is
-//     not written, so that the mark is no update of the messages row).
+//     0, with a row in message_outbox (migration 0018) that holds the
+//     encrypted event (migration 0020): two rows per message.
+//   - MarkPublished deletes the outbox row, and with it the payload: the
+//     message is published (a queued message without an outbox row reads
+//     as published; its row is not written, so that the mark is no update
+//     of the messages row). From then on the event on the stream, which
+//     carries the same ciphertext (auth.Event.Sealed), is the only copy.
 //     ClaimOutbox leases outbox rows to the relay (their lease_until).
 //   - BeginDelivery: → sending (lease_until, attempts+1), or → skipped when
 //     the code or link died.
-//   - FinishDelivery: → sent, failed or retrying. sent and skipped drop the
-//     payload; failed keeps it so RequeueMessage can put the message back in
-//     the outbox (queued, publish_gen+1). Prune drops every payload once the
-//     message has expired.
+//   - FinishDelivery: → sent, failed or retrying. sent, skipped and
+//     retrying write no payload; failed stores the event's sealed payload
+//     in message_payloads (FinishDeliveryAttempt) so that RequeueMessage
+//     can put the message back in the outbox (queued, publish_gen+1, the
+//     payload moved into the new outbox row). Prune drops every payload
+//     once the message has expired.
+//   - A message queued before 0020 (or by a replica of the previous
+//     version) has its payload in message_payloads and an outbox row
+//     without one: the relay reads it there, sent and skipped drop it,
+//     failed keeps it, as before.
 //
 // No index of messages reads a column these updates change (status,
 // attempts, lease_until, updated_at, last_error, sent_at, providers_tried,
@@ -82,7 +90,9 @@ func (db *DB) MarkPublished(ctx context.Context, messageIDs ...string) error {
 // first). Outbox rows are picked with FOR UPDATE SKIP LOCKED and a leased
 // row is not picked again until its lease ends, so concurrent relays never
 // get the same message while the lease lasts. Only messages with a
-// payload are picked; picked rows whose message is no longer queued (it
+// payload are picked: the outbox row's (migration 0020), else, for a row
+// written before 0020 or by a replica of the previous version, the
+// message_payloads row; picked rows whose message is no longer queued (it
 // was published and its mark was lost, and is being delivered) or is gone
 // are deleted instead.
 // MsgID is the challenge id for publish generation 0, else
@@ -94,18 +104,18 @@ func (db *DB) ClaimOutbox(ctx context.Context, minAge, lease time.Duration, limi
 	now := db.clock()
 	rows, err := db.pool.Query(ctx, `
 		WITH c AS (
-			SELECT o.message_id, o.expires_at FROM message_outbox o
+			SELECT o.message_id, o.expires_at, o.payload FROM message_outbox o
 			WHERE o.expires_at > $1 AND o.queued_at <= $2 AND (o.lease_until IS NULL OR o.lease_until <= $1)
-				AND EXISTS (SELECT 1 FROM message_payloads p WHERE p.message_id = o.message_id)
+				AND (o.payload IS NOT NULL OR EXISTS (SELECT 1 FROM message_payloads p WHERE p.message_id = o.message_id))
 			ORDER BY o.expires_at, o.message_id
 			LIMIT $4
 			FOR UPDATE SKIP LOCKED
 		), j AS (
-			SELECT c.message_id, c.expires_at, m.challenge_id, m.publish_gen, p.payload,
-				m.status = 'queued' AND p.payload IS NOT NULL AS live
+			SELECT c.message_id, c.expires_at, m.challenge_id, m.publish_gen, COALESCE(c.payload, p.payload) AS payload,
+				m.status = 'queued' AND COALESCE(c.payload, p.payload) IS NOT NULL AS live
 			FROM c
 			LEFT JOIN messages m ON m.id = c.message_id
-			LEFT JOIN message_payloads p ON p.message_id = c.message_id
+			LEFT JOIN message_payloads p ON c.payload IS NULL AND p.message_id = c.message_id
 		), gone AS (
 			DELETE FROM message_outbox o USING j WHERE o.message_id = j.message_id AND j.live IS NOT TRUE
 		), leased AS (
@@ -275,29 +285,40 @@ func (db *DB) beginDeliveries(ctx context.Context, qs []beginReq) ([]beginRes, e
 
 // FinishDelivery records the outcome of an attempt: status sent (with
 // providerID; sets sent_at), failed or retrying (with reason), or skipped.
-// It releases the worker's lease. sent and skipped drop the payload; failed
-// keeps it until Prune so that RequeueMessage can replay the message. A
+// It releases the worker's lease. sent and skipped drop a stored payload
+// (only messages queued before migration 0020, or by a replica of the
+// previous version, still have one); failed keeps it until Prune so that
+// RequeueMessage can replay the message (FinishDeliveryAttempt stores
+// the event's sealed payload of a failed message that has none). A
 // message already sent (or delivered or undelivered) is never changed, and a missing message (deleted
 // with its user) is not an error. EInvalid for any other status.
 // Concurrent calls share statements (group commit, groupcommit.go); it
 // returns once the outcome is committed.
 func (db *DB) FinishDelivery(ctx context.Context, messageID string, status auth.MessageStatus, providerID, reason string) error {
-	return db.FinishDeliveryAttempt(ctx, messageID, status, providerID, reason, auth.ProviderAttempt{})
+	return db.FinishDeliveryAttempt(ctx, messageID, status, providerID, reason, auth.ProviderAttempt{}, nil)
 }
 
 // FinishDeliveryAttempt is FinishDelivery that also records, in the same
 // statement, which provider the attempt was handed to (as
-// RecordProviderAttempt does; attempt.Provider "" records none):
-// auth.AttemptFinisher. The attempt is not recorded on a message already
-// sent, delivered or undelivered, which FinishDelivery leaves alone.
-func (db *DB) FinishDeliveryAttempt(ctx context.Context, messageID string, status auth.MessageStatus, providerID, reason string, attempt auth.ProviderAttempt) error {
+// RecordProviderAttempt does; attempt.Provider "" records none), and, when
+// status is failed and sealed is not nil, stores sealed (the event's
+// Event.Sealed, the payload the outbox row held until it was published)
+// as the message's payload for RequeueMessage, unless it has one:
+// auth.AttemptFinisher. sealed is ciphertext bound to the message id
+// (associated data), so a payload stored under the wrong message never
+// opens. Nothing is recorded on a message already sent, delivered or
+// undelivered, which FinishDelivery leaves alone.
+func (db *DB) FinishDeliveryAttempt(ctx context.Context, messageID string, status auth.MessageStatus, providerID, reason string, attempt auth.ProviderAttempt, sealed []byte) error {
 	switch status {
 	case auth.MessageSent, auth.MessageFailed, auth.MessageRetrying, auth.MessageSkipped:
 	default:
 		return auth.Invalid("status", "FinishDelivery cannot record status %q.", string(status))
 	}
+	if status != auth.MessageFailed {
+		sealed = nil
+	}
 	_, err := db.finishes.do(ctx, finishReq{id: messageID, status: string(status), providerID: providerID, reason: reason,
-		tried: attempt.Provider, accepted: attempt.Accepted})
+		tried: attempt.Provider, accepted: attempt.Accepted, sealed: sealed})
 	return err
 }
 
@@ -305,6 +326,7 @@ type finishReq struct {
 	id, status, providerID, reason string
 	tried                          string // provider of the attempt, "" for none
 	accepted                       bool
+	sealed                         []byte // payload to keep (failed only), nil for none
 }
 
 // finishDeliveries is FinishDelivery for a batch of distinct messages in
@@ -312,24 +334,48 @@ type finishReq struct {
 func (db *DB) finishDeliveries(ctx context.Context, qs []finishReq) ([]struct{}, error) {
 	cols := make([][]string, 5)
 	accepted := make([]bool, len(qs))
+	var sealed [][]byte // nil unless a failed message brings its payload
 	for i, q := range qs {
 		cols[0], cols[1] = append(cols[0], q.id), append(cols[1], q.status)
 		cols[2], cols[3] = append(cols[2], q.providerID), append(cols[3], q.reason)
 		cols[4], accepted[i] = append(cols[4], q.tried), q.accepted
+		if q.sealed != nil {
+			if sealed == nil {
+				sealed = make([][]byte, len(qs))
+			}
+			sealed[i] = q.sealed
+		}
+	}
+	// A failed message's payload comes from its event (migration 0020).
+	// The DELETE of sent and skipped payloads finds nothing for a message
+	// queued since 0020 (its payload left with its outbox row); it stays
+	// for the payloads written before, and by replicas of the previous
+	// version.
+	keep := ``
+	args := []any{cols[0], cols[1], cols[2], cols[3], db.clock(), cols[4], accepted, maxProvidersTried}
+	if sealed != nil {
+		args = append(args, sealed)
+		keep = `, kp AS (
+			INSERT INTO message_payloads (message_id, payload, expires_at)
+			SELECT l.id, s.sealed, l.expires_at
+			FROM l JOIN unnest($1::text[], $2::text[], $9::bytea[]) AS s(id, status, sealed) ON s.id = l.id
+			WHERE s.status = 'failed' AND s.sealed IS NOT NULL
+			ON CONFLICT (message_id) DO NOTHING
+		)`
 	}
 	_, err := db.pool.Exec(ctx, `
 		WITH r AS (
 			SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $6::text[], $7::bool[])
 				AS r(id, status, provider_id, reason, tried, accepted)
 		), l AS (
-			SELECT msg.id FROM messages msg JOIN r ON r.id = msg.id
+			SELECT msg.id, msg.expires_at FROM messages msg JOIN r ON r.id = msg.id
 			WHERE msg.status NOT IN ('sent', 'delivered', 'undelivered')
 			ORDER BY msg.id
 			FOR UPDATE OF msg
 		), dp AS (
 			DELETE FROM message_payloads p USING l JOIN r ON r.id = l.id
 			WHERE p.message_id = l.id AND r.status IN ('sent', 'skipped')
-		)
+		)`+keep+`
 		UPDATE messages SET
 			status = r.status,
 			provider_id = CASE WHEN r.provider_id <> '' THEN r.provider_id ELSE messages.provider_id END,
@@ -342,8 +388,7 @@ func (db *DB) finishDeliveries(ctx context.Context, qs []finishReq) ([]struct{},
 				THEN array_append(messages.providers_tried, r.tried) ELSE messages.providers_tried END,
 			provider = CASE WHEN r.tried <> '' AND r.accepted THEN r.tried ELSE messages.provider END
 		FROM l JOIN r ON r.id = l.id
-		WHERE messages.id = l.id AND messages.status NOT IN ('sent', 'delivered', 'undelivered')`,
-		cols[0], cols[1], cols[2], cols[3], db.clock(), cols[4], accepted, maxProvidersTried)
+		WHERE messages.id = l.id AND messages.status NOT IN ('sent', 'delivered', 'undelivered')`, args...)
 	if err != nil {
 		return nil, internal(err)
 	}
@@ -414,8 +459,9 @@ func (db *DB) ListMessages(ctx context.Context, projectID string, f auth.Message
 
 // RequeueMessage puts a failed message whose code or link is still live
 // (and whose payload is still stored) back in the outbox: status queued,
-// publish_gen+1 and an outbox row, so that the relay republishes it under
-// a new MsgID.
+// publish_gen+1 and an outbox row, which takes the payload (moved out of
+// message_payloads: should the replay fail again, the worker's finish
+// stores it back), so that the relay republishes it under a new MsgID.
 // ENotFound if the project has no such message; EConflict if it is not
 // failed or its code or link is dead.
 func (db *DB) RequeueMessage(ctx context.Context, projectID, messageID string) error {
@@ -436,8 +482,11 @@ func (db *DB) RequeueMessage(ctx context.Context, projectID, messageID string) e
 			WHERE messages.id = m.id AND m.status = 'failed' AND m.reason = '' AND NOT m.msg_expired AND m.has_payload
 			RETURNING messages.id, messages.publish_gen, messages.expires_at
 		), o AS (
-			INSERT INTO message_outbox (message_id, expires_at, queued_at) SELECT id, expires_at, $1 FROM u
-			ON CONFLICT (message_id) DO UPDATE SET queued_at = EXCLUDED.queued_at, lease_until = NULL
+			INSERT INTO message_outbox (message_id, expires_at, queued_at, payload)
+			SELECT u.id, u.expires_at, $1, p.payload FROM u JOIN message_payloads p ON p.message_id = u.id
+			ON CONFLICT (message_id) DO UPDATE SET queued_at = EXCLUDED.queued_at, lease_until = NULL, payload = EXCLUDED.payload
+		), dp AS (
+			DELETE FROM message_payloads p USING u WHERE p.message_id = u.id
 		)
 		SELECT m.status, m.reason, m.msg_expired, m.has_payload, (SELECT publish_gen FROM u) FROM m`,
 		db.clock(), projectID, messageID).Scan(&status, &reason, &expired, &hasPayload, &gen)

@@ -47,7 +47,7 @@ func TestRecordProviderAttempt(t *testing.T) {
 					if accepted {
 						status, pid = auth.MessageSent, "SM1"
 					}
-					wantCode(t, e.db.FinishDeliveryAttempt(ctx, m.ID, status, pid, "", auth.ProviderAttempt{Provider: name, Accepted: accepted}), "")
+					wantCode(t, e.db.FinishDeliveryAttempt(ctx, m.ID, status, pid, "", auth.ProviderAttempt{Provider: name, Accepted: accepted}, nil), "")
 				}
 				got, err := e.db.FindMessage(ctx, p.ID, m.ID)
 				wantCode(t, err, "")

@@ -209,7 +209,7 @@ func testBeginDelivery(t *testing.T, e *env) {
 		}, auth.DeliveryDone, auth.MessageSent, ""},
 		{"FailedDone", func(t *testing.T) string {
 			_, _, m := newOTP(t, time.Hour)
-			wantCode(t, e.db.FinishDelivery(ctx, m.ID, auth.MessageFailed, "", "twilio 21211"), "")
+			wantCode(t, e.db.FinishDeliveryAttempt(ctx, m.ID, auth.MessageFailed, "", "twilio 21211", auth.ProviderAttempt{}, []byte("ciphertext")), "")
 			return m.ID
 		}, auth.DeliveryDone, auth.MessageFailed, "twilio 21211"},
 		{"SkippedDone", func(t *testing.T) string {
@@ -286,10 +286,11 @@ func testBeginDelivery(t *testing.T, e *env) {
 			if m.Status != tt.wantStatus || m.LastError != tt.wantError {
 				t.Fatalf("status %q, last_error %q; want %q, %q", m.Status, m.LastError, tt.wantStatus, tt.wantError)
 			}
+			// Only a failed message keeps a payload beside its outbox row
+			// (migration 0020; TestOutboxPayload).
 			var hasPayload bool
 			e.db.Pool().QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM message_payloads WHERE message_id = $1)`, msgID).Scan(&hasPayload)
-			wantPayload := tt.wantStatus != auth.MessageSkipped && tt.wantStatus != auth.MessageSent
-			if hasPayload != wantPayload {
+			if wantPayload := tt.wantStatus == auth.MessageFailed; hasPayload != wantPayload {
 				t.Fatalf("payload stored = %v, want %v", hasPayload, wantPayload)
 			}
 		})
@@ -411,7 +412,7 @@ func testRequeueMessage(t *testing.T, e *env) {
 		u := e.user(t, p, "rq"+string(rune('a'+n))+"@example.com", "")
 		c, m := e.challenge(t, p, u, u.Emails[0].ID, auth.ChannelEmail, ttl)
 		e.db.BeginDelivery(ctx, m.ID, time.Minute)
-		wantCode(t, e.db.FinishDelivery(ctx, m.ID, auth.MessageFailed, "", "sendgrid 400"), "")
+		wantCode(t, e.db.FinishDeliveryAttempt(ctx, m.ID, auth.MessageFailed, "", "sendgrid 400", auth.ProviderAttempt{}, []byte("ciphertext")), "")
 		return u, c, m
 	}
 
@@ -439,7 +440,7 @@ func testRequeueMessage(t *testing.T, e *env) {
 		}
 		// Replay twice: generation 2.
 		e.db.BeginDelivery(ctx, m.ID, time.Minute)
-		wantCode(t, e.db.FinishDelivery(ctx, m.ID, auth.MessageFailed, "", "again"), "")
+		wantCode(t, e.db.FinishDeliveryAttempt(ctx, m.ID, auth.MessageFailed, "", "again", auth.ProviderAttempt{}, []byte("ciphertext")), "")
 		wantCode(t, e.db.RequeueMessage(ctx, p.ID, m.ID), "")
 		e.clock.Advance(2 * time.Minute)
 		items, _ = e.db.ClaimOutbox(ctx, 0, time.Minute, 100)

@@ -107,7 +107,7 @@ func TestPrune(t *testing.T) {
 	u := e.user(t, p, "prune@example.com", "+14155551100")
 	// Challenges: a long one superseded by a short one (both must go once
 	// the short one is pruned), and a live one on another method.
-	e.challenge(t, p, u, u.Phones[0].ID, auth.ChannelSMS, 48*time.Hour)
+	_, longMsg := e.challenge(t, p, u, u.Phones[0].ID, auth.ChannelSMS, 48*time.Hour)
 	e.clock.Advance(time.Millisecond)
 	_, shortMsg := e.challenge(t, p, u, u.Phones[0].ID, auth.ChannelSMS, 10*time.Minute)
 	_, liveMsg := e.challenge(t, p, u, u.Emails[0].ID, auth.ChannelEmail, 48*time.Hour)
@@ -126,8 +126,9 @@ func TestPrune(t *testing.T) {
 			wantCode(t, e.db.RevokeSession(ctx, p.ID, s.ID), "")
 		}
 	}
-	// A sent message.
+	// A sent message, and a failed one (its payload kept for a replay).
 	wantCode(t, e.db.FinishDelivery(ctx, liveMsg.ID, auth.MessageSent, "SM1", ""), "")
+	wantCode(t, e.db.FinishDeliveryAttempt(ctx, longMsg.ID, auth.MessageFailed, "", "twilio 21211", auth.ProviderAttempt{}, []byte("ciphertext")), "")
 	// A window of the old fixed-window limits (the table stays until
 	// nothing prunes it).
 	if _, err := e.db.Pool().Exec(ctx, `INSERT INTO rate_limits (key, window_start, n) VALUES ('k', $1, 1)`, start.Truncate(time.Minute)); err != nil {
@@ -145,9 +146,9 @@ func TestPrune(t *testing.T) {
 		n, err := e.db.Prune(ctx, start.Add(2*time.Hour))
 		wantCode(t, err, "")
 		// 2 challenges + 1 link + 2 sessions + the short message's outbox
-		// row (queued → skipped) and payload.
-		if n != 7 {
-			t.Fatalf("pruned %d, want 7", n)
+		// row, with its payload (queued → skipped).
+		if n != 6 {
+			t.Fatalf("pruned %d, want 6", n)
 		}
 		if c := count(t, `SELECT count(*) FROM challenges`); c != 1 {
 			t.Fatalf("%d challenges left", c)
@@ -165,7 +166,7 @@ func TestPrune(t *testing.T) {
 			t.Fatalf("short message %+v", m)
 		}
 		if c := count(t, `SELECT count(*) FROM message_payloads`); c != 1 {
-			t.Fatalf("%d payloads left", c) // the long message's; the sent one's went when it was sent
+			t.Fatalf("%d payloads left", c) // the failed long message's; the others' are in their outbox rows
 		}
 		if c := count(t, `SELECT count(*) FROM message_outbox WHERE message_id = '`+shortMsg.ID+`'`); c != 0 {
 			t.Fatal("the expired message is still in the outbox")
@@ -175,9 +176,9 @@ func TestPrune(t *testing.T) {
 		n, err := e.db.Prune(ctx, start.Add(31*24*time.Hour))
 		wantCode(t, err, "")
 		// challenge + link + session + rate-limit window + 3 messages, plus
-		// the first message's payload and the outbox rows of the first and
-		// the sent message (never marked published; expired, then deleted:
-		// counted twice).
+		// the failed first message's payload and the outbox rows of the
+		// first and the sent message (never marked published; expired, then
+		// deleted: counted twice).
 		if n != 10 {
 			t.Fatalf("pruned %d, want 10", n)
 		}

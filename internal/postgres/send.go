@@ -265,18 +265,17 @@ func (db *DB) sendSQL(p *auth.Project, req *auth.SendRequest, now time.Time) (st
 		return "", nil, errors.New("postgres: a send needs a challenge or a link")
 	}
 	if msg != nil {
-		// The message, its payload and its outbox row (migration 0018).
+		// The message and its outbox row, which holds the payload
+		// (migrations 0018 and 0020): two rows.
 		id := a.add(msg.ID)
 		sb.WriteString(`, msg AS (
 			INSERT INTO messages (id, project_id, user_id, member_id, kind, channel, recipient, status, challenge_id,
 				publish_gen, expires_at, created_at, updated_at)
 			SELECT ` + id + `, ` + pid + `, c.user_id, c.member_id, ` + a.add(string(msg.Kind)) + `, ` + a.add(string(msg.Channel)) + `, ` +
 			a.add(msg.Recipient) + `, 'queued', c.id, 0, c.expires_at, c.created_at, c.created_at FROM c
-		), mp AS (
-			INSERT INTO message_payloads (message_id, payload, expires_at)
-			SELECT ` + id + `, pl, expires_at FROM (SELECT ` + payload + `::bytea AS pl, c.expires_at FROM c) x WHERE pl IS NOT NULL
 		), mo AS (
-			INSERT INTO message_outbox (message_id, expires_at, queued_at) SELECT ` + id + `, c.expires_at, c.created_at FROM c
+			INSERT INTO message_outbox (message_id, expires_at, queued_at, payload)
+			SELECT ` + id + `, c.expires_at, c.created_at, ` + payload + `::bytea FROM c
 		)`)
 	}
 	sb.WriteString(`

@@ -1,0 +1,16 @@
+-- A send writes two rows for its message, not three (issue 10). See
+-- docs/architecture.md, "The payload rides in the outbox row".
+--
+-- The encrypted event of a message waiting to be published now lives in
+-- its outbox row: the send inserts messages + message_outbox (no
+-- message_payloads row), the relay reads the payload from the outbox row,
+-- and the publish mark, which deletes the outbox row, takes the payload
+-- with it. message_payloads keeps only the payloads of failed messages
+-- (written by the worker's finish, from the event it delivers, which
+-- carries the same ciphertext: Event.Sealed), for RequeueMessage.
+--
+-- Nullable, no default: adding it rewrites nothing. An outbox row without
+-- a payload (in flight at migration time, or written by a replica of the
+-- previous version during a rolling deploy) has its payload in
+-- message_payloads, where ClaimOutbox and RequeueMessage still look.
+ALTER TABLE message_outbox ADD COLUMN payload bytea;
