@@ -67,6 +67,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (be
 	fs.StringVar(&cfg.ProfileDir, "profile", "", "write CPU profiles of the api during a send and a verify-with-session run here")
 	fs.BoolVar(&cfg.KeepDir, "keep", false, "keep the temporary directory with the processes' logs")
 	quick := fs.Bool("quick", false, "smoke test: 1 round of 1 s at c=32")
+	fs.BoolVar(&cfg.EmailCodesByChallenge, "email-codes-by-challenge", false, "bind the B2B email OTP row's codes to their challenge, as api builds before address binding expect (default: to the address)")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}

@@ -286,6 +286,12 @@ type B2BAuthStore interface {
 	// says what it does). It returns what it found and did; a link it did
 	// not consume wrote nothing.
 	AuthenticateMemberLink(ctx context.Context, in MemberLinkCheck) (*MemberLinkOutcome, error)
+	// CheckMemberEmailOTP is a whole B2B email code check without a
+	// session or IST passed, in one round trip (MemberEmailOTPCheck says
+	// what it does). It returns the organization (EOrganizationNotFound
+	// when there is none), the member and what became of the code; a
+	// refused limit is a *LimitRefusal and writes nothing.
+	CheckMemberEmailOTP(ctx context.Context, in MemberEmailOTPCheck) (*MemberEmailOTPOutcome, error)
 	// RevokeMemberInvites deletes the unconsumed invite links of a member.
 	RevokeMemberInvites(ctx context.Context, projectID, memberID string) (int, error)
 	// CheckMemberSMS is a whole B2B SMS code check with an IST in one

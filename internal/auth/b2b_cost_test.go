@@ -82,7 +82,9 @@ func (c *stmtCounter) count(t *testing.T, run func() error) cost {
 // one round trip of at most its statements, with the consumption of the
 // link, the member update and the IST insert in it (AuthenticateMemberLink),
 // and the limits, the attempt, the consumption of the code and the IST,
-// the member update and the session insert (CheckMemberSMS).
+// the member update and the session insert (CheckMemberSMS); so is the
+// email OTP authenticate (CheckMemberEmailOTP: limits, attempt, code,
+// member, session).
 func TestB2BHotStepsCostNoMoreThanConsumerPlusOrganization(t *testing.T) {
 	c, env := countedEnv(t)
 	f := &flowEnv{Env: env, t: t}
@@ -139,10 +141,23 @@ func TestB2BHotStepsCostNoMoreThanConsumerPlusOrganization(t *testing.T) {
 	}
 	b2b("+14155550192")
 	bLink, bSend, bCode := b2b("+14155550193")
+	eo := f.org(nil) // the email OTP authenticate, as a primary factor giving a session
+	emailOTP := func() cost {
+		m := f.member(eo, flowEmail("acme.test"), nil)
+		if _, err := f.Service.B2BEmailOTPLoginOrSignup(ctx, p, auth.B2BEmailLoginInput{OrganizationID: eo.ID, EmailAddress: m.EmailAddress}); err != nil {
+			t.Fatal(err)
+		}
+		return c.count(t, func() error {
+			_, err := f.Service.B2BAuthenticateEmailOTP(ctx, p, auth.B2BAuthenticateEmailOTPInput{OrganizationID: eo.ID, EmailAddress: m.EmailAddress, Code: f.LastCode(m.EmailAddress)})
+			return err
+		})
+	}
+	emailOTP()
+	bEmailOTP := emailOTP()
 	for _, s := range []struct {
 		name      string
 		b2b, cons cost
-	}{{"magic-link authenticate", bLink, cLink}, {"SMS send", bSend, cSend}, {"SMS authenticate", bCode, cCode}} {
+	}{{"magic-link authenticate", bLink, cLink}, {"SMS send", bSend, cSend}, {"SMS authenticate", bCode, cCode}, {"email OTP authenticate", bEmailOTP, cCode}} {
 		t.Logf("%s: %d statements in %d round trips (consumer: %d in %d)", s.name, s.b2b.statements, s.b2b.trips, s.cons.statements, s.cons.trips)
 		// The consumer verifies are one round trip (VerifyCode, see
 		// TestVerifyCostsOneRoundTrip), and so are the magic-link and SMS

@@ -73,22 +73,101 @@ func memberLinkRefusal(out *MemberLinkOutcome) error {
 	return nil
 }
 
+// newSessionOrIST makes, before a one-round-trip authenticate, both what
+// it may insert: a member session with the primary factor f (r's
+// duration, claims and attributes) and its encrypted token, and an IST
+// with f, with its token. Only the statement knows which one is needed;
+// the other costs a few microseconds of Go.
+func (s *Service) newSessionOrIST(p *Project, f Factor, r B2BSessionRequest, now time.Time) (*Session, []byte, *IntermediateSession, string, error) {
+	sess, enc, err := s.newMemberSession(p, "", "", []Factor{f}, r, now)
+	if err != nil {
+		return nil, nil, nil, "", err
+	}
+	token := NewToken()
+	ist := &IntermediateSession{ID: NewID(PrefixIntermediate, p), ProjectID: p.ID, TokenHash: s.keys.TokenHash(token),
+		Factors: []Factor{f}, ExpiresAt: now.Add(ISTLifetime), CreatedAt: now}
+	return sess, enc, ist, token, nil
+}
+
+// oneTrip is what a one-round-trip primary-factor authenticate consumed
+// and inserted.
+type oneTrip struct {
+	org             *Organization
+	member          *Member    // as the statement found it
+	factor          string     // FactorMagicLink or FactorOTP (email)
+	memberUpdatedAt *time.Time // when the statement wrote the member
+	session         *Session
+	ist             *IntermediateSession
+	istToken        string
+	sessionInserted bool
+	istInserted     bool
+	locale          string
+}
+
+// completeOneTrip ends a one-round-trip primary-factor authenticate whose
+// statement consumed the link or code: it applies the statement's member
+// update (activated, email verified), checks that the statement inserted
+// what completeMemberAuth would (a session, else an IST with
+// primary_required or mfa_required; EInternal and logged otherwise), sends
+// the automatic SMS code when MFA is pending for a verified phone (a send
+// of its own) and signs the session.
+func (s *Service) completeOneTrip(ctx context.Context, p *Project, t oneTrip) (*MemberAuthResult, error) {
+	o, m := t.org, t.member
+	applyMemberUpdate(m, MemberMFAUpdate{Activate: true, VerifyEmail: true})
+	if t.memberUpdatedAt != nil {
+		m.UpdatedAt = *t.memberUpdatedAt
+	}
+	f := memberEmailFactor(t.factor, m, t.session.StartedAt)
+	primary := primaryOK(o, m, []Factor{f})
+	if wantSession := primary && !mfaRequired(o, m); wantSession != t.sessionInserted || wantSession == t.istInserted {
+		s.log.Error("B2B primary factor: the statement's choice of session or IST is not the service's", "factor", t.factor,
+			"session", t.sessionInserted, "ist", t.istInserted, "want_session", wantSession)
+		s.metrics.Authenticated(t.factor, string(EInternal))
+		return nil, Internal(nil)
+	}
+	s.metrics.Authenticated(t.factor, "ok")
+	res := &MemberAuthResult{Member: m, Organization: o, MethodID: m.EmailID}
+	switch {
+	case !primary:
+		res.PrimaryRequired = &PrimaryRequired{AllowedAuthMethods: append([]string{}, o.AllowedAuthMethods...)}
+		res.IST, res.ISTExpiresAt = t.istToken, t.ist.ExpiresAt
+	case t.istInserted: // MFA required
+		res.MFARequired = mfaOptionsIn(o, m)
+		res.IST, res.ISTExpiresAt = t.istToken, t.ist.ExpiresAt
+		if autoSendSMS(o, m) {
+			if _, err := s.sendMemberSMS(ctx, p, m, t.locale); err != nil {
+				s.log.Warn("automatic MFA code not sent", "member_id", m.ID, "err", err)
+			} else {
+				res.MFARequired.SecondaryAuthInitiated = MFAMethodSMS
+			}
+		}
+	default:
+		sess := t.session
+		sess.MemberID, sess.OrganizationID, sess.Factors = m.ID, o.ID, []Factor{f}
+		jwt, err := s.signMemberSession(ctx, o, m, sess)
+		if err != nil {
+			return nil, err
+		}
+		res.Authenticated = true
+		res.Session, res.SessionToken, res.SessionJWT = sess, sess.Token, jwt
+	}
+	return res, nil
+}
+
 // authenticateMemberLink is B2BAuthenticateMagicLink without a session or
-// IST passed: one round trip, then the JWT is signed (session) or the
-// automatic SMS code is sent (MFA pending, verified phone: a send of its
-// own). A refusal writes nothing, a deleted member's link included (it
-// stays unused).
+// IST passed: one round trip, then completeOneTrip. A refusal writes
+// nothing, a deleted member's link included (it stays unused).
 func (s *Service) authenticateMemberLink(ctx context.Context, p *Project, in B2BAuthenticateMagicLinkInput, challenge string) (*MemberAuthResult, error) {
 	now := s.now().UTC()
 	f := Factor{Type: FactorMagicLink, DeliveryMethod: DeliveryEmail, LastAuthenticatedAt: now, CreatedAt: now, UpdatedAt: now}
 	chk := MemberLinkCheck{ProjectID: p.ID, Hashes: s.keys.TokenHashes(in.Token), VerifierChallenge: challenge}
-	var err error
-	if chk.Session, chk.TokenEnc, err = s.newMemberSession(p, "", "", []Factor{f}, in.Session, now); err != nil {
+	var (
+		istToken string
+		err      error
+	)
+	if chk.Session, chk.TokenEnc, chk.IST, istToken, err = s.newSessionOrIST(p, f, in.Session, now); err != nil {
 		return nil, err
 	}
-	istToken := NewToken()
-	chk.IST = &IntermediateSession{ID: NewID(PrefixIntermediate, p), ProjectID: p.ID, TokenHash: s.keys.TokenHash(istToken),
-		Factors: []Factor{f}, ExpiresAt: now.Add(ISTLifetime), CreatedAt: now}
 	out, err := s.store.AuthenticateMemberLink(ctx, chk)
 	if err == nil && !out.Consumed {
 		err = memberLinkRefusal(out)
@@ -100,44 +179,7 @@ func (s *Service) authenticateMemberLink(ctx context.Context, p *Project, in B2B
 		s.metrics.Authenticated(FactorMagicLink, string(ErrorCode(err)))
 		return nil, err
 	}
-	o, m := out.Organization, out.Member
-	applyMemberUpdate(m, MemberMFAUpdate{Activate: true, VerifyEmail: true})
-	if out.MemberUpdatedAt != nil {
-		m.UpdatedAt = *out.MemberUpdatedAt
-	}
-	f = memberEmailFactor(FactorMagicLink, m, now)
-	primary := primaryOK(o, m, []Factor{f})
-	if wantSession := primary && !mfaRequired(o, m); wantSession != out.SessionInserted || wantSession == out.ISTInserted {
-		s.log.Error("B2B magic link: the statement's choice of session or IST is not the service's",
-			"session", out.SessionInserted, "ist", out.ISTInserted, "want_session", wantSession)
-		s.metrics.Authenticated(FactorMagicLink, string(EInternal))
-		return nil, Internal(nil)
-	}
-	s.metrics.Authenticated(FactorMagicLink, "ok")
-	res := &MemberAuthResult{Member: m, Organization: o, MethodID: m.EmailID}
-	switch {
-	case !primary:
-		res.PrimaryRequired = &PrimaryRequired{AllowedAuthMethods: append([]string{}, o.AllowedAuthMethods...)}
-		res.IST, res.ISTExpiresAt = istToken, chk.IST.ExpiresAt
-	case out.ISTInserted: // MFA required
-		res.MFARequired = mfaOptionsIn(o, m)
-		res.IST, res.ISTExpiresAt = istToken, chk.IST.ExpiresAt
-		if autoSendSMS(o, m) {
-			if _, err := s.sendMemberSMS(ctx, p, m, in.Locale); err != nil {
-				s.log.Warn("automatic MFA code not sent", "member_id", m.ID, "err", err)
-			} else {
-				res.MFARequired.SecondaryAuthInitiated = MFAMethodSMS
-			}
-		}
-	default:
-		sess := chk.Session
-		sess.MemberID, sess.OrganizationID, sess.Factors = m.ID, o.ID, []Factor{f}
-		jwt, err := s.signMemberSession(ctx, o, m, sess)
-		if err != nil {
-			return nil, err
-		}
-		res.Authenticated = true
-		res.Session, res.SessionToken, res.SessionJWT = sess, sess.Token, jwt
-	}
-	return res, nil
+	return s.completeOneTrip(ctx, p, oneTrip{org: out.Organization, member: out.Member, factor: FactorMagicLink,
+		memberUpdatedAt: out.MemberUpdatedAt, session: chk.Session, ist: chk.IST, istToken: istToken,
+		sessionInserted: out.SessionInserted, istInserted: out.ISTInserted, locale: in.Locale})
 }

@@ -204,51 +204,91 @@ func (s *system) memberLogins(ctx context.Context, ms []*auth.Member) ([]memberL
 	return out, err
 }
 
-// linkPool is an organization of the B2B magic-link rows and its members
-// (without an MFA phone, so that no answer sends an SMS code), each given
-// many login links.
-type linkPool struct {
+// orgPool is an organization of the B2B primary-factor rows (magic link,
+// email code) and its members, without an MFA phone, so that no answer
+// sends an SMS code.
+type orgPool struct {
 	org     *auth.Organization
 	members []*auth.Member
 }
 
-// memberLinks returns n live login links of members of the organization
-// slug (created with policy mfaPolicy at first use), as the
+// orgMembers returns the first n members of the organization slug, created
+// (with policy mfaPolicy) and grown as needed.
+func (s *system) orgMembers(ctx context.Context, slug, mfaPolicy string, n int) (*auth.Organization, []*auth.Member, error) {
+	s.poolMu.Lock()
+	defer s.poolMu.Unlock()
+	op := s.orgPools[slug]
+	if op == nil {
+		name := "Bench " + slug
+		o, err := s.svc.CreateOrganization(ctx, s.project, auth.OrganizationInput{Name: &name, Slug: &slug, MFAPolicy: &mfaPolicy})
+		if err != nil {
+			return nil, nil, fmt.Errorf("organization %s: %w", slug, err)
+		}
+		op = &orgPool{org: o}
+		s.orgPools[slug] = op
+	}
+	if have := len(op.members); have < n {
+		more := make([]*auth.Member, n-have)
+		err := parallel(len(more), func(i int) error {
+			email := fmt.Sprintf("l%d@bench.example.com", s.phoneSeq.Add(1))
+			m, _, err := s.svc.CreateMember(ctx, s.project, op.org.ID, auth.MemberInput{EmailAddress: &email}, auth.Caller{})
+			more[i] = m
+			return err
+		})
+		if err != nil {
+			return nil, nil, fmt.Errorf("members of %s: %w", slug, err)
+		}
+		op.members = append(op.members, more...)
+	}
+	return op.org, op.members[:n], nil
+}
+
+// memberLinks returns n live login links of 500 members of the
+// organization slug (created with policy mfaPolicy at first use), as the
 // login_or_signup send leaves them: a member link with its token hashed.
 // mfaPolicy REQUIRED_FOR_ALL makes the authenticate answer with an IST
 // (the seed's first step), else with a new member session.
 func (s *system) memberLinks(ctx context.Context, slug, mfaPolicy string, n int) ([]string, error) {
-	s.poolMu.Lock()
-	lp := s.linkPools[slug]
-	s.poolMu.Unlock()
-	if lp == nil {
-		name := "Bench " + slug
-		o, err := s.svc.CreateOrganization(ctx, s.project, auth.OrganizationInput{Name: &name, Slug: &slug, MFAPolicy: &mfaPolicy})
-		if err != nil {
-			return nil, fmt.Errorf("organization %s: %w", slug, err)
-		}
-		lp = &linkPool{org: o, members: make([]*auth.Member, 500)}
-		err = parallel(len(lp.members), func(i int) error {
-			email := fmt.Sprintf("l%d@bench.example.com", s.phoneSeq.Add(1))
-			m, _, err := s.svc.CreateMember(ctx, s.project, o.ID, auth.MemberInput{EmailAddress: &email}, auth.Caller{})
-			lp.members[i] = m
-			return err
-		})
-		if err != nil {
-			return nil, fmt.Errorf("link members: %w", err)
-		}
-		s.poolMu.Lock()
-		s.linkPools[slug] = lp
-		s.poolMu.Unlock()
+	o, ms, err := s.orgMembers(ctx, slug, mfaPolicy, 500)
+	if err != nil {
+		return nil, err
 	}
 	out := make([]string, n)
-	err := parallel(n, func(i int) error {
-		m, now := lp.members[i%len(lp.members)], time.Now().UTC()
+	err = parallel(n, func(i int) error {
+		m, now := ms[i%len(ms)], time.Now().UTC()
 		out[i] = auth.NewToken()
 		ml := &auth.MagicLink{ID: auth.NewID(auth.PrefixMagicLink, s.project), ProjectID: s.project.ID, MemberID: m.ID,
-			OrganizationID: lp.org.ID, Email: m.EmailAddress, EmailID: m.EmailID, Kind: auth.MagicLinkLogin,
+			OrganizationID: o.ID, Email: m.EmailAddress, EmailID: m.EmailID, Kind: auth.MagicLinkLogin,
 			TokenHash: s.keys.TokenHash(out[i]), ExpiresAt: now.Add(time.Hour), CreatedAt: now}
 		return s.db.CreateMagicLink(ctx, ml, nil, nil)
+	})
+	return out, err
+}
+
+// memberEmailCode is what a B2B email OTP authenticate needs.
+type memberEmailCode struct{ org, email, code string }
+
+// memberEmailCodes makes a fresh email code (superseding older ones) for
+// each of n members of an OPTIONAL organization, as the email OTP
+// login_or_signup leaves it: bound to the project and address, or with
+// byChallenge to its challenge, as builds before address binding expect.
+func (s *system) memberEmailCodes(ctx context.Context, n int, byChallenge bool) ([]memberEmailCode, error) {
+	o, ms, err := s.orgMembers(ctx, "bench-email-otp", auth.MFAOptional, n)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]memberEmailCode, n)
+	err = parallel(n, func(i int) error {
+		m, now := ms[i], time.Now().UTC()
+		c := &auth.Challenge{ID: auth.NewID(auth.PrefixChallenge, s.project), ProjectID: s.project.ID, MemberID: m.ID, MethodID: m.EmailID,
+			Channel: auth.ChannelEmail, ExpiresAt: now.Add(auth.B2BEmailOTPExpiration), CreatedAt: now}
+		out[i] = memberEmailCode{org: o.ID, email: m.EmailAddress, code: auth.NewCode()}
+		if byChallenge {
+			c.CodeHMAC = s.keys.CodeMAC(c.ID, out[i].code)
+		} else {
+			c.CodeHMAC = s.keys.MethodCodeMAC(s.project.ID, auth.EmailCodeBinding(m.EmailAddress), out[i].code)
+		}
+		return s.db.CreateChallenge(ctx, c, nil, nil)
 	})
 	return out, err
 }

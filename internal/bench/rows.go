@@ -156,6 +156,13 @@ func (s *system) rows() []row {
 				ts, err := s.memberLinks(ctx, "bench-link-session", auth.MFAOptional, n)
 				return each(ts, func(t string) []byte { return fmt.Appendf(nil, `{"magic_links_token":%q}`, t) }), err
 			}},
+		row{name: "B2B email OTP authenticate, new session (Stytch)", ref: limitVerify, path: "/v1/b2b/otps/email/authenticate", header: s.basic, want: status(200),
+			prepare: func(ctx context.Context, n int) (func(uint64) ([]byte, bool), error) {
+				cs, err := s.memberEmailCodes(ctx, n, s.cfg.EmailCodesByChallenge)
+				return each(cs, func(c memberEmailCode) []byte {
+					return fmt.Appendf(nil, `{"organization_id":%q,"email_address":%q,"code":%q}`, c.org, c.email, c.code)
+				}), err
+			}},
 		row{name: "B2B SMS authenticate with an IST (Stytch)", ref: limitVerify, path: "/v1/b2b/otps/sms/authenticate", header: s.basic, want: status(200),
 			prepare: func(ctx context.Context, n int) (func(uint64) ([]byte, bool), error) {
 				ms, err := s.memberPool(ctx, n)

@@ -56,6 +56,11 @@ type Config struct {
 	ProfileDir string
 	// KeepDir keeps the temporary directory (process logs). Default false.
 	KeepDir bool
+	// EmailCodesByChallenge binds the B2B email OTP row's codes to their
+	// challenge, as builds before address binding (CheckMemberEmailOTP)
+	// expect: for an A/B against them. Default false: bound to the
+	// project and address, as a send now binds them.
+	EmailCodesByChallenge bool
 }
 
 func (c *Config) defaults() {

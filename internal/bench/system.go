@@ -61,13 +61,13 @@ type system struct {
 	// algorithm (per-project jwt_algorithm), when the api offers it.
 	algProjects []algProject
 
-	phoneSeq  atomic.Int64 // distinct phone numbers across the whole run
-	poolMu    sync.Mutex
-	pool      map[string][]method  // existing users' phones by project id
-	members   []*auth.Member       // the benchmark organization's, with an MFA phone
-	linkPools map[string]*linkPool // the B2B magic-link rows' organizations by slug
-	analyzed  int                  // pool sizes at the last ANALYZE
-	log       *slog.Logger
+	phoneSeq atomic.Int64 // distinct phone numbers across the whole run
+	poolMu   sync.Mutex
+	pool     map[string][]method // existing users' phones by project id
+	members  []*auth.Member      // the benchmark organization's, with an MFA phone
+	orgPools map[string]*orgPool // the B2B primary-factor rows' organizations by slug
+	analyzed int                 // pool sizes at the last ANALYZE
+	log      *slog.Logger
 }
 
 // sep is the separator before one more query parameter of a URL.
@@ -87,7 +87,7 @@ func (s *system) phone() string {
 const limitPrefill = 200000
 
 func newSystem(ctx context.Context, cfg Config, stderr io.Writer) (s *system, err error) {
-	s = &system{cfg: cfg, log: slog.New(slog.NewTextHandler(io.Discard, nil)), linkPools: map[string]*linkPool{}}
+	s = &system{cfg: cfg, log: slog.New(slog.NewTextHandler(io.Discard, nil)), orgPools: map[string]*orgPool{}}
 	defer func() {
 		if err != nil {
 			s.close()
