@@ -141,10 +141,18 @@ func TestConsumerInfo_CountsPendingMessages(t *testing.T) {
 		t.Fatal(err)
 	}
 	publish(t, js, smsEvent("a"), smsEvent("b"), smsEvent("c"), event(auth.KindOTP, auth.ChannelEmail, "d"))
-	st, err := snats.ConsumerInfo(ctx(t), js, snats.ConsumerSMS)
-	if err != nil {
-		t.Fatal(err)
-	}
+	// The server updates a consumer's pending count after the PubAck, not
+	// with it: under load an info read right after the publish saw fewer.
+	// Wait until the count settles (it never exceeds 3 for this filter).
+	var st snats.ConsumerStats
+	waitFor(t, 5*time.Second, "the SMS consumer to count its pending messages", func() bool {
+		var err error
+		st, err = snats.ConsumerInfo(ctx(t), js, snats.ConsumerSMS)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.NumPending >= 3
+	})
 	if st.NumPending != 3 || st.NumAckPending != 0 || st.NumRedelivered != 0 {
 		t.Errorf("stats = %+v, want 3 pending", st)
 	}
