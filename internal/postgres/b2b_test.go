@@ -27,6 +27,7 @@ func TestB2BStore(t *testing.T) {
 		{"SearchOrganizationsPagination", testSearchOrganizationsPagination},
 		{"SearchOrganizationsMemberColumns", testSearchOrganizationsMemberColumns},
 		{"OrganizationDeleteCascades", testOrganizationDeleteCascades},
+		{"OrganizationSearchRow", testOrganizationSearchRow},
 		{"Members", testMembers},
 		{"MemberDuplicates", testMemberDuplicates},
 		{"SearchMembers", testSearchMembers},

@@ -254,6 +254,19 @@ func testSearchOrganizations(t *testing.T, e *env) {
 		{"FiltersAndByDefault", auth.OrganizationQuery{OrganizationSlugs: []string{"acme"}, AllowedDomains: []string{"globex.test"}}, nil},
 		{"FiltersOrWhenAsked", auth.OrganizationQuery{Or: true, OrganizationSlugs: []string{"acme"}, AllowedDomains: []string{"globex.test"}},
 			[]*auth.Organization{acme, globex}},
+		{"SlugFuzzyNonSlugCharacterMatchesNone", auth.OrganizationQuery{OrganizationSlugFuzzy: "acme%"}, nil},
+		{"SlugFuzzyNonSlugCharacterOrOtherFilter", auth.OrganizationQuery{Or: true, OrganizationSlugFuzzy: "@", OrganizationNameFuzzy: "initech"},
+			[]*auth.Organization{initech}},
+		{"SlugFuzzyCaseInsensitive", auth.OrganizationQuery{OrganizationSlugFuzzy: "H_X"}, []*auth.Organization{initech}},
+		{"ListsIntersectUnderAnd", auth.OrganizationQuery{OrganizationIDs: []string{acme.ID, globex.ID}, MemberEmails: []string{"ada@acme.test"},
+			AllowedDomains: []string{"acme.test", "globex.dev"}, OrganizationSlugs: []string{"acme", "globex", "initech_x"}},
+			[]*auth.Organization{acme, globex}},
+		{"ListsUniteUnderOr", auth.OrganizationQuery{Or: true, OrganizationIDs: []string{initech.ID}, ClaimedEmailDomains: []string{"acme.test"}},
+			[]*auth.Organization{acme, initech}},
+		{"ListsOrFuzzy", auth.OrganizationQuery{Or: true, OrganizationSlugs: []string{"acme"}, OrganizationNameFuzzy: "initech"},
+			[]*auth.Organization{acme, initech}},
+		{"ListsAndFuzzy", auth.OrganizationQuery{MemberEmails: []string{"ada@acme.test"}, OrganizationNameFuzzy: "globex"},
+			[]*auth.Organization{globex}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -280,6 +293,7 @@ func testSearchOrganizations(t *testing.T, e *env) {
 		{"NegativeLimitRejected", auth.OrganizationQuery{Limit: -1}, "limit"},
 		{"BadCursorRejected", auth.OrganizationQuery{Cursor: "!!"}, "cursor"},
 		{"LongFuzzyRejected", auth.OrganizationQuery{OrganizationNameFuzzy: string(make([]byte, 300))}, "organization_name_fuzzy"},
+		{"LongSlugFuzzyRejected", auth.OrganizationQuery{OrganizationSlugFuzzy: strings.Repeat("%", 300)}, "organization_slug_fuzzy"},
 	}
 	for _, tt := range invalid {
 		t.Run(tt.name, func(t *testing.T) {
@@ -296,33 +310,16 @@ func testSearchOrganizations(t *testing.T, e *env) {
 func testSearchOrganizationsPagination(t *testing.T, e *env) {
 	ctx := ctxT(t)
 	p := e.project(t)
-	var want []string
+	var want, slugs []string
 	for i := range 7 {
 		o := e.org(t, p, "page-"+string(rune('a'+i)), "")
 		want = append(want, o.ID)
+		slugs = append(slugs, o.Slug)
 		if i%2 == 0 {
 			e.clock.Advance(time.Millisecond) // some share a created_at: the id breaks ties
 		}
 	}
-	var got []string
-	cursor := ""
-	for pages := 0; ; pages++ {
-		if pages > 4 {
-			t.Fatal("too many pages")
-		}
-		page, err := e.db.SearchOrganizations(ctx, p.ID, auth.OrganizationQuery{Limit: 3, Cursor: cursor})
-		wantCode(t, err, "")
-		if page.Total != 7 {
-			t.Fatalf("total %d", page.Total)
-		}
-		for _, o := range page.Organizations {
-			got = append(got, o.ID)
-		}
-		if page.NextCursor == "" {
-			break
-		}
-		cursor = page.NextCursor
-	}
+	e.org(t, p, "other", "")
 	toSet := func(ids []string) map[string]bool {
 		m := map[string]bool{}
 		for _, id := range ids {
@@ -330,15 +327,52 @@ func testSearchOrganizationsPagination(t *testing.T, e *env) {
 		}
 		return m
 	}
-	if len(got) != 7 || !reflect.DeepEqual(toSet(got), toSet(want)) {
-		t.Fatalf("paged %d ids, want 7 distinct: %v", len(got), got)
+	// Each query's page is found a different way: the keyset walked, a
+	// value without a trigram scanned and sorted, an id array probed and
+	// sorted.
+	tests := []struct {
+		name string
+		q    auth.OrganizationQuery
+	}{
+		{"AllPagedInOrder", auth.OrganizationQuery{OrganizationNameFuzzy: "org page"}},
+		{"ValueWithoutTrigramPagedInOrder", auth.OrganizationQuery{OrganizationSlugFuzzy: "e-"}},
+		{"IDListPagedInOrder", auth.OrganizationQuery{OrganizationIDs: want}},
+		{"SlugListPagedInOrder", auth.OrganizationQuery{OrganizationSlugs: slugs}},
 	}
-	for i := 1; i < len(got); i++ {
-		a, _ := e.db.FindOrganization(ctx, p.ID, got[i-1])
-		b, _ := e.db.FindOrganization(ctx, p.ID, got[i])
-		if b.CreatedAt.Before(a.CreatedAt) || (b.CreatedAt.Equal(a.CreatedAt) && b.ID < a.ID) {
-			t.Fatalf("not in (created_at, id) order at %d", i)
-		}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got []string
+			cursor := ""
+			for pages := 0; ; pages++ {
+				if pages > 4 {
+					t.Fatal("too many pages")
+				}
+				q := tt.q
+				q.Limit, q.Cursor = 3, cursor
+				page, err := e.db.SearchOrganizations(ctx, p.ID, q)
+				wantCode(t, err, "")
+				if page.Total != 7 {
+					t.Fatalf("total %d", page.Total)
+				}
+				for _, o := range page.Organizations {
+					got = append(got, o.ID)
+				}
+				if page.NextCursor == "" {
+					break
+				}
+				cursor = page.NextCursor
+			}
+			if len(got) != 7 || !reflect.DeepEqual(toSet(got), toSet(want)) {
+				t.Fatalf("paged %d ids, want 7 distinct: %v", len(got), got)
+			}
+			for i := 1; i < len(got); i++ {
+				a, _ := e.db.FindOrganization(ctx, p.ID, got[i-1])
+				b, _ := e.db.FindOrganization(ctx, p.ID, got[i])
+				if b.CreatedAt.Before(a.CreatedAt) || (b.CreatedAt.Equal(a.CreatedAt) && b.ID < a.ID) {
+					t.Fatalf("not in (created_at, id) order at %d", i)
+				}
+			}
+		})
 	}
 }
 
@@ -390,7 +424,7 @@ func testOrganizationDeleteCascades(t *testing.T, e *env) {
 }
 
 // testSearchOrganizationsMemberColumns checks member_email_fuzzy through
-// both of its paths (migration 0016): the organizations row's copy of the
+// both of its paths (migrations 0016, 0019): the organization_search row's copy of the
 // emails of an organization of at most 50 non-deleted members, and the
 // lookup of the members of a larger one; and that the row triggers keep
 // the copy (and which path applies) as members join, change email, are
@@ -430,7 +464,7 @@ func testSearchOrganizationsMemberColumns(t *testing.T, e *env) {
 		t.Helper()
 		var emails string
 		var many bool
-		if err := e.db.Pool().QueryRow(ctx, `SELECT search_member_emails, search_members_many FROM organizations
+		if err := e.db.Pool().QueryRow(ctx, `SELECT search_member_emails, search_members_many FROM organization_search
 			WHERE project_id = $1 AND id = $2`, p.ID, o.ID).Scan(&emails, &many); err != nil {
 			t.Fatal(err)
 		}
@@ -530,7 +564,7 @@ func testSearchOrganizationsMemberColumns(t *testing.T, e *env) {
 		}
 		for i := range n {
 			if got := find(auth.OrganizationQuery{MemberEmailFuzzy: fmt.Sprintf("racer%d@", i)}); !reflect.DeepEqual(got, []string{"race"}) {
-				t.Fatalf("racer%d's email was lost from the organizations row: %v", i, got)
+				t.Fatalf("racer%d's email was lost from the organization_search row: %v", i, got)
 			}
 		}
 	})
