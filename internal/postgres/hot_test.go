@@ -5,7 +5,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/sesame-auth/sesame/internal/auth"
 	"github.com/sesame-auth/sesame/internal/pgtest"
 )
 
@@ -67,5 +69,36 @@ func TestSchema_VerifyPathUpdatesCanBeHOT(t *testing.T) {
 				t.Errorf("%s has fillfactor %d, want at most %d (room for the updated version on the row's page)", tt.table, ff, tt.fillfactor)
 			}
 		})
+	}
+}
+
+// TestMessageDeliveryIsHOT runs a message's delivery (begin, then finish as
+// sent with a provider id) and reads from the table statistics that both
+// updates of its row were HOT: since migration 0021 no index of messages
+// reads provider_id (TestMessagesDeliveryUpdatesHOTable checks the schema;
+// this checks what Postgres did). The statistics reach pg_stat_user_tables
+// when the writing connection goes idle, up to ~10 s later.
+func TestMessageDeliveryIsHOT(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := ctxT(t)
+	p := e.project(t)
+	u := e.user(t, p, "", "+14155550123")
+	_, m := e.challenge(t, p, u, u.Phones[0].ID, auth.ChannelSMS, time.Hour)
+	wantCode(t, e.db.MarkPublished(ctx, m.ID), "")
+	if d, err := e.db.BeginDelivery(ctx, m.ID, time.Minute); err != nil || d != auth.DeliverySend {
+		t.Fatalf("BeginDelivery = %v, %v", d, err)
+	}
+	wantCode(t, e.db.FinishDelivery(ctx, m.ID, auth.MessageSent, "SM"+auth.NewUUID(), ""), "")
+	var upd, hot int
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		wantCode(t, e.db.Pool().QueryRow(ctx, `SELECT n_tup_upd, n_tup_hot_upd
+			FROM pg_stat_user_tables WHERE relid = 'messages'::regclass`).Scan(&upd, &hot), "")
+		if upd >= 2 || time.Now().After(deadline) {
+			break
+		}
+	}
+	if upd != 2 || hot != 2 {
+		t.Fatalf("messages: %d updates, %d of them HOT; want 2, both HOT", upd, hot)
 	}
 }

@@ -37,10 +37,14 @@ import (
 //
 // No index of messages reads a column these updates change (status,
 // attempts, lease_until, updated_at, last_error, sent_at, providers_tried,
-// provider; payload and relay_lease_until stay NULL), so Postgres can make
-// them HOT updates, which write no index entry; only provider_id, set when
-// a message is sent, is indexed (messages_provider_id_idx, for delivery
-// reports).
+// provider, provider_id; payload and relay_lease_until stay NULL), so
+// Postgres can make them HOT updates, which write no index entry. The
+// provider id a sent finish sets is found by delivery reports through
+// message_provider_ids (migration 0021): one row per sent message, which
+// the finish inserts in its statement and a trigger deletes with the
+// message (Prune, a deleted user, member or project). The finish stays HOT
+// (BenchmarkMessageLifecycle: 14 → 10 index inserts per message, see
+// docs/benchmarks.md).
 //   - RecordProviderStatus: sent → delivered (delivered_at) or undelivered
 //     (reason in last_error), once, from a provider's delivery report.
 //
@@ -346,6 +350,11 @@ func (db *DB) finishDeliveries(ctx context.Context, qs []finishReq) ([]struct{},
 			sealed[i] = q.sealed
 		}
 	}
+	// A sent message's provider id goes into message_provider_ids
+	// (migration 0021), where delivery reports look it up: messages has no
+	// index on provider_id, so that this update stays HOT. Should two
+	// messages of the batch share one id on one channel (providers' ids are
+	// unique), DISTINCT ON keeps ON CONFLICT from meeting a row twice.
 	// A failed message's payload comes from its event (migration 0020).
 	// The DELETE of sent and skipped payloads finds nothing for a message
 	// queued since 0020 (its payload left with its outbox row); it stays
@@ -368,10 +377,17 @@ func (db *DB) finishDeliveries(ctx context.Context, qs []finishReq) ([]struct{},
 			SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $6::text[], $7::bool[])
 				AS r(id, status, provider_id, reason, tried, accepted)
 		), l AS (
-			SELECT msg.id, msg.expires_at FROM messages msg JOIN r ON r.id = msg.id
+			SELECT msg.id, msg.channel, msg.expires_at FROM messages msg JOIN r ON r.id = msg.id
 			WHERE msg.status NOT IN ('sent', 'delivered', 'undelivered')
 			ORDER BY msg.id
 			FOR UPDATE OF msg
+		), pid AS (
+			INSERT INTO message_provider_ids (provider_id, channel, message_id)
+			SELECT DISTINCT ON (r.provider_id, l.channel) r.provider_id, l.channel, l.id
+			FROM l JOIN r ON r.id = l.id
+			WHERE r.status = 'sent' AND r.provider_id <> ''
+			ORDER BY r.provider_id, l.channel, l.id DESC
+			ON CONFLICT (provider_id, channel) DO UPDATE SET message_id = EXCLUDED.message_id
 		), dp AS (
 			DELETE FROM message_payloads p USING l JOIN r ON r.id = l.id
 			WHERE p.message_id = l.id AND r.status IN ('sent', 'skipped')
@@ -522,11 +538,15 @@ func (db *DB) RecordProviderStatus(ctx context.Context, provider, providerID str
 		chs[i] = string(c)
 	}
 	var found bool
-	// provider_id <> '' lets generic plans use the partial index.
+	// A provider id is looked up in message_provider_ids (migration 0021),
+	// not in messages.provider_id, which no index reads, so that the finish
+	// that sets it stays a HOT update.
 	err := db.pool.QueryRow(ctx, `
 		WITH m AS (
-			SELECT id FROM messages
-			WHERE ((provider_id = $1 AND provider_id <> '') OR id = $1) AND channel = ANY($2::text[])
+			SELECT msg.id FROM message_provider_ids p JOIN messages msg ON msg.id = p.message_id
+			WHERE p.provider_id = $1 AND p.channel = ANY($2::text[])
+			UNION ALL
+			SELECT id FROM messages WHERE id = $1 AND channel = ANY($2::text[])
 			LIMIT 1
 		), u AS (
 			UPDATE messages SET

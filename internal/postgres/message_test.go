@@ -519,8 +519,8 @@ func testListMessages(t *testing.T, e *env) {
 // a column that the publish mark, the relay or a delivery changes: Postgres
 // could then no longer make those updates HOT, and each would write an
 // entry into every index of the table (migration 0018). provider_id, set
-// once when a message is sent, is the one exception (delivery reports find
-// their message by it).
+// when a message is sent, is one of them since migration 0021 (delivery
+// reports find their message in message_provider_ids).
 func TestMessagesDeliveryUpdatesHOTable(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
@@ -535,7 +535,8 @@ func TestMessagesDeliveryUpdatesHOTable(t *testing.T) {
 	wantCode(t, err, "")
 	defer rows.Close()
 	changed := map[string]bool{"status": true, "attempts": true, "lease_until": true, "updated_at": true, "last_error": true,
-		"sent_at": true, "delivered_at": true, "providers_tried": true, "provider": true, "publish_gen": true}
+		"sent_at": true, "delivered_at": true, "providers_tried": true, "provider": true, "publish_gen": true,
+		"provider_id": true}
 	n := 0
 	for rows.Next() {
 		var index, column string

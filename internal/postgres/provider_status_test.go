@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sesame-auth/sesame/internal/auth"
+	"github.com/sesame-auth/sesame/internal/postgres"
 )
 
 func TestRecordProviderStatus(t *testing.T) {
@@ -172,14 +173,14 @@ func TestRecordProviderStatus(t *testing.T) {
 		}
 	})
 
-	t.Run("LookupUsesProviderIDIndex", func(t *testing.T) {
+	t.Run("LookupUsesProviderIDsKey", func(t *testing.T) {
 		tx, err := e.db.Pool().Begin(ctx)
 		wantCode(t, err, "")
 		defer tx.Rollback(ctx)
 		_, err = tx.Exec(ctx, `SET LOCAL enable_seqscan = off`)
 		wantCode(t, err, "")
-		rows, err := tx.Query(ctx, `EXPLAIN SELECT id FROM messages
-			WHERE ((provider_id = $1 AND provider_id <> '') OR id = $1) AND channel = ANY($2::text[])`, "SMx", []string{"sms"})
+		rows, err := tx.Query(ctx, `EXPLAIN SELECT message_id FROM message_provider_ids
+			WHERE provider_id = $1 AND channel = ANY($2::text[])`, "SMx", []string{"sms", "whatsapp"})
 		wantCode(t, err, "")
 		plan := ""
 		for rows.Next() {
@@ -188,8 +189,98 @@ func TestRecordProviderStatus(t *testing.T) {
 			plan += line + "\n"
 		}
 		wantCode(t, rows.Err(), "")
-		if !strings.Contains(plan, "messages_provider_id_idx") {
-			t.Fatalf("plan does not use messages_provider_id_idx:\n%s", plan)
+		if !strings.Contains(plan, "message_provider_ids_pkey") {
+			t.Fatalf("plan does not use message_provider_ids_pkey:\n%s", plan)
 		}
 	})
+}
+
+// TestMessageProviderIDsFollowMessages checks that the delivery-report
+// lookup (message_provider_ids, migration 0021) follows its messages: a
+// message pruned or deleted with its user takes its row along, and a
+// provider id that comes back on the same channel belongs to the newer
+// message.
+func TestMessageProviderIDsFollowMessages(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name       string
+		sameID     bool                                                           // both messages get one provider id
+		act        func(e *env, older, newer *auth.User) error                    // after both are sent
+		wantRows   int                                                            // rows left in message_provider_ids
+		wantStatus func(older, newer *auth.Message) map[string]auth.MessageStatus // after a delivered report on newer's id; absent: gone
+	}{
+		{"PrunedMessagesLeaveNoRow", false,
+			func(e *env, _, _ *auth.User) error {
+				_, err := e.db.Prune(t.Context(), e.clock.Now().Add(postgres.MessageRetention+time.Hour))
+				return err
+			}, 0,
+			func(_, _ *auth.Message) map[string]auth.MessageStatus { return nil }},
+		{"DeletedUserTakesItsRow", false,
+			func(e *env, older, _ *auth.User) error {
+				return e.db.DeleteUser(t.Context(), older.ProjectID, older.ID)
+			}, 1,
+			func(_, newer *auth.Message) map[string]auth.MessageStatus {
+				return map[string]auth.MessageStatus{newer.ID: auth.MessageDelivered}
+			}},
+		{"ReusedIDReportsToNewerMessage", true,
+			func(*env, *auth.User, *auth.User) error { return nil }, 1,
+			func(older, newer *auth.Message) map[string]auth.MessageStatus {
+				return map[string]auth.MessageStatus{older.ID: auth.MessageSent, newer.ID: auth.MessageDelivered}
+			}},
+		{"OlderMessageDeletedKeepsNewerRow", true,
+			func(e *env, older, _ *auth.User) error {
+				return e.db.DeleteUser(t.Context(), older.ProjectID, older.ID)
+			}, 1,
+			func(_, newer *auth.Message) map[string]auth.MessageStatus {
+				return map[string]auth.MessageStatus{newer.ID: auth.MessageDelivered}
+			}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t)
+			ctx := ctxT(t)
+			p := e.project(t)
+			var users [2]*auth.User
+			var msgs [2]*auth.Message
+			var pids [2]string
+			for i := range 2 {
+				users[i] = e.user(t, p, "", fmt.Sprintf("+1415557%04d", i))
+				_, msgs[i] = e.challenge(t, p, users[i], users[i].Phones[0].ID, auth.ChannelSMS, time.Hour)
+				pids[i] = "SM" + auth.NewUUID()
+				if tc.sameID {
+					pids[i] = pids[0]
+				}
+				e.clock.Advance(time.Second)
+				if d, err := e.db.BeginDelivery(ctx, msgs[i].ID, time.Minute); err != nil || d != auth.DeliverySend {
+					t.Fatalf("BeginDelivery = %v, %v", d, err)
+				}
+				wantCode(t, e.db.FinishDelivery(ctx, msgs[i].ID, auth.MessageSent, pids[i], ""), "")
+			}
+			wantCode(t, tc.act(e, users[0], users[1]), "")
+			var rows int
+			wantCode(t, e.db.Pool().QueryRow(ctx, `SELECT count(*) FROM message_provider_ids`).Scan(&rows), "")
+			if rows != tc.wantRows {
+				t.Fatalf("%d rows in message_provider_ids, want %d", rows, tc.wantRows)
+			}
+			found, err := e.db.RecordProviderStatus(ctx, "twilio", pids[1], auth.MessageDelivered, "")
+			wantCode(t, err, "")
+			want := tc.wantStatus(msgs[0], msgs[1])
+			if found != (len(want) > 0) {
+				t.Fatalf("found = %v, want %v", found, len(want) > 0)
+			}
+			for _, m := range msgs {
+				got, err := e.db.FindMessage(ctx, p.ID, m.ID)
+				st, kept := want[m.ID]
+				if !kept {
+					wantCode(t, err, auth.ENotFound)
+					continue
+				}
+				wantCode(t, err, "")
+				if got.Status != st {
+					t.Fatalf("message %s is %q, want %q", m.ID, got.Status, st)
+				}
+			}
+		})
+	}
 }

@@ -76,7 +76,9 @@ func (s pruneStep) sql() string {
 //   - drops the payload of every message whose expires_at has passed
 //     (message_payloads, and messages.payload written by a previous
 //     version);
-//   - deletes messages created more than MessageRetention ago.
+//   - deletes messages created more than MessageRetention ago (a trigger
+//     deletes the message_provider_ids row of each that was sent,
+//     migration 0021).
 //
 // It returns the number of rows deleted or changed. A cancelled ctx stops
 // it between batches.
