@@ -235,53 +235,51 @@ func testSearchMembers(t *testing.T, e *env) {
 			}
 		})
 	}
-	t.Run("PagesWithCursor", func(t *testing.T) {
-		var got []string
-		cursor := ""
-		for pages := 0; ; pages++ {
-			if pages > 4 {
-				t.Fatal("too many pages")
+	// Pages follow (created_at, id) whether the keys are a sort of every
+	// match (several organizations, or a strpos filter) or a walk of one
+	// organization's members in index order.
+	pages := []struct {
+		name  string
+		q     auth.MemberQuery
+		total int
+		want  []*auth.Member
+	}{
+		{"PagesWithCursor", auth.MemberQuery{OrganizationIDs: both, Limit: 3}, 4, []*auth.Member{ada, bob, cy, adaB}},
+		{"PagesWithCursorWithoutTrigram", auth.MemberQuery{OrganizationIDs: both, MemberEmailFuzzy: "a@", Limit: 1}, 2, []*auth.Member{ada, adaB}},
+		{"PagesOneOrganizationInOrder", auth.MemberQuery{OrganizationIDs: []string{a.ID}, Limit: 2}, 3, []*auth.Member{ada, bob, cy}},
+		{"PagesOneOrganizationWithoutTrigram", auth.MemberQuery{OrganizationIDs: []string{a.ID}, MemberEmailFuzzy: "@", Limit: 1}, 3, []*auth.Member{ada, bob, cy}},
+		{"PagesOneOrganizationWithTrigram", auth.MemberQuery{OrganizationIDs: []string{a.ID}, MemberEmailFuzzy: ".test", Limit: 1}, 3, []*auth.Member{ada, bob, cy}},
+	}
+	for _, tt := range pages {
+		t.Run(tt.name, func(t *testing.T) {
+			var got, want []string
+			cursor := ""
+			for n := 0; ; n++ {
+				if n > len(tt.want) {
+					t.Fatal("too many pages")
+				}
+				q := tt.q
+				q.Cursor = cursor
+				page, err := e.db.SearchMembers(ctx, p.ID, q)
+				wantCode(t, err, "")
+				if page.Total != tt.total {
+					t.Fatalf("total %d, want %d", page.Total, tt.total)
+				}
+				for _, m := range page.Members {
+					got = append(got, m.ID)
+				}
+				if cursor = page.NextCursor; cursor == "" {
+					break
+				}
 			}
-			page, err := e.db.SearchMembers(ctx, p.ID, auth.MemberQuery{OrganizationIDs: both, Limit: 3, Cursor: cursor})
-			wantCode(t, err, "")
-			if page.Total != 4 {
-				t.Fatalf("total %d", page.Total)
+			for _, m := range tt.want {
+				want = append(want, m.ID)
 			}
-			for _, m := range page.Members {
-				got = append(got, m.ID)
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("paged %v, want %v", got, want)
 			}
-			if cursor = page.NextCursor; cursor == "" {
-				break
-			}
-		}
-		if want := []string{ada.ID, bob.ID, cy.ID, adaB.ID}; !reflect.DeepEqual(got, want) {
-			t.Fatalf("paged %v, want %v", got, want)
-		}
-	})
-	t.Run("PagesWithCursorWithoutTrigram", func(t *testing.T) {
-		// "a@" has no trigram: strpos, and a page sorted by an expression.
-		var got []string
-		cursor := ""
-		for pages := 0; ; pages++ {
-			if pages > 3 {
-				t.Fatal("too many pages")
-			}
-			page, err := e.db.SearchMembers(ctx, p.ID, auth.MemberQuery{OrganizationIDs: both, MemberEmailFuzzy: "a@", Limit: 1, Cursor: cursor})
-			wantCode(t, err, "")
-			if page.Total != 2 {
-				t.Fatalf("total %d", page.Total)
-			}
-			for _, m := range page.Members {
-				got = append(got, m.ID)
-			}
-			if cursor = page.NextCursor; cursor == "" {
-				break
-			}
-		}
-		if want := []string{ada.ID, adaB.ID}; !reflect.DeepEqual(got, want) {
-			t.Fatalf("paged %v, want %v", got, want)
-		}
-	})
+		})
+	}
 	invalid := []struct {
 		name  string
 		q     auth.MemberQuery
