@@ -20,9 +20,9 @@ var EncodeCursor = encodeCursor
 
 // ExplainUserSearch returns EXPLAIN (ANALYZE, BUFFERS) of SearchUsers'
 // statements after the lists resolution, run with runSearch's settings:
-// oneSQL alone for an id list, else the count, the walk and the sorted
-// page (the search runs the sorted page only when the walk did not find
-// the page). With analyze false, only the plans.
+// oneSQL alone for an id list, else the count, the walk and oneSQL (the
+// search runs oneSQL in place of the count when the walk did not find the
+// page). With analyze false, only the plans.
 func (db *DB) ExplainUserSearch(ctx context.Context, projectID string, q auth.UserQuery, analyze bool) (string, error) {
 	s, err := userSearch(projectID, q)
 	if err != nil {
@@ -47,7 +47,7 @@ func (db *DB) ExplainUserSearch(ctx context.Context, projectID string, q auth.Us
 			}
 			b.Queue(explain+s.countSQL, s.countArgs...)
 			b.Queue(explain+s.pageSQL, s.pageArgs...)
-			b.Queue(explain+s.sortedSQL, s.oneArgs...)
+			b.Queue(explain+s.oneSQL, s.oneArgs...)
 			return b
 		},
 		read: func(br pgx.BatchResults) error {
