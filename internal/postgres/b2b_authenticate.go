@@ -156,17 +156,8 @@ func (db *DB) CheckMemberSMS(ctx context.Context, in auth.MemberSMSCheck) (*auth
 		&out.Checked, &chFound, &ch.ID, &ch.MemberID, &ch.Channel, &ch.CodeHMAC, &ch.Attempts,
 		&attempts, &out.Consumed, &out.Matched,
 		&phoneVerified, &enrolled, &defaultMethod, &updatedAt, &out.SessionInserted)
-	err = db.pool.QueryRow(ctx, sql, p...).Scan(dest...)
-	switch {
-	case errors.Is(err, pgx.ErrNoRows):
-		return nil, errOrganizationNotFound
-	case limitRefusal(err) != nil:
-		return nil, limitRefusal(err)
-	case err != nil:
-		return nil, mapB2BErr(err)
-	}
-	if err := ofinish(); err != nil {
-		return nil, internal(err)
+	if err := db.scanMemberCheck(ctx, sql, p, dest, ofinish); err != nil {
+		return nil, err
 	}
 	out.Organization = &org
 	if memberFound {
@@ -198,4 +189,25 @@ func (db *DB) CheckMemberSMS(ctx context.Context, in auth.MemberSMSCheck) (*auth
 		out.Challenge = &ch
 	}
 	return &out, nil
+}
+
+// scanMemberCheck runs a one-statement member code check (CheckMemberSMS,
+// CheckMemberEmailOTP) into dest and finishes the organization's columns
+// (ofinish): no row is an unknown organization, a verify limit's refusal
+// is returned as such (limitRefusal: a 429 with Retry-After), and any
+// other failure is mapped as every B2B statement's is (mapB2BErr).
+func (db *DB) scanMemberCheck(ctx context.Context, sql string, args, dest []any, ofinish func() error) error {
+	err := db.pool.QueryRow(ctx, sql, args...).Scan(dest...)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return errOrganizationNotFound
+	case limitRefusal(err) != nil:
+		return limitRefusal(err)
+	case err != nil:
+		return mapB2BErr(err)
+	}
+	if err := ofinish(); err != nil {
+		return internal(err)
+	}
+	return nil
 }

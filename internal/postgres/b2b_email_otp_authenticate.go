@@ -2,11 +2,8 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"strings"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/sesame-auth/sesame/internal/auth"
 )
@@ -91,17 +88,8 @@ func (db *DB) CheckMemberEmailOTP(ctx context.Context, in auth.MemberEmailOTPChe
 	dest := append(append(append(ot, &memberFound), mt...),
 		&out.Checked, &chFound, &ch.ID, &ch.MemberID, &ch.Channel, &ch.CodeHMAC, &ch.Attempts,
 		&attempts, &out.Consumed, &out.Matched, &updatedAt, &out.SessionInserted, &out.ISTInserted)
-	err = db.pool.QueryRow(ctx, sql, p...).Scan(dest...)
-	switch {
-	case errors.Is(err, pgx.ErrNoRows):
-		return nil, errOrganizationNotFound
-	case limitRefusal(err) != nil:
-		return nil, limitRefusal(err)
-	case err != nil:
-		return nil, mapB2BErr(err)
-	}
-	if err := ofinish(); err != nil {
-		return nil, internal(err)
+	if err := db.scanMemberCheck(ctx, sql, p, dest, ofinish); err != nil {
+		return nil, err
 	}
 	out.Organization = &org
 	if memberFound {
