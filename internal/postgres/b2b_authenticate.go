@@ -47,16 +47,9 @@ func (db *DB) CheckMemberSMS(ctx context.Context, in auth.MemberSMSCheck) (*auth
 	now := db.clock()
 	var p params
 	project, at, macs, orgRef := p.add(in.ProjectID), p.add(now), p.add(in.MACs), p.add(in.OrgRef)
-	gate := `SELECT 1 FROM pre WHERE pre.ok`
-	if len(in.Limits) > 0 {
-		names, emission, tolerance, err := limitArrays(in.Limits)
-		if err != nil {
-			return nil, err
-		}
-		gate = `SELECT sesame_gcra_check(ARRAY(SELECT replace(k.name, ` + p.add(auth.MFAPhoneLimitKey) + `, pre.mfa_phone_id)
-				FROM unnest(` + p.add(names) + `::text[]) WITH ORDINALITY AS k(name, n) ORDER BY k.n),
-			` + p.add(emission) + `::bigint[], ` + p.add(tolerance) + `::bigint[], ` + at + `::timestamptz)
-			FROM pre WHERE pre.ok`
+	gate, err := preGate(&p, in.Limits, auth.MFAPhoneLimitKey, "pre.mfa_phone_id", at)
+	if err != nil {
+		return nil, err
 	}
 	s := in.Session
 	if s == nil || len(s.Factors) != 1 {
@@ -210,4 +203,24 @@ func (db *DB) scanMemberCheck(ctx context.Context, sql string, args, dest []any,
 		return internal(err)
 	}
 	return nil
+}
+
+// preGate returns the gate of a one-statement member check: a row when
+// the CTE pre found what to check (pre.ok), after the verify limits when
+// there are any (sesame_gcra_check, which raises a refusal and so writes
+// nothing), their keys naming the checked method by placeholder (the key
+// of the method, replaced with the column col of pre, whose id the
+// request does not name).
+func preGate(p *params, limits []auth.LimitKey, placeholder, col, at string) (string, error) {
+	if len(limits) == 0 {
+		return `SELECT 1 FROM pre WHERE pre.ok`, nil
+	}
+	names, emission, tolerance, err := limitArrays(limits)
+	if err != nil {
+		return "", err
+	}
+	return `SELECT sesame_gcra_check(ARRAY(SELECT replace(k.name, ` + p.add(placeholder) + `, ` + col + `)
+			FROM unnest(` + p.add(names) + `::text[]) WITH ORDINALITY AS k(name, n) ORDER BY k.n),
+		` + p.add(emission) + `::bigint[], ` + p.add(tolerance) + `::bigint[], ` + at + `::timestamptz)
+		FROM pre WHERE pre.ok`, nil
 }

@@ -24,16 +24,9 @@ func (db *DB) CheckMemberEmailOTP(ctx context.Context, in auth.MemberEmailOTPChe
 	now := db.clock()
 	var p params
 	project, at, macs, orgRef := p.add(in.ProjectID), p.add(now), p.add(in.MACs), p.add(in.OrgRef)
-	gate := `SELECT 1 FROM pre WHERE pre.ok`
-	if len(in.Limits) > 0 {
-		names, emission, tolerance, err := limitArrays(in.Limits)
-		if err != nil {
-			return nil, err
-		}
-		gate = `SELECT sesame_gcra_check(ARRAY(SELECT replace(k.name, ` + p.add(auth.MemberEmailLimitKey) + `, pre.email_id)
-				FROM unnest(` + p.add(names) + `::text[]) WITH ORDINALITY AS k(name, n) ORDER BY k.n),
-			` + p.add(emission) + `::bigint[], ` + p.add(tolerance) + `::bigint[], ` + at + `::timestamptz)
-			FROM pre WHERE pre.ok`
+	gate, err := preGate(&p, in.Limits, auth.MemberEmailLimitKey, "pre.email_id", at)
+	if err != nil {
+		return nil, err
 	}
 	consumed := `EXISTS (SELECT 1 FROM a WHERE a.consumed)`
 	inserts, err := primaryInserts(&p, project, in.Session, in.TokenEnc, in.IST, consumed)
