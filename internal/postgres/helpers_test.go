@@ -83,3 +83,26 @@ func wantCode(t testing.TB, err error, code auth.Code) {
 		t.Fatalf("error code = %q, want %q (err: %v)", got, code, err)
 	}
 }
+
+// pageIDs follows a search's cursors from cursor to its last page and
+// returns the ids of every page, in order. search returns one page's ids,
+// its total and its next cursor; every page's total must be total, and
+// more than maxPages pages fail the test.
+func pageIDs(t *testing.T, maxPages, total int, cursor string, search func(cursor string) ([]string, int, string, error)) []string {
+	t.Helper()
+	var got []string
+	for pages := 0; ; pages++ {
+		if pages == maxPages {
+			t.Fatalf("more than %d pages", maxPages)
+		}
+		ids, n, next, err := search(cursor)
+		wantCode(t, err, "")
+		if n != total {
+			t.Fatalf("total %d, want %d", n, total)
+		}
+		got = append(got, ids...)
+		if cursor = next; cursor == "" {
+			return got
+		}
+	}
+}

@@ -252,26 +252,20 @@ func testSearchMembers(t *testing.T, e *env) {
 	}
 	for _, tt := range pages {
 		t.Run(tt.name, func(t *testing.T) {
-			var got, want []string
-			cursor := ""
-			for n := 0; ; n++ {
-				if n > len(tt.want) {
-					t.Fatal("too many pages")
-				}
+			got := pageIDs(t, len(tt.want)+1, tt.total, "", func(cursor string) ([]string, int, string, error) {
 				q := tt.q
 				q.Cursor = cursor
 				page, err := e.db.SearchMembers(ctx, p.ID, q)
-				wantCode(t, err, "")
-				if page.Total != tt.total {
-					t.Fatalf("total %d, want %d", page.Total, tt.total)
+				if err != nil {
+					return nil, 0, "", err
 				}
+				var ids []string
 				for _, m := range page.Members {
-					got = append(got, m.ID)
+					ids = append(ids, m.ID)
 				}
-				if cursor = page.NextCursor; cursor == "" {
-					break
-				}
-			}
+				return ids, page.Total, page.NextCursor, nil
+			})
+			var want []string
 			for _, m := range tt.want {
 				want = append(want, m.ID)
 			}

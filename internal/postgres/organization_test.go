@@ -341,27 +341,19 @@ func testSearchOrganizationsPagination(t *testing.T, e *env) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var got []string
-			cursor := ""
-			for pages := 0; ; pages++ {
-				if pages > 4 {
-					t.Fatal("too many pages")
-				}
+			got := pageIDs(t, 5, 7, "", func(cursor string) ([]string, int, string, error) {
 				q := tt.q
 				q.Limit, q.Cursor = 3, cursor
 				page, err := e.db.SearchOrganizations(ctx, p.ID, q)
-				wantCode(t, err, "")
-				if page.Total != 7 {
-					t.Fatalf("total %d", page.Total)
+				if err != nil {
+					return nil, 0, "", err
 				}
+				var ids []string
 				for _, o := range page.Organizations {
-					got = append(got, o.ID)
+					ids = append(ids, o.ID)
 				}
-				if page.NextCursor == "" {
-					break
-				}
-				cursor = page.NextCursor
-			}
+				return ids, page.Total, page.NextCursor, nil
+			})
 			if len(got) != 7 || !reflect.DeepEqual(toSet(got), toSet(want)) {
 				t.Fatalf("paged %d ids, want 7 distinct: %v", len(got), got)
 			}

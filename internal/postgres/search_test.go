@@ -209,22 +209,17 @@ func testSearchUsersPagination(t *testing.T, e *env) {
 		// the matches instead.
 		start, err := e.db.SearchUsers(ctx, p.ID, auth.UserQuery{UserIDs: want[19:20]})
 		wantCode(t, err, "")
-		q := auth.UserQuery{EmailFuzzy: "u1", Limit: 1, Cursor: postgres.EncodeCursor(start.Users[0].CreatedAt, start.Users[0].ID)}
-		var got []string
-		for pages := 0; pages <= n; pages++ {
-			page, err := e.db.SearchUsers(ctx, p.ID, q)
-			wantCode(t, err, "")
-			if page.Total != 111 {
-				t.Fatalf("total %d, want 111", page.Total)
+		got := pageIDs(t, n+1, 111, postgres.EncodeCursor(start.Users[0].CreatedAt, start.Users[0].ID), func(cursor string) ([]string, int, string, error) {
+			page, err := e.db.SearchUsers(ctx, p.ID, auth.UserQuery{EmailFuzzy: "u1", Limit: 1, Cursor: cursor})
+			if err != nil {
+				return nil, 0, "", err
 			}
+			var ids []string
 			for _, u := range page.Users {
-				got = append(got, u.ID)
+				ids = append(ids, u.ID)
 			}
-			if page.NextCursor == "" {
-				break
-			}
-			q.Cursor = page.NextCursor
-		}
+			return ids, page.Total, page.NextCursor, nil
+		})
 		if fmt.Sprint(got) != fmt.Sprint(want[100:200]) {
 			t.Fatalf("visited %d users, want u100-u199 in order", len(got))
 		}
