@@ -6,9 +6,12 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/sesame-auth/sesame/internal/fakeprovider"
 )
 
 // maxDrain caps the messages of a drain row: about 2 s at the 5,000 msg/s
@@ -128,6 +131,9 @@ func (s *system) drain(ctx context.Context, latency time.Duration, n int, during
 		if smp.Elapsed > 0 {
 			smp.Rate = float64(len(msgs)-1) / smp.Elapsed.Seconds()
 		}
+		gap, at := longestPause(msgs)
+		fmt.Fprintf(os.Stderr, "bench: drain of %d: %s from the first provider call to the last; longest pause %s, %s in\n",
+			len(msgs), smp.Elapsed.Round(time.Millisecond), gap.Round(time.Millisecond), at.Round(time.Millisecond))
 	}
 	smp.CPU = cpuPerOp(a, b, len(msgs))
 	delete(smp.CPU, ProcLoad)
@@ -150,6 +156,25 @@ func waitDelivered(count func() int, n int, timeout time.Duration) {
 			last, moved = c, time.Now()
 		}
 	}
+}
+
+// longestPause is the longest time between two consecutive provider
+// calls of a drain, and when it began after the first call: a drain whose
+// rate falls far below its other rounds shows here whether the worker
+// slowed down throughout or stalled once (a checkpoint, a lock, a
+// redelivery wait).
+func longestPause(msgs []fakeprovider.TwilioMessage) (gap, at time.Duration) {
+	ts := make([]time.Time, len(msgs))
+	for i, m := range msgs {
+		ts[i] = m.ReceivedAt
+	}
+	slices.SortFunc(ts, time.Time.Compare)
+	for i := 1; i < len(ts); i++ {
+		if d := ts[i].Sub(ts[i-1]); d > gap {
+			gap, at = d, ts[i-1].Sub(ts[0])
+		}
+	}
+	return gap, at
 }
 
 func minTime(a, b time.Time) time.Time {
