@@ -14,9 +14,8 @@ import (
 // empty (its rows leave within milliseconds of their insert), then
 // thousands of rows (a burst, or a NATS outage being caught up), every
 // mark on the same connection, often enough for a cached generic plan.
-// Before 0022 and the marks' own plans, the generic plan walked the
-// expiry index, then on (expires_at, message_id), once per id; a mark must
-// not touch that index at all.
+// Before 0022 that plan walked the expiry index, then on (expires_at,
+// message_id), once per id; a mark must not touch that index at all.
 func TestMarkPublishedReadsNoExpiryIndex(t *testing.T) {
 	t.Parallel()
 	db := pgtest.MustOpenDB(t, postgres.WithMaxConns(1))
