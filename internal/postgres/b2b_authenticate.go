@@ -63,7 +63,7 @@ func (db *DB) CheckMemberSMS(ctx context.Context, in auth.MemberSMSCheck) (*auth
 		return nil, internal(err)
 	}
 	f := p.add(factors) + `::jsonb`
-	consumed := `EXISTS (SELECT 1 FROM a WHERE a.consumed)`
+	consumed := codeConsumed
 	// The member's new enrollment and default MFA method; the row is
 	// written only when something changes (an enrolled member's every
 	// login changes nothing: no new row version, no index entries).
@@ -89,18 +89,7 @@ func (db *DB) CheckMemberSMS(ctx context.Context, in auth.MemberSMSCheck) (*auth
 			FROM o LEFT JOIN m ON true LEFT JOIN i ON true
 		), g AS MATERIALIZED (
 			` + gate + `
-		), c AS (
-			SELECT t.id, t.member_id, t.channel, t.code_hmac, t.attempts FROM challenges t CROSS JOIN pre
-			WHERE EXISTS (SELECT 1 FROM g) AND t.project_id = ` + project + ` AND t.method_id = pre.mfa_phone_id
-			ORDER BY t.created_at DESC, t.id DESC LIMIT 1
-		), a AS (
-			UPDATE challenges t SET attempts = t.attempts + 1,
-				consumed_at = CASE WHEN t.code_hmac = ANY(` + macs + `::bytea[]) AND t.member_id = (SELECT member_id FROM pre)
-					THEN ` + at + `::timestamptz END
-			FROM c WHERE t.id = c.id AND t.project_id = ` + project + ` AND t.consumed_at IS NULL
-				AND t.expires_at > ` + at + ` AND t.attempts < ` + p.add(in.MaxAttempts) + `
-			RETURNING t.attempts, t.consumed_at IS NOT NULL AS consumed, t.code_hmac = ANY(` + macs + `::bytea[]) AS matched
-		), ci AS (
+		), ` + memberCodeCTEs(project, at, macs, p.add(in.MaxAttempts), "pre.mfa_phone_id") + `, ci AS (
 			UPDATE intermediate_sessions SET consumed_at = ` + at + `
 			WHERE id = (SELECT ist_id FROM pre) AND ` + consumed + `
 		), mu AS (
@@ -203,6 +192,33 @@ func (db *DB) scanMemberCheck(ctx context.Context, sql string, args, dest []any,
 		return internal(err)
 	}
 	return nil
+}
+
+// memberCodeCTEs are the c and a parts of a one-statement member code
+// check (CheckMemberSMS, CheckMemberEmailOTP): c is the newest code of the
+// method whose id the SQL expression method yields (a column of pre),
+// read only once the gate g let the check through; a counts its attempt
+// before the compare and consumes it when one of macs matches and the
+// code is pre's member's, unless it is consumed, expired or out of
+// attempts. The statement's other parts read a's consumed and matched
+// (codeConsumed).
+// codeConsumed is true in a statement built with memberCodeCTEs once its
+// a consumed the code: the condition of every write that follows.
+const codeConsumed = `EXISTS (SELECT 1 FROM a WHERE a.consumed)`
+
+func memberCodeCTEs(project, at, macs, maxAttempts, method string) string {
+	return `c AS (
+			SELECT t.id, t.member_id, t.channel, t.code_hmac, t.attempts FROM challenges t CROSS JOIN pre
+			WHERE EXISTS (SELECT 1 FROM g) AND t.project_id = ` + project + ` AND t.method_id = ` + method + `
+			ORDER BY t.created_at DESC, t.id DESC LIMIT 1
+		), a AS (
+			UPDATE challenges t SET attempts = t.attempts + 1,
+				consumed_at = CASE WHEN t.code_hmac = ANY(` + macs + `::bytea[]) AND t.member_id = (SELECT member_id FROM pre)
+					THEN ` + at + `::timestamptz END
+			FROM c WHERE t.id = c.id AND t.project_id = ` + project + ` AND t.consumed_at IS NULL
+				AND t.expires_at > ` + at + ` AND t.attempts < ` + maxAttempts + `
+			RETURNING t.attempts, t.consumed_at IS NOT NULL AS consumed, t.code_hmac = ANY(` + macs + `::bytea[]) AS matched
+		)`
 }
 
 // preGate returns the gate of a one-statement member check: a row when

@@ -28,7 +28,7 @@ func (db *DB) CheckMemberEmailOTP(ctx context.Context, in auth.MemberEmailOTPChe
 	if err != nil {
 		return nil, err
 	}
-	consumed := `EXISTS (SELECT 1 FROM a WHERE a.consumed)`
+	consumed := codeConsumed
 	inserts, err := primaryInserts(&p, project, in.Session, in.TokenEnc, in.IST, consumed)
 	if err != nil {
 		return nil, internal(err)
@@ -47,18 +47,7 @@ func (db *DB) CheckMemberEmailOTP(ctx context.Context, in auth.MemberEmailOTPChe
 			FROM o LEFT JOIN m ON true
 		), g AS MATERIALIZED (
 			` + gate + `
-		), c AS (
-			SELECT t.id, t.member_id, t.channel, t.code_hmac, t.attempts FROM challenges t CROSS JOIN pre
-			WHERE EXISTS (SELECT 1 FROM g) AND t.project_id = ` + project + ` AND t.method_id = pre.email_id
-			ORDER BY t.created_at DESC, t.id DESC LIMIT 1
-		), a AS (
-			UPDATE challenges t SET attempts = t.attempts + 1,
-				consumed_at = CASE WHEN t.code_hmac = ANY(` + macs + `::bytea[]) AND t.member_id = (SELECT member_id FROM pre)
-					THEN ` + at + `::timestamptz END
-			FROM c WHERE t.id = c.id AND t.project_id = ` + project + ` AND t.consumed_at IS NULL
-				AND t.expires_at > ` + at + ` AND t.attempts < ` + p.add(in.MaxAttempts) + `
-			RETURNING t.attempts, t.consumed_at IS NOT NULL AS consumed, t.code_hmac = ANY(` + macs + `::bytea[]) AS matched
-		), mu AS (
+		), ` + memberCodeCTEs(project, at, macs, p.add(in.MaxAttempts), "pre.email_id") + `, mu AS (
 			` + memberActivateSQL(project, at, consumed) + `
 		), ` + inserts + `
 		SELECT ` + orgColumns + `, m.id IS NOT NULL, ` + memberColumns("m", true) + `,
