@@ -194,6 +194,10 @@ func (db *DB) scanMemberCheck(ctx context.Context, sql string, args, dest []any,
 	return nil
 }
 
+// codeConsumed is true in a statement built with memberCodeCTEs once its
+// a consumed the code: the condition of every write that follows.
+const codeConsumed = `EXISTS (SELECT 1 FROM a WHERE a.consumed)`
+
 // memberCodeCTEs are the c and a parts of a one-statement member code
 // check (CheckMemberSMS, CheckMemberEmailOTP): c is the newest code of the
 // method whose id the SQL expression method yields (a column of pre),
@@ -202,10 +206,6 @@ func (db *DB) scanMemberCheck(ctx context.Context, sql string, args, dest []any,
 // code is pre's member's, unless it is consumed, expired or out of
 // attempts. The statement's other parts read a's consumed and matched
 // (codeConsumed).
-// codeConsumed is true in a statement built with memberCodeCTEs once its
-// a consumed the code: the condition of every write that follows.
-const codeConsumed = `EXISTS (SELECT 1 FROM a WHERE a.consumed)`
-
 func memberCodeCTEs(project, at, macs, maxAttempts, method string) string {
 	return `c AS (
 			SELECT t.id, t.member_id, t.channel, t.code_hmac, t.attempts FROM challenges t CROSS JOIN pre
