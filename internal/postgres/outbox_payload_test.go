@@ -64,6 +64,14 @@ func TestOutboxPayload(t *testing.T) {
 		}
 		wantCode(t, e.db.FinishDeliveryAttempt(ctx, m.ID, status, "", "twilio 21211", auth.ProviderAttempt{Provider: "twilio"}, b), "")
 	}
+	// deliver publishes m (the mark), then delivers it: begin, and finish
+	// as status with sealed.
+	deliver := func(t *testing.T, m *auth.Message, status auth.MessageStatus, sealed string) {
+		t.Helper()
+		wantCode(t, e.db.MarkPublished(ctx, m.ID), "")
+		begin(t, m)
+		finish(t, m, status, sealed)
+	}
 	// legacy moves a new message's payload to where a replica of the
 	// previous version puts it.
 	legacy := func(t *testing.T, m *auth.Message, payload string) {
@@ -90,9 +98,7 @@ func TestOutboxPayload(t *testing.T) {
 			wantCode(t, e.db.MarkPublished(ctx, m.ID), "")
 		}, nil, nil, "", "", auth.MessagePublished},
 		{"SentLeavesNoPayloadRow", func(t *testing.T, _ *auth.Challenge, m *auth.Message) {
-			wantCode(t, e.db.MarkPublished(ctx, m.ID), "")
-			begin(t, m)
-			finish(t, m, auth.MessageSent, "")
+			deliver(t, m, auth.MessageSent, "")
 		}, nil, nil, "", "", auth.MessageSent},
 		{"DeadSkippedLeavesNoPayloadRow", func(t *testing.T, c *auth.Challenge, m *auth.Message) {
 			wantCode(t, e.db.MarkPublished(ctx, m.ID), "")
@@ -102,35 +108,23 @@ func TestOutboxPayload(t *testing.T) {
 			}
 		}, nil, nil, "", "", auth.MessageSkipped},
 		{"RetryingKeepsNoPayloadRow", func(t *testing.T, _ *auth.Challenge, m *auth.Message) {
-			wantCode(t, e.db.MarkPublished(ctx, m.ID), "")
-			begin(t, m)
-			finish(t, m, auth.MessageRetrying, sealed) // the store ignores it: the stream still has the event
+			deliver(t, m, auth.MessageRetrying, sealed) // the store ignores it: the stream still has the event
 		}, nil, nil, "", "", auth.MessageRetrying},
 		{"FailedKeepsTheEventsPayloadForReplay", func(t *testing.T, _ *auth.Challenge, m *auth.Message) {
-			wantCode(t, e.db.MarkPublished(ctx, m.ID), "")
-			begin(t, m)
-			finish(t, m, auth.MessageFailed, sealed)
+			deliver(t, m, auth.MessageFailed, sealed)
 		}, ptr(sealed), nil, "", "", auth.MessageFailed},
 		{"FailedReplayedWithItsPayloadMovedToTheOutbox", func(t *testing.T, _ *auth.Challenge, m *auth.Message) {
-			wantCode(t, e.db.MarkPublished(ctx, m.ID), "")
-			begin(t, m)
-			finish(t, m, auth.MessageFailed, sealed)
+			deliver(t, m, auth.MessageFailed, sealed)
 			wantCode(t, e.db.RequeueMessage(ctx, p.ID, m.ID), "")
 		}, nil, ptr(sealed), sealed, ".replay.1", auth.MessageQueued},
 		{"ReplayFailedAgainKeepsItsPayloadAgain", func(t *testing.T, _ *auth.Challenge, m *auth.Message) {
-			wantCode(t, e.db.MarkPublished(ctx, m.ID), "")
-			begin(t, m)
-			finish(t, m, auth.MessageFailed, sealed)
+			deliver(t, m, auth.MessageFailed, sealed)
 			wantCode(t, e.db.RequeueMessage(ctx, p.ID, m.ID), "")
-			wantCode(t, e.db.MarkPublished(ctx, m.ID), "")
-			begin(t, m)
-			finish(t, m, auth.MessageFailed, sealed)
+			deliver(t, m, auth.MessageFailed, sealed)
 			wantCode(t, e.db.RequeueMessage(ctx, p.ID, m.ID), "")
 		}, nil, ptr(sealed), sealed, ".replay.2", auth.MessageQueued},
 		{"FailedWithoutTheEventsPayloadNotReplayable", func(t *testing.T, _ *auth.Challenge, m *auth.Message) {
-			wantCode(t, e.db.MarkPublished(ctx, m.ID), "")
-			begin(t, m)
-			finish(t, m, auth.MessageFailed, "") // a worker of the previous version
+			deliver(t, m, auth.MessageFailed, "") // a worker of the previous version
 			wantCode(t, e.db.RequeueMessage(ctx, p.ID, m.ID), auth.EConflict)
 		}, nil, nil, "", "", auth.MessageFailed},
 		{"PreviousVersionRowClaimedFromPayloads", func(t *testing.T, _ *auth.Challenge, m *auth.Message) {
@@ -138,15 +132,11 @@ func TestOutboxPayload(t *testing.T) {
 		}, ptr("legacy"), ptr("<null>"), "legacy", "", auth.MessageQueued},
 		{"PreviousVersionSentDropsItsPayload", func(t *testing.T, _ *auth.Challenge, m *auth.Message) {
 			legacy(t, m, "legacy")
-			wantCode(t, e.db.MarkPublished(ctx, m.ID), "")
-			begin(t, m)
-			finish(t, m, auth.MessageSent, "")
+			deliver(t, m, auth.MessageSent, "")
 		}, nil, nil, "", "", auth.MessageSent},
 		{"PreviousVersionFailedKeepsItsOwnPayload", func(t *testing.T, _ *auth.Challenge, m *auth.Message) {
 			legacy(t, m, "legacy")
-			wantCode(t, e.db.MarkPublished(ctx, m.ID), "")
-			begin(t, m)
-			finish(t, m, auth.MessageFailed, sealed)
+			deliver(t, m, auth.MessageFailed, sealed)
 			wantCode(t, e.db.RequeueMessage(ctx, p.ID, m.ID), "")
 		}, nil, ptr("legacy"), "legacy", ".replay.1", auth.MessageQueued},
 	}
