@@ -160,15 +160,7 @@ func (db *DB) CheckMemberSMS(ctx context.Context, in auth.MemberSMSCheck) (*auth
 		out.IST = &ist
 	}
 	if chFound {
-		ch.ProjectID, ch.MethodID = in.ProjectID, mem.MFAPhoneID
-		if attempts != nil {
-			ch.Attempts = *attempts
-			out.Attempted = true
-		}
-		if out.Consumed {
-			ch.ConsumedAt = &now
-		}
-		out.Challenge = &ch
+		out.Challenge, out.Attempted = checkedCode(&ch, in.ProjectID, mem.MFAPhoneID, attempts, out.Consumed, now)
 	}
 	return &out, nil
 }
@@ -192,6 +184,23 @@ func (db *DB) scanMemberCheck(ctx context.Context, sql string, args, dest []any,
 		return internal(err)
 	}
 	return nil
+}
+
+// checkedCode completes the code a member code check read (memberCodeCTEs'
+// c) with its project and method, and with what a did: attempts is the
+// count after the check's attempt, nil when no attempt was counted (the
+// code was dead), and a consumed code is stamped now. attempted reports
+// whether the attempt was counted.
+func checkedCode(ch *auth.Challenge, projectID, methodID string, attempts *int, consumed bool, now time.Time) (*auth.Challenge, bool) {
+	ch.ProjectID, ch.MethodID = projectID, methodID
+	if consumed {
+		ch.ConsumedAt = &now
+	}
+	if attempts == nil {
+		return ch, false
+	}
+	ch.Attempts = *attempts
+	return ch, true
 }
 
 // codeConsumed is true in a statement built with memberCodeCTEs once its

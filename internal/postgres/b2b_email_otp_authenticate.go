@@ -80,15 +80,7 @@ func (db *DB) CheckMemberEmailOTP(ctx context.Context, in auth.MemberEmailOTPChe
 	}
 	out.MemberUpdatedAt = updatedAt
 	if chFound {
-		ch.ProjectID, ch.MethodID = in.ProjectID, mem.EmailID
-		if attempts != nil {
-			ch.Attempts = *attempts
-			out.Attempted = true
-		}
-		if out.Consumed {
-			ch.ConsumedAt = &now
-		}
-		out.Challenge = &ch
+		out.Challenge, out.Attempted = checkedCode(&ch, in.ProjectID, mem.EmailID, attempts, out.Consumed, now)
 	}
 	if out.Consumed {
 		in.Session.MemberID, in.Session.OrganizationID = mem.ID, org.ID
