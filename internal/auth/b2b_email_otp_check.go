@@ -119,22 +119,10 @@ func (s *Service) authenticateEmailOTPOneTrip(ctx context.Context, p *Project, i
 	}
 	out, err := s.store.CheckMemberEmailOTP(ctx, chk)
 	if err != nil {
-		err = s.limitRefused(err, chk.Limits)
-		if ErrorCode(err) == ERateLimited {
-			s.metrics.Authenticated(FactorOTP, string(ERateLimited))
-		}
-		return nil, err
+		return nil, s.memberCheckFailed(err, chk.Limits)
 	}
-	if err := emailOTPPreconditions(out); err != nil {
-		if out.Checked {
-			s.log.Error("B2B email OTP check: the statement's preconditions passed, the service's did not", "err", err)
-			return nil, Internal(err)
-		}
+	if err := s.crossChecked("B2B email OTP check", emailOTPPreconditions(out), out.Checked); err != nil {
 		return nil, err
-	}
-	if !out.Checked {
-		s.log.Error("B2B email OTP check: the service's preconditions passed, the statement's did not")
-		return nil, Internal(nil)
 	}
 	o, m, c := out.Organization, out.Member, out.Challenge
 	switch {

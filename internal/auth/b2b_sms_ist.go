@@ -187,22 +187,10 @@ func (s *Service) authenticateSMSWithIST(ctx context.Context, p *Project, in B2B
 	}
 	out, err := s.store.CheckMemberSMS(ctx, chk)
 	if err != nil {
-		err = s.limitRefused(err, chk.Limits)
-		if ErrorCode(err) == ERateLimited {
-			s.metrics.Authenticated(FactorOTP, string(ERateLimited))
-		}
-		return nil, err
+		return nil, s.memberCheckFailed(err, chk.Limits)
 	}
-	if err := smsISTPreconditions(out); err != nil {
-		if out.Checked {
-			s.log.Error("B2B SMS check: the statement's preconditions passed, the service's did not", "err", err)
-			return nil, Internal(err)
-		}
+	if err := s.crossChecked("B2B SMS check", smsISTPreconditions(out), out.Checked); err != nil {
 		return nil, err
-	}
-	if !out.Checked {
-		s.log.Error("B2B SMS check: the service's preconditions passed, the statement's did not")
-		return nil, Internal(nil)
 	}
 	o, m, ist, c := out.Organization, out.Member, out.IST, out.Challenge
 	var fail Code
@@ -242,4 +230,33 @@ func (s *Service) authenticateSMSWithIST(ctx context.Context, p *Project, in B2B
 	}
 	return &MemberAuthResult{Member: m, Organization: o, MethodID: m.MFAPhoneID, Authenticated: true,
 		Session: sess, SessionToken: sess.Token, SessionJWT: jwt}, nil
+}
+
+// memberCheckFailed is what a failed one-statement member code check
+// (CheckMemberSMS, CheckMemberEmailOTP) answers: a refusal by one of its
+// verify limits as the 429 with Retry-After, counted as a rate-limited
+// authentication; any other error as it is.
+func (s *Service) memberCheckFailed(err error, limits []LimitKey) error {
+	err = s.limitRefused(err, limits)
+	if ErrorCode(err) == ERateLimited {
+		s.metrics.Authenticated(FactorOTP, string(ERateLimited))
+	}
+	return err
+}
+
+// crossChecked holds a one-statement check's own preconditions (checked:
+// the statement found what it needed and checked the code) against the
+// service's reading of what the statement returned (pre, nil when they
+// hold). When both agree it returns pre; a disagreement is logged for
+// what ("B2B SMS check") and is an internal error.
+func (s *Service) crossChecked(what string, pre error, checked bool) error {
+	switch {
+	case pre != nil && checked:
+		s.log.Error(what+": the statement's preconditions passed, the service's did not", "err", pre)
+		return Internal(pre)
+	case pre == nil && !checked:
+		s.log.Error(what + ": the service's preconditions passed, the statement's did not")
+		return Internal(nil)
+	}
+	return pre
 }
