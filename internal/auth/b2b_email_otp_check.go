@@ -2,7 +2,6 @@ package auth
 
 import (
 	"context"
-	"crypto/hmac"
 	"strings"
 	"time"
 )
@@ -79,13 +78,7 @@ func (s *Service) emailCodeMACs(projectID, email, code string) [][]byte {
 // c's under either binding of an email code: the address (codes sent
 // since CheckMemberEmailOTP) or the challenge (codes sent before).
 func (s *Service) emailCodeMatches(projectID, email string, c *Challenge, code string) bool {
-	ok := s.keys.VerifyCode(c.ID, code, c.CodeHMAC)
-	for _, mac := range s.emailCodeMACs(projectID, email, code) {
-		if hmac.Equal(mac, c.CodeHMAC) {
-			ok = true
-		}
-	}
-	return ok
+	return s.boundCodeMatches(projectID, EmailCodeBinding(email), c, code)
 }
 
 // emailOTPPreconditions is what the multi-round-trip path refuses before

@@ -78,8 +78,15 @@ func (s *Service) memberCodeMACs(projectID, memberID, code string) [][]byte {
 // since CheckMemberSMS) or the challenge (email codes, and SMS codes sent
 // before).
 func (s *Service) memberCodeMatches(projectID, memberID string, c *Challenge, code string) bool {
+	return s.boundCodeMatches(projectID, memberID, c, code)
+}
+
+// boundCodeMatches reports, in constant time per key, whether code is c's
+// under the challenge binding or under binding (memberCodeMACs and
+// emailCodeMACs name theirs): every MAC is compared, none short-circuits.
+func (s *Service) boundCodeMatches(projectID, binding string, c *Challenge, code string) bool {
 	ok := s.keys.VerifyCode(c.ID, code, c.CodeHMAC)
-	for _, mac := range s.memberCodeMACs(projectID, memberID, code) {
+	for _, mac := range s.keys.MethodCodeMACs(projectID, binding, code) {
 		if hmac.Equal(mac, c.CodeHMAC) {
 			ok = true
 		}
